@@ -1,0 +1,69 @@
+/**
+ * Command line: `pipeline` renders the atlas data; `build` renders it and then builds the site.
+ * Exit codes: 0 ok, 1 some units failed or an unexpected error, 2 bad input (config, model, paths),
+ * 130 interrupted.
+ */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { BACKEND_NAMES, type BackendChoice } from './engine/backend.ts';
+import { AtlasError } from './errors.ts';
+import { runPipeline } from './run.ts';
+
+const USAGE = `usage: filter-atlas <pipeline|build> [--config FILE] [--backend auto|${BACKEND_NAMES.join('|')}] [--force] [--quiet]
+
+  pipeline   render the atlas data (images, GIFs, contact sheets, manifest.json)
+  build      pipeline, then the static site into dist/
+
+  --config FILE   atlas config (default: atlas.config.yaml)
+  --backend NAME  force a TensorFlow.js backend (default: render.backend, then auto)
+  --force         recompute every unit, ignoring cached results
+  --quiet         no progress output
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string', default: 'atlas.config.yaml' },
+        backend: { type: 'string' },
+        force: { type: 'boolean', default: false },
+        quiet: { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
+      },
+    });
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const command = positionals[0];
+  if (values.help || !command || !['pipeline', 'build'].includes(command)) {
+    process.stderr.write(USAGE);
+    return values.help ? 0 : 2;
+  }
+  const backend = values.backend as BackendChoice | undefined;
+  if (backend && backend !== 'auto' && !(BACKEND_NAMES as readonly string[]).includes(backend)) {
+    process.stderr.write(`--backend: unknown backend "${backend}"; expected auto or ${BACKEND_NAMES.join(', ')}\n`);
+    return 2;
+  }
+  try {
+    const summary = await runPipeline({ configFile: values.config, force: values.force, backend, quiet: values.quiet });
+    if (command === 'build') {
+      const { buildSite } = await import('./site.ts');
+      await buildSite(path.resolve(values.config), values.quiet);
+    }
+    return summary.failed > 0 ? 1 : 0;
+  } catch (err) {
+    if (err instanceof AtlasError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,99 @@
+/**
+ * The schema of atlas.config.yaml (zod). Every key is documented in the README's config reference;
+ * defaults live here and nowhere else.
+ */
+import { z } from 'zod';
+import { BACKEND_NAMES } from '../engine/backend.ts';
+
+const range = z.string().regex(/^\d+\s*-\s*\d+$/, 'a range like "0-63"');
+/** `all`, one index, a range "a-b", or a list of indices and ranges. */
+export const filterSelection = z.union([z.literal('all'), z.number().int().nonnegative(), range, z.array(z.union([z.number().int().nonnegative(), range])).min(1)]);
+export type FilterSelection = z.infer<typeof filterSelection>;
+
+const triple = z.tuple([z.number(), z.number(), z.number()]);
+
+const model = z.strictObject({
+  /** Names the model: the folder name searched in ATLAS_MODELS, and the first part of every URL. */
+  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-" (it becomes part of URLs)'),
+  /** A folder holding model.json, a model.json path, or an http(s) URL of model.json. */
+  source: z.string().min(1),
+  /** JSON array of class names, index = class id; relative to this file. Default: labels.json beside model.json. */
+  labels: z.string().min(1).optional(),
+  /** Pixel values the model expects. */
+  pixels: z
+    .strictObject({
+      range: z.tuple([z.number(), z.number()]).refine(([a, b]) => a < b, 'the first value must be smaller'),
+      mean: triple.optional(),
+      std: triple.optional(),
+    })
+    .default({ range: [-1, 1] }),
+  /** What a class objective maximizes: the pre-softmax logit, or the probability. */
+  score: z.enum(['logit', 'probability']).default('logit'),
+});
+
+export const DEPROCESS = ['lecture', 'clip'] as const;
+export type DeprocessMode = (typeof DEPROCESS)[number];
+
+const phase = (steps: number, stepSize: number, l2: number, deprocess: DeprocessMode) =>
+  z
+    .strictObject({
+      steps: z.number().int().positive().default(steps),
+      stepSize: z.number().positive().default(stepSize),
+      l2: z.number().nonnegative().default(l2),
+      /** How images become pixels: the lecture's standardization + crop, or the optimized image clipped to the valid range. */
+      deprocess: z.enum(DEPROCESS).default(deprocess),
+    })
+    .prefault({});
+
+const render = z
+  .strictObject({
+    methods: z.array(z.string()).min(1).default(['lecture']),
+    seed: z.number().int().nonnegative().default(0),
+    /** Optimized image size in pixels (square). Default: the model's input size. */
+    size: z.number().int().min(16).max(1024).optional(),
+    /** Border ignored by the filter objective, in activation pixels. */
+    border: z.number().int().nonnegative().default(2),
+    /** Margin cropped by the deprocessing, in image pixels. */
+    crop: z.number().int().nonnegative().default(25),
+    filters: phase(30, 10, 0, 'lecture'),
+    classes: phase(40, 100, 1e-6, 'clip'),
+    /** Let the gradient reach a filter that is dead on the start image (redirected ReLU at the target layer). */
+    redirect: z.boolean().default(true),
+    /** Keep a frame every k steps for the GIF. */
+    frameEvery: z.number().int().positive().default(1),
+    /** GIF delay per frame, ms (the last frame is held 10× longer). */
+    gifFrameMs: z.number().int().min(20).max(10000).default(80),
+    /** Optional start photo added to the noise; relative to this file. */
+    photo: z.string().min(1).optional(),
+    /** Units optimized together in one batch. */
+    batch: z.number().int().positive().default(4),
+    backend: z.enum(['auto', ...BACKEND_NAMES]).default('auto'),
+  })
+  .prefault({});
+
+const site = z
+  .strictObject({
+    title: z.string().min(1).default('Filter Atlas'),
+    /** Public origin, e.g. https://user.github.io (used for absolute links and social cards). */
+    url: z.url({ protocol: /^https?$/ }).default('http://localhost:4321'),
+    /** Base path: "/" or "/<repo>/" for a GitHub Pages project site. */
+    base: z
+      .string()
+      .regex(/^\/([A-Za-z0-9._~-]+\/)*$/, 'a path that starts and ends with "/", like "/" or "/my-repo/"')
+      .default('/'),
+  })
+  .prefault({});
+
+export const configSchema = z.strictObject({
+  model,
+  /** Layer name → filters (`all`, an index, "a-b", or a list). */
+  layers: z.record(z.string(), filterSelection).default({}),
+  /** Class ids or label names. */
+  classes: z.array(z.union([z.number().int().nonnegative(), z.string().min(1)])).default([]),
+  render,
+  /** Folder the pipeline writes (manifest and images); relative to this file. */
+  output: z.string().min(1).default('atlas-data'),
+  site,
+});
+
+export type AtlasConfig = z.infer<typeof configSchema>;

@@ -1,0 +1,124 @@
+/**
+ * Run-time choice of the TensorFlow.js backend.
+ *
+ * Order of preference: tensorflow-gpu (tfjs-node-gpu, CUDA) → tensorflow (tfjs-node, native CPU)
+ * → webgpu (a hardware adapter) → wasm (XNNPACK) → cpu (plain JS). The native packages are
+ * optionalDependencies: where they could not install, their import fails and the next candidate runs.
+ * A new backend is one more entry in `CANDIDATES`.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+export type BackendChoice = BackendName | 'auto';
+
+/** The family a backend's results belong to: same family, same numbers for the same seed. */
+export function backendFamily(name: BackendName): string {
+  return name === 'tensorflow-gpu' ? 'tensorflow-gpu' : name;
+}
+
+export interface BackendCandidate {
+  name: BackendName;
+  /** Makes the backend available to tf (imports its package, registers it); throws when it cannot. */
+  load(): Promise<void>;
+  /** The name tf registers it under. */
+  tfName: string;
+  /** Whether to try it in `auto` mode (forcing always tries). */
+  auto?: boolean;
+}
+
+export interface SelectedBackend {
+  name: BackendName;
+  /** Why each earlier candidate was passed over, for the log. */
+  skipped: { name: BackendName; reason: string }[];
+}
+
+const require = createRequire(import.meta.url);
+
+async function importOptional(pkg: string): Promise<unknown> {
+  // A variable specifier keeps bundlers and tsc from insisting the optional package exists.
+  const spec: string = pkg;
+  return import(spec);
+}
+
+export const CANDIDATES: BackendCandidate[] = [
+  {
+    name: 'tensorflow-gpu',
+    tfName: 'tensorflow',
+    async load() {
+      await importOptional('@tensorflow/tfjs-node-gpu');
+    },
+  },
+  {
+    name: 'tensorflow',
+    tfName: 'tensorflow',
+    async load() {
+      await importOptional('@tensorflow/tfjs-node');
+    },
+  },
+  {
+    name: 'webgpu',
+    tfName: 'webgpu',
+    async load() {
+      const { loadWebGpu } = await import('./webgpu.ts');
+      await loadWebGpu();
+    },
+  },
+  {
+    name: 'wasm',
+    tfName: 'wasm',
+    async load() {
+      const wasm = await import('@tensorflow/tfjs-backend-wasm');
+      const dir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
+      wasm.setWasmPaths(dir + path.sep);
+    },
+  },
+  {
+    name: 'cpu',
+    tfName: 'cpu',
+    async load() {
+      // bundled with @tensorflow/tfjs
+    },
+  },
+];
+
+/**
+ * Tries candidates in order and activates the first that loads and initialises.
+ * `choice` forces one backend (an error names why it failed); `auto` falls through.
+ */
+export async function selectBackend(
+  choice: BackendChoice = 'auto',
+  candidates: BackendCandidate[] = CANDIDATES,
+): Promise<SelectedBackend> {
+  const skipped: SelectedBackend['skipped'] = [];
+  const list = choice === 'auto' ? candidates.filter((c) => c.auto !== false) : candidates.filter((c) => c.name === choice);
+  if (list.length === 0) {
+    throw new Error(`unknown backend "${choice}": expected one of auto, ${candidates.map((c) => c.name).join(', ')}`);
+  }
+  for (const candidate of list) {
+    try {
+      await candidate.load();
+      if (!tf.findBackendFactory(candidate.tfName) && !tf.findBackend(candidate.tfName)) {
+        throw new Error(`loading it registered no "${candidate.tfName}" backend`);
+      }
+      const ok = await tf.setBackend(candidate.tfName);
+      if (!ok) throw new Error(`tf.setBackend("${candidate.tfName}") failed to initialise`);
+      await tf.ready();
+      return { name: candidate.name, skipped };
+    } catch (err) {
+      const reason = firstLine(err);
+      if (choice !== 'auto') throw new Error(`backend "${choice}" is not available here: ${reason}`);
+      skipped.push({ name: candidate.name, reason });
+    }
+  }
+  throw new Error(`no TensorFlow.js backend could start: ${skipped.map((s) => `${s.name} (${s.reason})`).join('; ')}`);
+}
+
+function firstLine(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') return 'not installed';
+  const text = err instanceof Error ? err.message : String(err);
+  return text.split('\n')[0]!.slice(0, 200);
+}

@@ -1,0 +1,105 @@
+/**
+ * Convolutions whose gradient with respect to the input is computed by a *forward* convolution:
+ * dx = conv(pad(dilate(dy, stride)), flip(W)ᵀ). Every backend has forward convolutions, and wasm runs
+ * them through XNNPACK, while its Conv2DBackpropInput is a plain loop and
+ * DepthwiseConv2dNativeBackpropInput is missing. No gradient of the filter is ever computed.
+ *
+ * Pure functions over tensors; the flipped filters are built once per layer by `makeConv`.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** Explicit padding [[top, bottom], [left, right]]. */
+export type Pads = [[number, number], [number, number]];
+
+export interface ConvSpec {
+  kind: 'conv' | 'depthwise';
+  /** conv: [kh, kw, inC, outC]; depthwise: [kh, kw, inC, multiplier]. */
+  filter: tf.Tensor4D;
+  strides: [number, number];
+  padding: 'same' | 'valid';
+  dilations?: [number, number];
+}
+
+/** TensorFlow's 'same'/'valid' padding resolved for an input size. */
+export function resolvePads(inH: number, inW: number, k: [number, number], s: [number, number], padding: 'same' | 'valid', d: [number, number] = [1, 1]): Pads {
+  if (padding === 'valid') return [[0, 0], [0, 0]];
+  const one = (size: number, kernel: number, stride: number, dil: number): [number, number] => {
+    const eff = (kernel - 1) * dil + 1;
+    const out = Math.ceil(size / stride);
+    const total = Math.max((out - 1) * stride + eff - size, 0);
+    const before = Math.floor(total / 2);
+    return [before, total - before];
+  };
+  return [one(inH, k[0], s[0], d[0]), one(inW, k[1], s[1], d[1])];
+}
+
+/** Inserts (s-1) zeros between elements along H and W. */
+export function dilate(x: tf.Tensor4D, s: [number, number]): tf.Tensor4D {
+  if (s[0] === 1 && s[1] === 1) return x;
+  const [b, h, w, c] = x.shape;
+  const spread = x.reshape([b, h, 1, w, 1, c]).pad([[0, 0], [0, 0], [0, s[0] - 1], [0, 0], [0, s[1] - 1], [0, 0]]);
+  return spread.reshape([b, h * s[0], w * s[1], c]).slice([0, 0, 0, 0], [b, (h - 1) * s[0] + 1, (w - 1) * s[1] + 1, c]) as tf.Tensor4D;
+}
+
+/** Pads by non-negative amounts and crops by negative ones. */
+export function padOrCrop(x: tf.Tensor4D, pads: Pads): tf.Tensor4D {
+  const crop = pads.map(([a, b]) => [Math.max(-a, 0), Math.max(-b, 0)]) as Pads;
+  const grow = pads.map(([a, b]) => [Math.max(a, 0), Math.max(b, 0)]) as Pads;
+  let y = x;
+  if (crop.some(([a, b]) => a || b)) {
+    const [n, h, w, c] = y.shape;
+    y = y.slice([0, crop[0][0], crop[1][0], 0], [n, h - crop[0][0] - crop[0][1], w - crop[1][0] - crop[1][1], c]);
+  }
+  if (grow.some(([a, b]) => a || b)) y = y.pad([[0, 0], grow[0], grow[1], [0, 0]]);
+  return y;
+}
+
+export type ConvFn = (x: tf.Tensor4D) => tf.Tensor4D;
+
+/**
+ * Builds `x => conv(x)` with a forward-conv input gradient. The returned function owns the
+ * flipped filter (kept until `dispose`).
+ */
+export function makeConv(spec: ConvSpec): { apply: ConvFn; dispose: () => void } {
+  const [kh, kw, inC, outOrMult] = spec.filter.shape;
+  const d = spec.dilations ?? [1, 1];
+  // Gradient filter: spatially flipped; for a regular conv, in/out channels swapped.
+  const back = tf.tidy(() => {
+    const flipped = tf.reverse(spec.filter, [0, 1]);
+    return spec.kind === 'conv' ? flipped.transpose([0, 1, 3, 2]) : flipped.reshape([kh, kw, inC * outOrMult, 1]);
+  }) as tf.Tensor4D;
+  tf.keep(back);
+  const forward = (x: tf.Tensor4D, pads: Pads): tf.Tensor4D => {
+    const p: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], pads[0], pads[1], [0, 0]];
+    return spec.kind === 'conv'
+      ? tf.conv2d(x, spec.filter, spec.strides, p, 'NHWC', d)
+      : tf.depthwiseConv2d(x, spec.filter, spec.strides, p, 'NHWC', d);
+  };
+  const inputGrad = (dy: tf.Tensor4D, inShape: number[], pads: Pads): tf.Tensor4D => {
+    const [n, h, w] = inShape as [number, number, number, number];
+    const effH = (kh - 1) * d[0] + 1;
+    const effW = (kw - 1) * d[1] + 1;
+    const remH = (h + pads[0][0] + pads[0][1] - effH) % spec.strides[0];
+    const remW = (w + pads[1][0] + pads[1][1] - effW) % spec.strides[1];
+    const full = padOrCrop(dilate(dy, spec.strides), [
+      [effH - 1 - pads[0][0], effH - 1 - pads[0][1] + remH],
+      [effW - 1 - pads[1][0], effW - 1 - pads[1][1] + remW],
+    ]);
+    if (spec.kind === 'conv') return tf.conv2d(full, back, 1, 'valid', 'NHWC', d);
+    const per = tf.depthwiseConv2d(full, back, 1, 'valid', 'NHWC', d);
+    return outOrMult === 1 ? per : (per.reshape([n, h, w, inC, outOrMult]).sum(4) as tf.Tensor4D);
+  };
+  const apply = (x: tf.Tensor4D): tf.Tensor4D => {
+    const pads = resolvePads(x.shape[1], x.shape[2], [kh, kw], spec.strides, spec.padding, d);
+    const op = tf.customGrad(((input: tf.Tensor, save: tf.GradSaveFunc) => {
+      save([]);
+      const inShape = input.shape;
+      return {
+        value: forward(input as tf.Tensor4D, pads),
+        gradFunc: (dy: tf.Tensor) => inputGrad(dy as tf.Tensor4D, inShape, pads),
+      };
+    }) as unknown as Parameters<typeof tf.customGrad>[0]);
+    return op(x) as tf.Tensor4D;
+  };
+  return { apply, dispose: () => back.dispose() };
+}

@@ -1,0 +1,116 @@
+/**
+ * Where a model's files are: resolves the config's `model.source` (folder, model.json path or
+ * http(s) URL) to a local model.json, downloading a URL once into a cache folder.
+ * `ATLAS_MODELS` names a folder of local models searched first by the model's id.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { AtlasError } from '../errors.ts';
+
+export interface ResolvedModel {
+  /** Absolute path of model.json. */
+  modelJson: string;
+  /** Where it came from, for the manifest: the path or URL the config named, or the ATLAS_MODELS folder. */
+  origin: string;
+}
+
+export interface ResolveOptions {
+  id: string;
+  source: string;
+  /** Folder the config's relative paths are relative to. */
+  baseDir: string;
+  /** ATLAS_MODELS, when set. */
+  modelsDir?: string;
+  /** Where downloads are kept. */
+  cacheDir: string;
+  fetchImpl?: typeof fetch;
+}
+
+export function isUrl(source: string): boolean {
+  return /^https?:\/\//i.test(source);
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fs.access(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A folder holds model.json; a path may name model.json itself. */
+async function modelJsonIn(p: string): Promise<string | undefined> {
+  const stat = await fs.stat(p).catch(() => undefined);
+  if (!stat) return undefined;
+  if (stat.isDirectory()) {
+    const candidate = path.join(p, 'model.json');
+    return (await exists(candidate)) ? candidate : undefined;
+  }
+  return p;
+}
+
+export async function resolveModel(options: ResolveOptions): Promise<ResolvedModel> {
+  if (options.modelsDir) {
+    const local = await modelJsonIn(path.resolve(options.modelsDir, options.id));
+    if (local) return { modelJson: local, origin: options.source };
+  }
+  if (isUrl(options.source)) {
+    const modelJson = await downloadModel(options.source, path.join(options.cacheDir, safeId(options.id)), options.fetchImpl ?? fetch);
+    return { modelJson, origin: options.source };
+  }
+  const target = path.resolve(options.baseDir, options.source);
+  const found = await modelJsonIn(target);
+  if (!found) {
+    const where = options.modelsDir ? ` (nor ${path.join(options.modelsDir, options.id)} from ATLAS_MODELS)` : '';
+    throw new AtlasError(`model.source: no model at "${options.source}" (looked for ${target}${(await exists(target)) ? '/model.json' : ''})${where}`, {
+      key: 'model.source',
+    });
+  }
+  return { modelJson: found, origin: options.source };
+}
+
+function safeId(id: string): string {
+  return id.replace(/[^A-Za-z0-9._-]+/g, '_');
+}
+
+/** Downloads model.json and every weight file it names, once; later runs reuse the cache. */
+export async function downloadModel(url: string, dir: string, fetchImpl: typeof fetch): Promise<string> {
+  const modelJson = path.join(dir, 'model.json');
+  if (await exists(modelJson)) return modelJson;
+  await fs.mkdir(dir, { recursive: true });
+  const get = async (u: string): Promise<Buffer> => {
+    let res: Response;
+    try {
+      res = await fetchImpl(u);
+    } catch (err) {
+      throw new AtlasError(`model.source: cannot reach ${u}: ${(err as Error).message}`, { key: 'model.source' });
+    }
+    if (!res.ok) throw new AtlasError(`model.source: ${u} answered HTTP ${res.status}`, { key: 'model.source' });
+    return Buffer.from(await res.arrayBuffer());
+  };
+  const json = await get(url);
+  let parsed: { weightsManifest?: { paths: string[] }[] };
+  try {
+    parsed = JSON.parse(json.toString('utf8'));
+  } catch {
+    throw new AtlasError(`model.source: ${url} is not JSON`, { key: 'model.source' });
+  }
+  for (const group of parsed.weightsManifest ?? []) {
+    for (const p of group.paths) {
+      if (p.includes('..') || path.isAbsolute(p)) throw new AtlasError(`model.source: weight path "${p}" in ${url} leaves the model folder`);
+      const data = await get(new URL(p, url).toString());
+      await writeAtomic(path.join(dir, p), data);
+    }
+  }
+  // model.json last: its presence marks a complete download.
+  await writeAtomic(modelJson, json);
+  return modelJson;
+}
+
+async function writeAtomic(file: string, data: Buffer): Promise<void> {
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  await fs.writeFile(tmp, data);
+  await fs.rename(tmp, file);
+}

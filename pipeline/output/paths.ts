@@ -1,0 +1,70 @@
+/**
+ * Stable names. A page or image path depends only on (model id, method, layer name, filter index)
+ * or (model id, method, class id): never on build order, other layers or content.
+ * Shared by the pipeline (where files go) and the site (where links point).
+ */
+
+function hash36(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0).toString(36);
+}
+
+/**
+ * A URL- and file-safe slug. Names that are already safe stay as they are; any other name is
+ * sanitized and suffixed with a hash of the original, so two different names never share a slug.
+ */
+export function slug(name: string): string {
+  if (/^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$/.test(name)) return name;
+  const clean = name
+    .normalize('NFKD')
+    .replace(/[^A-Za-z0-9_-]+/g, '-')
+    .replace(/^[-_]+|[-_]+$/g, '')
+    .slice(0, 60);
+  return `${clean || 'x'}-${hash36(name)}`;
+}
+
+export type UnitKind = 'filter' | 'class';
+
+export interface UnitId {
+  kind: UnitKind;
+  method: string;
+  /** Layer name (filters). */
+  layer?: string;
+  /** Filter index or class id. */
+  index: number;
+}
+
+/** The unit's key in the manifest: method/kind/target/index. */
+export function unitKey(u: UnitId): string {
+  return u.kind === 'filter' ? `${u.method}/filter/${u.layer}/${u.index}` : `${u.method}/class/${u.index}`;
+}
+
+/** Folder of a unit's files, relative to the data folder. */
+export function unitDir(modelId: string, u: UnitId): string {
+  return u.kind === 'filter' ? `${modelId}/${u.method}/layers/${slug(u.layer!)}` : `${modelId}/${u.method}/classes`;
+}
+
+export function unitFiles(modelId: string, u: UnitId): { png: string; webp: string; gif: string } {
+  const base = `${unitDir(modelId, u)}/${u.index}`;
+  return { png: `${base}.png`, webp: `${base}.webp`, gif: `${base}.gif` };
+}
+
+export function sheetFile(modelId: string, method: string, layer: string, sheet: number): string {
+  return `${modelId}/${method}/layers/${slug(layer)}/sheet-${sheet}.png`;
+}
+
+/** Page paths, relative to the site's base (no leading slash, trailing slash). */
+export const pages = {
+  home: () => '',
+  layer: (layer: string) => `layers/${slug(layer)}/`,
+  filter: (layer: string, index: number) => `layers/${slug(layer)}/${index}/`,
+  classes: () => 'classes/',
+  class: (id: number) => `classes/${id}/`,
+};
+
+/** Where the data folder is served under the site's base. */
+export const DATA_URL_DIR = 'data/';

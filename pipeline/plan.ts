@@ -1,0 +1,109 @@
+/**
+ * From a validated config and a loaded model to the list of units to render: layer names checked
+ * against the model (with close names on a miss), filter selections against each layer's channel
+ * count, classes against the labels. Pure: no tensors, no files.
+ */
+import type { FilterSelection } from './config/schema.ts';
+import { AtlasError, closest } from './errors.ts';
+import type { GraphNode } from './engine/graph.ts';
+import type { UnitId } from './output/paths.ts';
+
+export interface PlannedLayer {
+  name: string;
+  className: string;
+  outputShape: number[];
+  filterCount: number;
+  filters: number[];
+}
+
+/** Expands a filter selection against a layer's channel count. */
+export function expandFilters(selection: FilterSelection, count: number, where: string): number[] {
+  const out = new Set<number>();
+  const add = (i: number) => {
+    if (i >= count) throw new AtlasError(`${where}: filter ${i} is out of range: the layer has ${count} filters (0-${count - 1})`, { key: where });
+    out.add(i);
+  };
+  const addRange = (text: string) => {
+    const [a, b] = text.split('-').map((s) => Number(s.trim())) as [number, number];
+    if (a > b) throw new AtlasError(`${where}: range "${text}" runs backwards`, { key: where });
+    for (let i = a; i <= b; i++) add(i);
+  };
+  if (selection === 'all') for (let i = 0; i < count; i++) out.add(i);
+  else if (typeof selection === 'number') add(selection);
+  else if (typeof selection === 'string') addRange(selection);
+  else for (const s of selection) typeof s === 'number' ? add(s) : addRange(s);
+  return [...out].sort((x, y) => x - y);
+}
+
+export function planLayers(layers: Record<string, FilterSelection>, nodes: GraphNode[]): PlannedLayer[] {
+  const byName = new Map(nodes.map((n) => [n.name, n]));
+  return Object.entries(layers).map(([name, selection]) => {
+    const node = byName.get(name);
+    if (!node) {
+      const names = nodes.filter((n) => n.outputShape.length === 3).map((n) => n.name);
+      throw new AtlasError(`layers.${name}: the model has no layer "${name}"; closest: ${closest(name, names, 5).join(', ')}`, { key: `layers.${name}` });
+    }
+    if (node.outputShape.length !== 3 || node.outputShape.some((d) => d == null)) {
+      throw new AtlasError(`layers.${name}: layer "${name}" has output shape [${node.outputShape.join(', ')}]; filters need a [height, width, channels] feature map`, {
+        key: `layers.${name}`,
+      });
+    }
+    const filterCount = node.outputShape[2] as number;
+    return { name, className: node.className, outputShape: node.outputShape as number[], filterCount, filters: expandFilters(selection, filterCount, `layers.${name}`) };
+  });
+}
+
+export function planClasses(classes: (number | string)[], labels: string[]): { id: number; label: string }[] {
+  const seen = new Set<number>();
+  const out: { id: number; label: string }[] = [];
+  for (const c of classes) {
+    let id: number;
+    if (typeof c === 'number') {
+      if (c >= labels.length) throw new AtlasError(`classes: class id ${c} is out of range: the model has ${labels.length} classes (0-${labels.length - 1})`, { key: 'classes' });
+      id = c;
+    } else {
+      // Exact label, then case-insensitive, then one of a label's comma-separated synonyms.
+      const lower = c.toLowerCase();
+      const exact = labels.findIndex((l) => l === c);
+      const caseless = exact >= 0 ? exact : labels.findIndex((l) => l.toLowerCase() === lower);
+      const loose = caseless >= 0 ? caseless : labels.findIndex((l) => l.toLowerCase().split(/\s*,\s*/).includes(lower));
+      if (loose < 0) {
+        if (/^\d+$/.test(c)) throw new AtlasError(`classes: "${c}" is a string; write class ids as numbers (${c})`, { key: 'classes' });
+        throw new AtlasError(`classes: no class named "${c}"; closest: ${closest(c, labels, 5).map((l) => `"${l}"`).join(', ')}`, { key: 'classes' });
+      }
+      id = loose;
+    }
+    if (!seen.has(id)) out.push({ id, label: labels[id]! });
+    seen.add(id);
+  }
+  return out;
+}
+
+export interface PlannedUnit extends UnitId {
+  /** The graph node the objective reads. */
+  target: string;
+  label: string;
+}
+
+export function planUnits(methods: string[], layers: PlannedLayer[], classes: { id: number; label: string }[], scoreLayer: string): PlannedUnit[] {
+  const units: PlannedUnit[] = [];
+  for (const method of methods) {
+    for (const layer of layers) {
+      for (const f of layer.filters) units.push({ kind: 'filter', method, layer: layer.name, index: f, target: layer.name, label: `${layer.name} #${f}` });
+    }
+    for (const c of classes) units.push({ kind: 'class', method, index: c.id, target: scoreLayer, label: c.label });
+  }
+  return units;
+}
+
+/** Consecutive units with the same method, kind and target, in chunks of at most `size`. */
+export function batches<T extends PlannedUnit>(units: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (const u of units) {
+    const last = out[out.length - 1];
+    const head = last?.[0];
+    if (last && head && last.length < size && head.method === u.method && head.kind === u.kind && head.target === u.target) last.push(u);
+    else out.push([u]);
+  }
+  return out;
+}
