@@ -16,6 +16,7 @@ const USAGE = `usage: filter-atlas <pipeline|build> [--config FILE] [--backend a
 
   --config FILE   atlas config (default: atlas.config.yaml)
   --backend NAME  force a TensorFlow.js backend (default: render.backend, then auto)
+  --dist DIR      where \`build\` writes the site (default: dist)
   --force         recompute every unit, ignoring cached results
   --quiet         no progress output
 `;
@@ -28,6 +29,7 @@ export async function main(argv: string[]): Promise<number> {
       allowPositionals: true,
       options: {
         config: { type: 'string', default: 'atlas.config.yaml' },
+        dist: { type: 'string', default: 'dist' },
         backend: { type: 'string' },
         force: { type: 'boolean', default: false },
         quiet: { type: 'boolean', default: false },
@@ -53,7 +55,7 @@ export async function main(argv: string[]): Promise<number> {
     const summary = await runPipeline({ configFile: values.config, force: values.force, backend, quiet: values.quiet });
     if (command === 'build') {
       const { buildSite } = await import('./site.ts');
-      await buildSite(path.resolve(values.config), values.quiet);
+      await buildSite(path.resolve(values.config), values.quiet, path.resolve(values.dist));
     }
     return summary.failed > 0 ? 1 : 0;
   } catch (err) {

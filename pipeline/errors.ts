@@ -31,10 +31,11 @@ export function editDistance(a: string, b: string): number {
   return prev[b.length]!;
 }
 
-/** The `count` candidates closest to `name`. */
-export function closest(name: string, candidates: readonly string[], count = 3): string[] {
+/** The `count` candidates closest to `name`; `parts` splits a candidate into names that each count (e.g. synonyms). */
+export function closest(name: string, candidates: readonly string[], count = 3, parts: (c: string) => string[] = (c) => [c]): string[] {
+  const n = name.toLowerCase();
   return [...candidates]
-    .map((c) => ({ c, d: editDistance(name.toLowerCase(), c.toLowerCase()) }))
+    .map((c) => ({ c, d: Math.min(...parts(c).map((p) => editDistance(n, p.toLowerCase()))) }))
     .sort((x, y) => x.d - y.d)
     .slice(0, count)
     .map((x) => x.c);

@@ -53,6 +53,11 @@ export function planLayers(layers: Record<string, FilterSelection>, nodes: Graph
   });
 }
 
+/** A label's comma-separated names ("goldfish, Carassius auratus"). */
+function synonyms(label: string): string[] {
+  return [label, ...label.split(/\s*,\s*/)];
+}
+
 export function planClasses(classes: (number | string)[], labels: string[]): { id: number; label: string }[] {
   const seen = new Set<number>();
   const out: { id: number; label: string }[] = [];
@@ -66,10 +71,10 @@ export function planClasses(classes: (number | string)[], labels: string[]): { i
       const lower = c.toLowerCase();
       const exact = labels.findIndex((l) => l === c);
       const caseless = exact >= 0 ? exact : labels.findIndex((l) => l.toLowerCase() === lower);
-      const loose = caseless >= 0 ? caseless : labels.findIndex((l) => l.toLowerCase().split(/\s*,\s*/).includes(lower));
+      const loose = caseless >= 0 ? caseless : labels.findIndex((l) => synonyms(l.toLowerCase()).includes(lower));
       if (loose < 0) {
         if (/^\d+$/.test(c)) throw new AtlasError(`classes: "${c}" is a string; write class ids as numbers (${c})`, { key: 'classes' });
-        throw new AtlasError(`classes: no class named "${c}"; closest: ${closest(c, labels, 5).map((l) => `"${l}"`).join(', ')}`, { key: 'classes' });
+        throw new AtlasError(`classes: no class named "${c}"; closest: ${closest(c, labels, 5, synonyms).map((l) => `"${l}"`).join(', ')}`, { key: 'classes' });
       }
       id = loose;
     }

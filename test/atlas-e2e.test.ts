@@ -1,0 +1,166 @@
+/**
+ * The whole path on real models: config → pipeline → manifest → images → static site.
+ */
+import * as tf from '@tensorflow/tfjs';
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { test } from 'node:test';
+import sharp from 'sharp';
+import { selectBackend } from '../pipeline/engine/backend.ts';
+import { loadLayersModelFromFile } from '../pipeline/model/load.ts';
+import { frameDelays } from '../pipeline/output/images.ts';
+import type { Manifest } from '../pipeline/output/manifest.ts';
+import { pages, slug } from '../pipeline/output/paths.ts';
+import { M025, M075, MODELS, runCli, tempDir, writeConfig } from './support/fixtures.ts';
+
+async function readManifest(dir: string): Promise<Manifest> {
+  return JSON.parse(await fs.readFile(path.join(dir, 'manifest.json'), 'utf8')) as Manifest;
+}
+
+async function htmlFiles(dir: string): Promise<string[]> {
+  const entries = await fs.readdir(dir, { recursive: true });
+  return entries.filter((e) => e.endsWith('.html')).map((e) => path.join(dir, e));
+}
+
+test('build:atlas on the 0.25 model (by folder path): pages, images, GIFs, contact sheets, links', async () => {
+  const dir = await tempDir();
+  const config = await writeConfig(
+    dir,
+    `model:
+  id: small-mobilenet
+  source: ${path.join(MODELS, M025)}
+layers:
+  conv_pw_1_relu: 0-3
+  conv_pw_11_relu: [0, 5, "10-11"]
+classes: [141, goldfish]
+render:
+  size: 96
+  filters: { steps: 8 }
+  classes: { steps: 8 }
+  batch: 3
+  gifFrameMs: 50
+output: data
+site:
+  title: Test atlas
+  url: https://example.org
+  base: /atlas/
+`,
+  );
+  const dist = path.join(dir, 'dist');
+  const run = await runCli(['build', '--config', config, '--dist', dist, '--quiet']);
+  assert.equal(run.code, 0, run.stderr);
+  const data = path.join(dir, 'data');
+  const m = await readManifest(data);
+  assert.equal(m.model.id, 'small-mobilenet');
+  assert.deepEqual(m.layers.map((l) => [l.name, l.filters]), [
+    ['conv_pw_1_relu', [0, 1, 2, 3]],
+    ['conv_pw_11_relu', [0, 5, 10, 11]],
+  ]);
+  assert.deepEqual(m.classes.map((c) => c.id), [141, 1]);
+  assert.equal(m.units.length, 10);
+  assert.ok(['wasm', 'cpu', 'tensorflow', 'tensorflow-gpu', 'webgpu'].includes(m.backend.name));
+
+  for (const u of m.units) {
+    assert.equal(u.status, 'ok', `${u.key}: ${u.error}`);
+    assert.equal(u.curve.length, u.settings.steps + 1);
+    assert.equal(u.startObjective, u.curve[0]);
+    const png = await sharp(path.join(data, u.files!.png)).metadata();
+    assert.deepEqual([png.width, png.height], [u.width, u.height]);
+    const gif = await sharp(path.join(data, u.files!.gif), { animated: true }).metadata();
+    assert.equal(gif.format, 'gif');
+    assert.ok((gif.pages ?? 0) > 1, `${u.key}: GIF has ${gif.pages} frames`);
+    // Identical consecutive frames are merged by the encoder, their delays summed: same duration.
+    assert.ok(gif.pages! <= u.frames);
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    assert.equal(sum(gif.delay ?? []), sum(frameDelays(u.frames, 50)));
+    assert.equal(gif.loop, 0, 'GIF loops forever');
+    assert.ok(gif.delay && gif.delay.length === gif.pages && gif.delay.every((d) => d > 0), `${u.key}: delays ${gif.delay}`);
+    const webp = await sharp(path.join(data, u.files!.webp)).metadata();
+    assert.equal(webp.format, 'webp');
+  }
+  // One contact sheet per layer (≤ 64 filters): 4 tiles in one row, 5-px margins.
+  for (const layer of m.layers) {
+    const sheet = layer.sheets.lecture![0]!;
+    const meta = await sharp(path.join(data, sheet.file)).metadata();
+    const tile = m.units.find((u) => u.layer === layer.name)!;
+    assert.deepEqual([meta.width, meta.height], [4 * tile.width + 3 * 5, tile.height]);
+  }
+
+  // The site: home, a page per layer, filter and class, under the base path.
+  const expected = ['index.html', 'classes/index.html', ...m.layers.map((l) => `${pages.layer(l.name)}index.html`)];
+  for (const l of m.layers) for (const f of l.filters) expected.push(`${pages.filter(l.name, f)}index.html`);
+  for (const c of m.classes) expected.push(`${pages.class(c.id)}index.html`);
+  for (const p of expected) await fs.access(path.join(dist, p));
+  // Every image and link a page references exists.
+  let images = 0;
+  for (const file of await htmlFiles(dist)) {
+    const html = await fs.readFile(file, 'utf8');
+    for (const [, attr, url] of html.matchAll(/\s(src|href)="([^"]+)"/g)) {
+      if (!url!.startsWith('/')) continue;
+      assert.ok(url!.startsWith('/atlas/'), `${file}: ${attr}="${url}" ignores the base path`);
+      const rel = url!.slice('/atlas/'.length).split('#')[0]!;
+      const target = path.join(dist, rel.endsWith('/') || rel === '' ? `${rel}index.html` : rel);
+      await fs.access(target).catch(() => assert.fail(`${path.relative(dist, file)} references ${url}, missing`));
+      if (attr === 'src') images++;
+    }
+  }
+  assert.ok(images >= m.units.length * 2, `only ${images} image references`);
+  assert.ok(slug('conv_pw_1_relu') === 'conv_pw_1_relu');
+});
+
+test('class images of the default model are classified as their class (top-1), read back from the PNG files', async () => {
+  const dir = await tempDir();
+  // The URL is not reachable here: ATLAS_MODELS must be searched first by id.
+  const config = await writeConfig(
+    dir,
+    `model:
+  id: ${M075}
+  source: https://models.invalid/${M075}/model.json
+classes: [141, goldfish, espresso]
+output: data
+`,
+  );
+  const run = await runCli(['pipeline', '--config', config, '--quiet'], { ATLAS_MODELS: MODELS });
+  assert.equal(run.code, 0, run.stderr);
+  const m = await readManifest(path.join(dir, 'data'));
+  assert.equal(m.model.score, 'logit');
+  assert.equal(m.model.scoreLayer, 'conv_preds');
+  await selectBackend('auto');
+  const { model } = await loadLayersModelFromFile(path.join(MODELS, M075, 'model.json'));
+  for (const u of m.units) {
+    const { data, info } = await sharp(path.join(dir, 'data', u.files!.png)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const top = tf.tidy(() => {
+      const x = tf.tensor3d(new Uint8Array(data), [info.height, info.width, 3], 'int32').toFloat().div(127.5).sub(1);
+      const input = tf.image.resizeBilinear(x as tf.Tensor3D, [224, 224]).expandDims(0);
+      return (model.predict(input) as tf.Tensor).argMax(-1).dataSync()[0];
+    });
+    assert.equal(top, u.index, `class ${u.index} (${u.label}): its image is classified as ${top}`);
+    assert.equal((u.quality as { top1: number }).top1, u.index);
+  }
+});
+
+test('filter images activate their filter far more than their start noise (default settings, 0.75 model)', async () => {
+  const dir = await tempDir();
+  const config = await writeConfig(
+    dir,
+    `model:
+  id: ${M075}
+  source: ${path.join(MODELS, M075)}
+layers:
+  conv_pw_5_relu: 0-3
+  conv_pw_13_relu: 0-3
+output: data
+`,
+  );
+  const run = await runCli(['pipeline', '--config', config, '--quiet']);
+  assert.equal(run.code, 0, run.stderr);
+  const m = await readManifest(path.join(dir, 'data'));
+  // MobileNet's activations are ReLU6: an objective at the cap cannot rise further.
+  const CAP = 6;
+  for (const u of m.units) {
+    assert.ok(!u.flags.includes('dead'), `${u.key} is dead`);
+    const ratio = u.finalObjective / Math.max(u.startObjective, 1e-6);
+    assert.ok(ratio >= 2 || u.finalObjective >= 0.99 * CAP, `${u.key}: ${u.startObjective} → ${u.finalObjective}`);
+  }
+});

@@ -1,0 +1,111 @@
+import * as tf from '@tensorflow/tfjs';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { before, test } from 'node:test';
+import { selectBackend } from '../pipeline/engine/backend.ts';
+import { buildLeanGraph, type LeanGraph } from '../pipeline/engine/graph.ts';
+import { loadLayersModelFromFile } from '../pipeline/model/load.ts';
+import { cropFor, deprocess } from '../pipeline/render/deprocess.ts';
+import type { RenderBatch } from '../pipeline/render/method.ts';
+import { renderLecture } from '../pipeline/render/methods/lecture.ts';
+import { channelObjective, classObjective } from '../pipeline/render/objectives.ts';
+import { M025, MODELS } from './support/fixtures.ts';
+
+let graph: LeanGraph;
+const ctx = () => ({ graph, pixels: { range: [-1, 1] as [number, number] } });
+
+before(async () => {
+  await selectBackend('auto');
+  const { model } = await loadLayersModelFromFile(path.join(MODELS, M025, 'model.json'));
+  graph = buildLeanGraph(model);
+  model.dispose();
+});
+
+function filterBatch(channels: number[], seeds: number[], steps = 5): RenderBatch {
+  return {
+    units: channels.map((c, i) => ({ key: `f${c}`, seed: seeds[i]! })),
+    objective: channelObjective('conv_pw_3_relu', channels, 2),
+    size: [64, 64],
+    steps,
+    stepSize: 10,
+    l2: 0,
+    frameEvery: 2,
+    deprocess: 'lecture',
+    crop: 25,
+  };
+}
+
+function maxAbsDiff(a: Uint8Array, b: Uint8Array): number {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+test('a unit in a batch equals the same unit alone (filters)', async () => {
+  const batch = await renderLecture(filterBatch([3, 7, 11], [101, 202, 303]), ctx());
+  const alone = await renderLecture(filterBatch([7], [202]), ctx());
+  const b = batch[1]!;
+  const a = alone[0]!;
+  assert.equal(b.frames.length, a.frames.length);
+  assert.ok(maxAbsDiff(b.image, a.image) <= 1, `images differ by ${maxAbsDiff(b.image, a.image)}`);
+  for (let i = 0; i < a.curve.length; i++) assert.ok(Math.abs(a.curve[i]! - b.curve[i]!) <= 1e-4 * Math.max(1, Math.abs(a.curve[i]!)), `curve step ${i}`);
+  // and the batch's other units really are different images
+  assert.ok(maxAbsDiff(batch[0]!.image, b.image) > 10);
+});
+
+test('a unit in a batch equals the same unit alone (classes, with the L2 penalty)', async () => {
+  const mk = (classes: number[], seeds: number[]): RenderBatch => ({
+    units: classes.map((c, i) => ({ key: `c${c}`, seed: seeds[i]! })),
+    objective: classObjective({ node: graph.logitNode!, isLogit: true }, classes, 'logit'),
+    size: [64, 64],
+    steps: 4,
+    stepSize: 100,
+    l2: 1e-6,
+    frameEvery: 1,
+    deprocess: 'clip',
+    crop: 25,
+  });
+  const batch = await renderLecture(mk([1, 141], [5, 6]), ctx());
+  const alone = await renderLecture(mk([141], [6]), ctx());
+  assert.ok(maxAbsDiff(batch[1]!.image, alone[0]!.image) <= 1);
+  assert.equal(batch[1]!.width, 64, 'clip mode keeps the full size');
+});
+
+test('same seed, same bytes; another seed, other bytes', async () => {
+  const one = await renderLecture(filterBatch([5], [42]), ctx());
+  const two = await renderLecture(filterBatch([5], [42]), ctx());
+  const other = await renderLecture(filterBatch([5], [43]), ctx());
+  assert.deepEqual(Buffer.from(one[0]!.image), Buffer.from(two[0]!.image));
+  assert.deepEqual(one[0]!.curve, two[0]!.curve);
+  assert.notDeepEqual(Buffer.from(one[0]!.image), Buffer.from(other[0]!.image));
+});
+
+test('ascent raises the objective, records steps+1 values and frames at the requested interval', async () => {
+  const [r] = await renderLecture(filterBatch([9], [7], 6), ctx());
+  assert.equal(r!.curve.length, 7);
+  // frames at steps 0, 2, 4 and the final image
+  assert.equal(r!.frames.length, 4);
+  assert.ok(r!.curve[6]! > r!.curve[0]!, `objective went from ${r!.curve[0]} to ${r!.curve[6]}`);
+  assert.equal(r!.error, undefined);
+});
+
+test('rendering leaks no tensors', async () => {
+  await renderLecture(filterBatch([1], [1], 2), ctx());
+  const before = tf.memory().numTensors;
+  await renderLecture(filterBatch([1, 2], [1, 2], 4), ctx());
+  assert.equal(tf.memory().numTensors, before);
+});
+
+test('deprocess: std 0.15 around 0.5, clipped, 25 px cropped only on large images', async () => {
+  const x = tf.randomNormal([2, 128, 128, 3], 3, 7, 'float32', 1) as tf.Tensor4D;
+  const y = deprocess(x, 25);
+  assert.deepEqual(y.shape, [2, 78, 78, 3]);
+  const v = await y.data();
+  const mean = v.reduce((a, b) => a + b, 0) / v.length / 255;
+  assert.ok(Math.abs(mean - 0.5) < 0.01, `mean ${mean}`);
+  const sd = Math.sqrt(v.reduce((a, b) => a + (b / 255 - mean) ** 2, 0) / v.length);
+  assert.ok(Math.abs(sd - 0.15) < 0.01, `std ${sd}`);
+  assert.equal(cropFor(64, 25), 0);
+  assert.deepEqual(deprocess(tf.randomNormal([1, 64, 64, 3]) as tf.Tensor4D, 25).shape, [1, 64, 64, 3]);
+});
