@@ -19,5 +19,4 @@ export default defineConfig({
   build: { format: 'directory' },
   integrations: [atlasData(dataDir)],
   devToolbar: { enabled: false },
-  telemetry: false,
 });

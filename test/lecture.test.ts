@@ -101,11 +101,23 @@ test('deprocess: std 0.15 around 0.5, clipped, 25 px cropped only on large image
   const x = tf.randomNormal([2, 128, 128, 3], 3, 7, 'float32', 1) as tf.Tensor4D;
   const y = deprocess(x, 25);
   assert.deepEqual(y.shape, [2, 78, 78, 3]);
-  const v = await y.data();
+  const v = Array.from(await y.data());
   const mean = v.reduce((a, b) => a + b, 0) / v.length / 255;
   assert.ok(Math.abs(mean - 0.5) < 0.01, `mean ${mean}`);
   const sd = Math.sqrt(v.reduce((a, b) => a + (b / 255 - mean) ** 2, 0) / v.length);
   assert.ok(Math.abs(sd - 0.15) < 0.01, `std ${sd}`);
   assert.equal(cropFor(64, 25), 0);
   assert.deepEqual(deprocess(tf.randomNormal([1, 64, 64, 3]) as tf.Tensor4D, 25).shape, [1, 64, 64, 3]);
+});
+
+test('a start photo: the first frame is the photo plus the faint start noise', async () => {
+  const { decodeRgb } = await import('../pipeline/output/images.ts');
+  const { PHOTOS } = await import('./support/fixtures.ts');
+  const photo = await decodeRgb(path.join(PHOTOS, 'chelsea.png'), [64, 64]);
+  const batch: RenderBatch = { ...filterBatch([2], [9], 1), deprocess: 'clip', photo: Float32Array.from(photo.rgb, (v) => v / 127.5 - 1) };
+  const [r] = await renderLecture(batch, ctx());
+  const first = r!.frames[0]!;
+  // noise is ±0.125 in [-1, 1] pixels = ±16 levels; +1 for rounding, clipping only shrinks it
+  assert.ok(maxAbsDiff(first, photo.rgb) <= 17, `first frame differs from the photo by ${maxAbsDiff(first, photo.rgb)}`);
+  assert.ok(maxAbsDiff(first, photo.rgb) >= 8, 'the noise is there too');
 });
