@@ -2,7 +2,8 @@
 // The site reads the atlas config named by ATLAS_CONFIG (default atlas.config.yaml): its output
 // folder (manifest + images, served under <base>/data/), site.url and site.base.
 // ATLAS_SITE_URL and ATLAS_SITE_BASE, when set (the Pages workflow sets them from the repository's
-// Pages settings), replace site.url and site.base.
+// Pages settings), replace site.url and site.base. Telemetry: set ASTRO_TELEMETRY_DISABLED=1
+// (the tests and the workflow do).
 import { defineConfig } from 'astro/config';
 import sitemap from '@astrojs/sitemap';
 import path from 'node:path';
@@ -30,5 +31,4 @@ export default defineConfig({
   build: { format: 'directory' },
   integrations: [atlasData(dataDir), sitemap({ filter: (page) => !/\/404\/?$/.test(page) })],
   devToolbar: { enabled: false },
-  telemetry: false,
 });

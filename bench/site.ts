@@ -169,7 +169,7 @@ async function main(): Promise<void> {
   await fs.writeFile(config, [`model: {id: ${MODEL}, source: ./none}`, `output: ${dataDir}`, `site: {title: Synthetic atlas, url: "https://example.org", base: "${BASE}"}`, ''].join('\n'));
 
   const t1 = performance.now();
-  await run(path.join(ROOT, 'node_modules', '.bin', 'astro'), ['build', '--outDir', dist], { cwd: ROOT, env: { ...process.env, ATLAS_CONFIG: config }, maxBuffer: 1 << 28 });
+  await run(path.join(ROOT, 'node_modules', '.bin', 'astro'), ['build', '--outDir', dist], { cwd: ROOT, env: { ...process.env, ASTRO_TELEMETRY_DISABLED: '1', ATLAS_CONFIG: config }, maxBuffer: 1 << 28 });
   const tBuild = performance.now() - t1;
 
   const htmlFiles = (await fs.readdir(dist, { recursive: true })).filter((f) => f.endsWith('.html') && !f.startsWith('data'));

@@ -251,8 +251,21 @@ test('readable at 360 px (no sideways scrolling) and at 1280 px; screenshots sav
     const ctx = await browser.newContext({ viewport: { width, height: 800 } });
     for (const [name, rel] of [['home', ''], ['layer', 'layers/conv_pw_2_relu/'], ['unit', 'layers/conv_pw_5_relu/7/']] as const) {
       const page = await open(rel, ctx);
-      const scrollWidth = await page.evaluate(() => document.documentElement.scrollWidth);
-      assert.ok(scrollWidth <= width, `${name} at ${width}px is ${scrollWidth}px wide`);
+      const { scrollWidth, wide } = await page.evaluate((w) => ({
+        scrollWidth: document.documentElement.scrollWidth,
+        wide: (() => {
+          const out: string[] = [];
+          const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+          for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+            const r = document.createRange();
+            r.selectNodeContents(n);
+            const right = r.getBoundingClientRect().right;
+            if (right > w + 0.5) out.push(`"${(n.textContent ?? '').trim().slice(0, 40)}" in ${n.parentElement?.tagName.toLowerCase()}: ${Math.round(right)}px`);
+          }
+          return out;
+        })(),
+      }), width);
+      assert.ok(scrollWidth <= width, `${name} at ${width}px is ${scrollWidth}px wide: ${wide.join(', ')}`);
       const file = path.join(SCREENS, `${name}-${width}.png`);
       await page.screenshot({ path: file, fullPage: true });
       assert.ok((await fs.stat(file)).size > 1000);
@@ -260,4 +273,11 @@ test('readable at 360 px (no sideways scrolling) and at 1280 px; screenshots sav
     }
     await ctx.close();
   }
+  // Dark mode (prefers-color-scheme) at phone width.
+  const dark = await browser.newContext({ viewport: { width: 360, height: 800 }, colorScheme: 'dark' });
+  const page = await open('layers/conv_pw_5_relu/7/', dark);
+  const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  assert.notEqual(bg, 'rgb(251, 251, 250)', 'dark mode keeps the light background');
+  await page.screenshot({ path: path.join(SCREENS, 'unit-360-dark.png'), fullPage: true });
+  await dark.close();
 });
