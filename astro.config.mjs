@@ -1,7 +1,11 @@
 // @ts-check
 // The site reads the atlas config named by ATLAS_CONFIG (default atlas.config.yaml): its output
 // folder (manifest + images, served under <base>/data/), site.url and site.base.
+// ATLAS_SITE_URL and ATLAS_SITE_BASE, when set (the Pages workflow sets them from the repository's
+// Pages settings), replace site.url and site.base. Telemetry: set ASTRO_TELEMETRY_DISABLED=1
+// (the tests and the workflow do).
 import { defineConfig } from 'astro/config';
+import sitemap from '@astrojs/sitemap';
 import path from 'node:path';
 import { atlasData } from './src/integrations/atlas-data.ts';
 import { loadConfig } from './pipeline/config/load.ts';
@@ -11,12 +15,20 @@ const { config, dir } = await loadConfig(configFile);
 const dataDir = path.resolve(dir, config.output);
 process.env.ATLAS_DATA_DIR = dataDir;
 
+/** "/repo", "repo/", "" → "/repo/", "/". */
+function normalizeBase(/** @type {string} */ value) {
+  const trimmed = value.replace(/^\/+|\/+$/g, '');
+  return trimmed ? `/${trimmed}/` : '/';
+}
+const site = process.env.ATLAS_SITE_URL || config.site.url;
+const base = process.env.ATLAS_SITE_BASE !== undefined && process.env.ATLAS_SITE_BASE !== '' ? normalizeBase(process.env.ATLAS_SITE_BASE) : config.site.base;
+
 export default defineConfig({
-  site: config.site.url,
-  base: config.site.base,
+  site,
+  base,
   trailingSlash: 'always',
   output: 'static',
   build: { format: 'directory' },
-  integrations: [atlasData(dataDir)],
+  integrations: [atlasData(dataDir), sitemap({ filter: (page) => !/\/404\/?$/.test(page) })],
   devToolbar: { enabled: false },
 });

@@ -68,7 +68,7 @@ export interface ManifestUnit {
   /** Flags such as "dead" (objective ~0 from start to end). */
   flags: string[];
   /** Files, relative to the output folder. Absent when the unit failed before writing them. */
-  files?: { png: string; webp: string; gif: string };
+  files?: { png: string; webp: string; gif: string; zip?: string };
   width: number;
   height: number;
   frames: number;

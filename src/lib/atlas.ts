@@ -57,12 +57,35 @@ export function absoluteUrl(pathWithBase: string, site: URL | undefined): string
   return site ? new URL(pathWithBase, site).toString() : pathWithBase;
 }
 
+let byTarget: Map<string, ManifestUnit[]> | undefined;
+/** Units grouped by layer (`f:<layer>`) and class (`c:<id>`), built once. */
+function groups(): Map<string, ManifestUnit[]> {
+  if (byTarget) return byTarget;
+  byTarget = new Map();
+  for (const u of atlas().units) {
+    const key = u.kind === 'filter' ? `f:${u.layer}` : `c:${u.index}`;
+    const list = byTarget.get(key) ?? [];
+    list.push(u);
+    byTarget.set(key, list);
+  }
+  return byTarget;
+}
+
+export function unitsOfLayer(layer: string): ManifestUnit[] {
+  return groups().get(`f:${layer}`) ?? [];
+}
+
 export function unitsOfFilter(layer: string, index: number): ManifestUnit[] {
-  return atlas().units.filter((u) => u.kind === 'filter' && u.layer === layer && u.index === index);
+  return unitsOfLayer(layer).filter((u) => u.index === index);
 }
 
 export function unitsOfClass(id: number): ManifestUnit[] {
-  return atlas().units.filter((u) => u.kind === 'class' && u.index === id);
+  return groups().get(`c:${id}`) ?? [];
+}
+
+/** Absolute URL (site origin + base) of a data file, for snippets and social cards. */
+export function absoluteDataUrl(file: string, site: URL | undefined): string {
+  return absoluteUrl(dataHref(file), site);
 }
 
 export function methodName(id: string): string {

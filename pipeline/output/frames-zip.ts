@@ -1,0 +1,37 @@
+/**
+ * The frames of a unit's optimization as a ZIP of numbered PNGs, for LaTeX's `animate` package:
+ * unzip into a folder and write `\animategraphics[loop,autoplay]{12}{<folder>/frame-}{000}{<last>}`.
+ * Pure: RGB frames in, bytes out. Deterministic (fixed timestamps, fixed order), so a rebuild gives
+ * the same file.
+ */
+import { zipSync, type Zippable } from 'fflate';
+import sharp from 'sharp';
+
+/** Digits of the frame numbers: at least 3, so names sort and `animate` sees one width. */
+export function frameDigits(count: number): number {
+  return Math.max(3, String(Math.max(count - 1, 0)).length);
+}
+
+/** Name of frame `i` of `count` inside the ZIP, e.g. `frame-007.png`. */
+export function frameName(i: number, count: number): string {
+  return `frame-${String(i).padStart(frameDigits(count), '0')}.png`;
+}
+
+/** A fixed modification time (DOS time has no time zone; local components keep it stable). */
+const MTIME = new Date(2000, 0, 1, 0, 0, 0);
+
+export async function encodeFramesZip(frames: Uint8Array[], width: number, height: number): Promise<Buffer> {
+  if (frames.length === 0) throw new Error('encodeFramesZip: no frames');
+  const size = width * height * 3;
+  const pngs = await Promise.all(
+    frames.map((f, i) => {
+      if (f.byteLength !== size) throw new Error(`encodeFramesZip: frame ${i} has ${f.byteLength} bytes, expected ${width}×${height}×3 = ${size}`);
+      return sharp(f, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 9 }).toBuffer();
+    }),
+  );
+  const files: Zippable = {};
+  // PNG is already deflated: store the entries.
+  pngs.forEach((png, i) => (files[frameName(i, frames.length)] = [new Uint8Array(png.buffer, png.byteOffset, png.byteLength), { level: 0, mtime: MTIME }]));
+  const zip = zipSync(files, { level: 0, mtime: MTIME });
+  return Buffer.from(zip.buffer, zip.byteOffset, zip.byteLength);
+}

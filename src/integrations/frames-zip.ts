@@ -1,0 +1,70 @@
+/**
+ * Frames ZIPs for data folders that predate them: a unit whose manifest entry names no `zip` gets
+ * one at build time, made from the frames of its GIF (sharp reads every page). Cached by the unit's
+ * `cacheKey`, so a rebuild reuses it.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import pLimit from 'p-limit';
+import sharp from 'sharp';
+import { encodeFramesZip } from '../../pipeline/output/frames-zip.ts';
+import type { ManifestUnit } from '../../pipeline/output/manifest.ts';
+import { zipFile } from '../lib/files.ts';
+
+/** RGB frames of an animated GIF. */
+export async function gifFrames(file: string): Promise<{ frames: Uint8Array[]; width: number; height: number }> {
+  const { data, info } = await sharp(file, { pages: -1 }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const height = info.pageHeight ?? info.height;
+  const pages = info.pages ?? 1;
+  const size = info.width * height * 3;
+  const frames = Array.from({ length: pages }, (_, i) => new Uint8Array(data.buffer, data.byteOffset + i * size, size));
+  return { frames, width: info.width, height };
+}
+
+export async function zipFromGif(gif: string): Promise<Buffer> {
+  const { frames, width, height } = await gifFrames(gif);
+  return encodeFramesZip(frames, width, height);
+}
+
+/**
+ * Writes `<outDataDir>/<zip>` for every unit with files but no ZIP in `dataDir`.
+ * Returns how many were made and how many came from the cache.
+ */
+export async function ensureFrameZips(units: ManifestUnit[], dataDir: string, outDataDir: string, cacheDir: string, concurrency = 2): Promise<{ made: number; cached: number }> {
+  const limit = pLimit(concurrency);
+  let made = 0;
+  let cached = 0;
+  await fs.mkdir(cacheDir, { recursive: true });
+  await Promise.all(
+    units.map((u) =>
+      limit(async () => {
+        if (!u.files) return;
+        const rel = zipFile(u.files);
+        const target = path.join(outDataDir, rel);
+        if (await exists(path.join(dataDir, rel))) return;
+        const gif = path.join(dataDir, u.files.gif);
+        if (!(await exists(gif))) return;
+        const cacheFile = path.join(cacheDir, `${u.cacheKey || encodeURIComponent(rel)}.zip`);
+        await fs.mkdir(path.dirname(target), { recursive: true });
+        if (await exists(cacheFile)) {
+          await fs.copyFile(cacheFile, target);
+          cached++;
+          return;
+        }
+        const zip = await zipFromGif(gif);
+        await fs.writeFile(target, zip);
+        await fs.writeFile(`${cacheFile}.tmp-${process.pid}`, zip);
+        await fs.rename(`${cacheFile}.tmp-${process.pid}`, cacheFile);
+        made++;
+      }),
+    ),
+  );
+  return { made, cached };
+}
+
+async function exists(file: string): Promise<boolean> {
+  return fs.stat(file).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+}

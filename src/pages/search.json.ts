@@ -1,0 +1,24 @@
+/**
+ * The static search index, `<base>/search.json`: layers with their rendered filter indices, and
+ * classes with their labels. Paths are relative to the base, so the index works under any base.
+ */
+import type { APIRoute } from 'astro';
+import { atlas, pages } from '../lib/atlas';
+
+export interface SearchIndex {
+  model: string;
+  /** n: layer name, p: page path, c: layer class, f: filter indices (each page is `p + f + "/"`). */
+  layers: { n: string; p: string; c: string; f: number[] }[];
+  /** i: class id, l: label, p: page path. */
+  classes: { i: number; l: string; p: string }[];
+}
+
+export const GET: APIRoute = () => {
+  const m = atlas();
+  const index: SearchIndex = {
+    model: m.model.id,
+    layers: m.layers.map((l) => ({ n: l.name, p: pages.layer(l.name), c: l.className, f: l.filters })),
+    classes: m.classes.map((c) => ({ i: c.id, l: c.label, p: pages.class(c.id) })),
+  };
+  return new Response(JSON.stringify(index), { headers: { 'Content-Type': 'application/json' } });
+};

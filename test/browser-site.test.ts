@@ -1,0 +1,283 @@
+/**
+ * The built site in Chromium (playwright-core + Debian's chromium), served under a non-root base
+ * path like a GitHub Pages project site: reachability, broken links and images, search, snippets,
+ * keys, no-JS reading, axe-core, 360-px layout, screenshots (test-results/screens/).
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { readManifest, type Manifest } from '../pipeline/output/manifest.ts';
+import { launchChromium } from './support/browser.ts';
+import { BASE, ROOT, SITE_URL, buildSite, builtPages, runPipeline, tempDir } from './support/atlas-site.ts';
+import { serveStatic } from './support/serve.ts';
+
+const SCREENS = path.join(ROOT, 'test-results', 'screens');
+const AXE = path.join(ROOT, 'node_modules', 'axe-core', 'axe.min.js');
+
+let dir: string;
+let dist: string;
+let manifest: Manifest;
+let server: { url: string; close: () => Promise<void> };
+let browser: Browser;
+let context: BrowserContext;
+
+before(async () => {
+  dir = await tempDir('fa-browser-');
+  const config = await runPipeline(dir);
+  manifest = await readManifest(path.join(dir, 'data'));
+  dist = path.join(dir, 'dist');
+  await buildSite(config, dist);
+  server = await serveStatic(dist, BASE);
+  browser = await launchChromium();
+  context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+});
+after(async () => {
+  await context?.close();
+  await browser?.close();
+  await server?.close();
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+/** The local URL of a page path or of an absolute URL on the configured site. */
+function local(url: string): string {
+  const public_ = `${SITE_URL}${BASE}`;
+  return url.startsWith(public_) ? server.url + url.slice(public_.length) : url;
+}
+const pageUrl = (rel: string) => `${server.url}${rel}`;
+
+async function open(rel: string, ctx = context): Promise<Page> {
+  const page = await ctx.newPage();
+  const res = await page.goto(pageUrl(rel), { waitUntil: 'load' });
+  assert.equal(res?.status(), 200, rel);
+  return page;
+}
+
+const unitFile = (layer: string, index: number) => manifest.units.find((u) => u.kind === 'filter' && u.layer === layer && u.index === index)!.files!;
+
+test('every page is reachable from home by links, and no link, image or meta URL is broken', async () => {
+  const page = await context.newPage();
+  const seen = new Set<string>([server.url]);
+  const queue = [server.url];
+  const pagesVisited: string[] = [];
+  const checked = new Map<string, number>();
+  const broken: string[] = [];
+  const external: string[] = [];
+  while (queue.length > 0) {
+    const url = queue.shift()!;
+    const res = await page.goto(url, { waitUntil: 'load' });
+    if (res?.status() !== 200) {
+      broken.push(`${url}: ${res?.status()}`);
+      continue;
+    }
+    pagesVisited.push(url.slice(server.url.length));
+    const found = await page.evaluate(() => {
+      const out: { url: string; kind: string }[] = [];
+      document.querySelectorAll('a[href]').forEach((a) => out.push({ url: (a as HTMLAnchorElement).href, kind: 'a' }));
+      document.querySelectorAll('img[src]').forEach((i) => out.push({ url: (i as HTMLImageElement).src, kind: 'img' }));
+      document.querySelectorAll('link[href]').forEach((l) => out.push({ url: (l as HTMLLinkElement).href, kind: 'link' }));
+      document.querySelectorAll('script[src]').forEach((s) => out.push({ url: (s as HTMLScriptElement).src, kind: 'script' }));
+      document.querySelectorAll('meta[property="og:image"], meta[name="twitter:image"], meta[property="og:url"]').forEach((m) => out.push({ url: (m as HTMLMetaElement).content, kind: 'meta' }));
+      // Eager images that the browser failed to decode.
+      document.querySelectorAll('img:not([loading="lazy"])').forEach((i) => {
+        const img = i as HTMLImageElement;
+        if (img.complete && img.naturalWidth === 0) out.push({ url: img.src, kind: 'undecodable' });
+      });
+      return out;
+    });
+    for (const f of found) {
+      if (f.kind === 'undecodable') broken.push(`${url}: image did not decode: ${f.url}`);
+      const target = local(f.url.split('#')[0]!);
+      if (!target.startsWith(server.url)) {
+        external.push(`${url} → ${f.url}`);
+        continue;
+      }
+      if (!checked.has(target)) {
+        const r = await fetch(target);
+        checked.set(target, r.status);
+        const type = r.headers.get('content-type') ?? '';
+        if (r.status !== 200) broken.push(`${url} → ${f.url}: ${r.status}`);
+        else if (f.kind === 'img' && !type.startsWith('image/')) broken.push(`${url} → ${f.url}: ${type}`);
+        else if (f.kind === 'a' && type.startsWith('text/html') && !seen.has(target)) {
+          seen.add(target);
+          queue.push(target);
+        }
+        await r.arrayBuffer();
+      }
+    }
+  }
+  await page.close();
+  assert.deepEqual(broken, []);
+  assert.deepEqual(external, [], 'links leave the site');
+  const built = (await builtPages(dist)).filter((p) => p !== '404.html');
+  assert.deepEqual(pagesVisited.sort(), built, 'pages not reachable from home');
+  // Downloads of every unit were among the checked URLs (PNG, GIF, frames ZIP).
+  for (const u of manifest.units.filter((x) => x.files)) {
+    for (const ext of ['png', 'gif', 'zip']) {
+      const url = `${server.url}data/${u.files!.png.replace(/\.png$/, `.${ext}`)}`;
+      assert.equal(checked.get(url), 200, `${u.key}: ${ext} not linked or broken`);
+    }
+  }
+  // The sitemap lists exactly the pages (not the 404).
+  const sitemap = await (await fetch(pageUrl('sitemap-0.xml'))).text();
+  const locs = [...sitemap.matchAll(/<loc>([^<]+)<\/loc>/g)].map((m) => local(m[1]!).slice(server.url.length)).sort();
+  assert.deepEqual(locs, built);
+});
+
+test('a missing page answers with the 404 page, which links home', async () => {
+  const page = await context.newPage();
+  const res = await page.goto(pageUrl('layers/no-such-layer/3/'));
+  assert.equal(res?.status(), 404);
+  assert.match(await page.locator('h1').innerText(), /Not found/);
+  await page.getByRole('link', { name: 'Back to the layers' }).click();
+  await page.waitForURL(server.url);
+  await page.close();
+});
+
+test('search finds a class by name (from the header form) and a filter by layer and index', async () => {
+  const page = await open('');
+  const goldfish = manifest.classes.find((c) => /goldfish/i.test(c.label))!;
+  await page.getByRole('searchbox', { name: /Search layers/ }).fill('Goldfish');
+  await page.getByRole('searchbox', { name: /Search layers/ }).press('Enter');
+  await page.waitForURL(/search\/\?q=Goldfish/);
+  const hit = page.locator('#results a').first();
+  await hit.waitFor();
+  assert.equal(await hit.innerText(), `${goldfish.id} ${goldfish.label}`);
+  await hit.click();
+  await page.waitForURL(pageUrl(`classes/${goldfish.id}/`));
+  assert.match(await page.locator('h1').innerText(), /goldfish/i);
+
+  await page.goto(pageUrl('search/?q=conv_pw_5 7'));
+  const filter = page.locator('#results a').first();
+  await filter.waitFor();
+  assert.equal(await filter.innerText(), 'conv_pw_5_relu filter 7');
+  assert.equal(await filter.getAttribute('href'), `${BASE}layers/conv_pw_5_relu/7/`);
+  await page.locator('#q').fill('no such thing at all');
+  await page.getByText('Nothing found').waitFor();
+  await page.close();
+});
+
+test('a unit page: snippets hold the absolute image URL, copy button copies, downloads are named, og:image set', async () => {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, permissions: ['clipboard-read', 'clipboard-write'] });
+  const page = await open('layers/conv_pw_5_relu/7/', ctx);
+  const png = `${SITE_URL}${BASE}data/${unitFile('conv_pw_5_relu', 7).png}`;
+  const snippets = await page.locator('pre.snippet').allInnerTexts();
+  assert.equal(snippets.length, 4);
+  for (const s of snippets.slice(0, 3)) assert.ok(s.includes(png), `snippet without ${png}:\n${s}`);
+  assert.ok(snippets[0]!.startsWith('![') && snippets[1]!.startsWith('<img src="') && snippets[2]!.includes('\\includegraphics'));
+  assert.ok(snippets[3]!.includes('\\animategraphics') && snippets[3]!.includes(png.replace(/\.png$/, '.zip')));
+  assert.equal(await page.locator('meta[property="og:image"]').getAttribute('content'), png);
+  const button = page.getByRole('button', { name: 'Copy' }).first();
+  await button.click();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), snippets[0]);
+  const zip = page.getByRole('link', { name: 'Frames (ZIP)' });
+  assert.equal(await zip.getAttribute('download'), 'mobilenet_v1_0_25_224-conv_pw_5_relu-7-lecture.zip');
+  await ctx.close();
+});
+
+test('unit pages: ← and → follow previous/next; breadcrumbs go model → layer → unit', async () => {
+  const page = await open('layers/conv_pw_2_relu/1/');
+  const crumbs = await page.locator('nav.crumbs li').allInnerTexts();
+  assert.deepEqual(crumbs, [manifest.model.id, 'conv_pw_2_relu', 'filter 1']);
+  await page.keyboard.press('ArrowRight');
+  await page.waitForURL(pageUrl('layers/conv_pw_2_relu/2/'));
+  await page.keyboard.press('ArrowLeft');
+  await page.waitForURL(pageUrl('layers/conv_pw_2_relu/1/'));
+  // Keys typed into the search box do not navigate.
+  await page.locator('#site-q').focus();
+  await page.keyboard.press('ArrowRight');
+  await page.waitForTimeout(200);
+  assert.equal(page.url(), pageUrl('layers/conv_pw_2_relu/1/'));
+  await page.close();
+});
+
+test('without JavaScript: snippets are selectable text, copy buttons hidden, pager links work', async () => {
+  const ctx = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 1280, height: 800 } });
+  const page = await open('classes/141/', ctx);
+  assert.equal(await page.locator('pre.snippet').count(), 4);
+  assert.ok((await page.locator('pre.snippet').first().innerText()).includes(`${SITE_URL}${BASE}data/`));
+  assert.equal(await page.getByRole('button', { name: 'Copy' }).count(), 0);
+  const next = page.locator('a[rel="next"]');
+  await next.click();
+  await page.waitForURL(/classes\/\d+\/$/);
+  assert.notEqual(page.url(), pageUrl('classes/141/'));
+  await ctx.close();
+});
+
+test('keyboard: Tab reaches every link, button and field of a unit page and a layer page', async () => {
+  for (const rel of ['layers/conv_pw_2_relu/0/', 'layers/conv_pw_2_relu/']) {
+    const page = await open(rel);
+    const total = await page.evaluate(() => {
+      document.querySelectorAll('a[href], button:not([hidden]), input, pre[tabindex]').forEach((el, i) => el.setAttribute('data-k', String(i)));
+      return document.querySelectorAll('[data-k]').length;
+    });
+    const reached = new Set<string>();
+    for (let i = 0; i < total + 5; i++) {
+      await page.keyboard.press('Tab');
+      const k = await page.evaluate(() => document.activeElement?.getAttribute('data-k') ?? null);
+      if (k !== null) reached.add(k);
+    }
+    assert.equal(reached.size, total, `${rel}: ${reached.size} of ${total} reachable`);
+    await page.close();
+  }
+});
+
+test('axe-core: no serious or critical violation, light and dark', async () => {
+  const axe = await fs.readFile(AXE, 'utf8');
+  const problems: string[] = [];
+  for (const scheme of ['light', 'dark'] as const) {
+    const ctx = await browser.newContext({ colorScheme: scheme, viewport: { width: 1280, height: 800 } });
+    for (const rel of ['', 'layers/conv_pw_2_relu/', 'layers/conv_pw_2_relu/0/', 'classes/', 'classes/141/', 'search/?q=e', '404.html']) {
+      const page = await ctx.newPage();
+      await page.goto(pageUrl(rel), { waitUntil: 'load' });
+      if (rel.startsWith('search')) await page.locator('#results a').first().waitFor();
+      await page.addScriptTag({ content: axe });
+      const violations = await page.evaluate(async () => {
+        const r = await (window as unknown as { axe: { run: (ctx: Document, o: object) => Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe.run(document, { resultTypes: ['violations'] });
+        return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
+      });
+      for (const v of violations) if (v.impact === 'serious' || v.impact === 'critical') problems.push(`${scheme} /${rel}: ${v.id} (${v.impact}) at ${v.nodes.join(', ')}`);
+      await page.close();
+    }
+    await ctx.close();
+  }
+  assert.deepEqual(problems, []);
+});
+
+test('readable at 360 px (no sideways scrolling) and at 1280 px; screenshots saved', async () => {
+  await fs.mkdir(SCREENS, { recursive: true });
+  for (const width of [360, 1280]) {
+    const ctx = await browser.newContext({ viewport: { width, height: 800 } });
+    for (const [name, rel] of [['home', ''], ['layer', 'layers/conv_pw_2_relu/'], ['unit', 'layers/conv_pw_5_relu/7/']] as const) {
+      const page = await open(rel, ctx);
+      const { scrollWidth, wide } = await page.evaluate((w) => ({
+        scrollWidth: document.documentElement.scrollWidth,
+        wide: (() => {
+          const out: string[] = [];
+          const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+          for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+            const r = document.createRange();
+            r.selectNodeContents(n);
+            const right = r.getBoundingClientRect().right;
+            if (right > w + 0.5) out.push(`"${(n.textContent ?? '').trim().slice(0, 40)}" in ${n.parentElement?.tagName.toLowerCase()}: ${Math.round(right)}px`);
+          }
+          return out;
+        })(),
+      }), width);
+      assert.ok(scrollWidth <= width, `${name} at ${width}px is ${scrollWidth}px wide: ${wide.join(', ')}`);
+      const file = path.join(SCREENS, `${name}-${width}.png`);
+      await page.screenshot({ path: file, fullPage: true });
+      assert.ok((await fs.stat(file)).size > 1000);
+      await page.close();
+    }
+    await ctx.close();
+  }
+  // Dark mode (prefers-color-scheme) at phone width.
+  const dark = await browser.newContext({ viewport: { width: 360, height: 800 }, colorScheme: 'dark' });
+  const page = await open('layers/conv_pw_5_relu/7/', dark);
+  const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  assert.notEqual(bg, 'rgb(251, 251, 250)', 'dark mode keeps the light background');
+  await page.screenshot({ path: path.join(SCREENS, 'unit-360-dark.png'), fullPage: true });
+  await dark.close();
+});

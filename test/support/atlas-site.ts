@@ -1,0 +1,89 @@
+/**
+ * A small real atlas for site tests: writes a config in a temp folder (MobileNet v1 0.25: from
+ * ATLAS_MODELS, else /work/shared/models, else its public URL; 64-px images, 3 steps), runs the pipeline CLI and builds the
+ * site with `astro build`, both as child processes like a user would.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const BIN = path.join(ROOT, 'node_modules', '.bin');
+/** Local models searched first by id (ATLAS_MODELS); else the public URL is downloaded once per atlas. */
+const SHARED_MODELS = '/work/shared/models';
+export const MODELS = process.env.ATLAS_MODELS ?? (existsSync(SHARED_MODELS) ? SHARED_MODELS : undefined);
+export const MODEL_ID = 'mobilenet_v1_0.25_224';
+const MODEL_URL = `https://storage.googleapis.com/tfjs-models/tfjs/${MODEL_ID}/model.json`;
+export const BASE = '/atlas-test/';
+export const SITE_URL = 'https://example.org';
+
+export interface AtlasOptions {
+  layers?: Record<string, string | number | (string | number)[]>;
+  classes?: (string | number)[];
+  /** Output folder; default `<dir>/data`. */
+  output?: string;
+  /** Units per batch (default 8). */
+  batch?: number;
+}
+
+export const DEFAULT_LAYERS = { conv_pw_2_relu: '0-3', conv_pw_5_relu: [1, 7] };
+export const DEFAULT_CLASSES = [141, 'goldfish', 'espresso'];
+
+export function configYaml(opts: AtlasOptions, output: string): string {
+  const layers = opts.layers ?? DEFAULT_LAYERS;
+  const classes = opts.classes ?? DEFAULT_CLASSES;
+  return [
+    'model:',
+    `  id: ${MODEL_ID}`,
+    `  source: ${MODEL_URL}`,
+    `  labels: ${JSON.stringify(path.join(ROOT, 'labels', 'imagenet.json'))}`,
+    'layers:',
+    ...Object.entries(layers).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`),
+    `classes: ${JSON.stringify(classes)}`,
+    'render:',
+    '  size: 64',
+    '  filters: {steps: 3}',
+    '  classes: {steps: 3}',
+    `  batch: ${opts.batch ?? 8}`,
+    `output: ${JSON.stringify(output)}`,
+    'site:',
+    '  title: Test atlas',
+    `  url: ${SITE_URL}`,
+    `  base: ${BASE}`,
+    '',
+  ].join('\n');
+}
+
+export async function tempDir(prefix = 'fa-site-'): Promise<string> {
+  return fs.mkdtemp(path.join(os.tmpdir(), prefix));
+}
+
+/** Writes `<dir>/<name>.yaml` and runs the pipeline on it. Returns the config path. */
+export async function runPipeline(dir: string, opts: AtlasOptions = {}, name = 'atlas'): Promise<string> {
+  const config = path.join(dir, `${name}.yaml`);
+  await fs.writeFile(config, configYaml(opts, opts.output ?? path.join(dir, 'data')));
+  const env = { ...process.env, ...(MODELS ? { ATLAS_MODELS: MODELS } : {}) };
+  await run(path.join(BIN, 'tsx'), [path.join(ROOT, 'pipeline/cli.ts'), 'pipeline', '--config', config, '--quiet'], { cwd: ROOT, env, maxBuffer: 1 << 26 });
+  return config;
+}
+
+/** `astro build` of a config into `outDir` (the site-only build, `npm run site`). */
+export async function buildSite(config: string, outDir: string, env: Record<string, string> = {}): Promise<void> {
+  await run(path.join(BIN, 'astro'), ['build', '--outDir', outDir], { cwd: ROOT, env: { ...process.env, ASTRO_TELEMETRY_DISABLED: '1', ...env, ATLAS_CONFIG: config }, maxBuffer: 1 << 26 });
+}
+
+/** Every built HTML page as a base-relative page path ("", "layers/x/", "404.html"). */
+export async function builtPages(dist: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await fs.readdir(dist, { recursive: true })) {
+    const rel = entry.split(path.sep).join('/');
+    if (rel.startsWith('data/') || !rel.endsWith('.html')) continue;
+    out.push(rel === 'index.html' ? '' : rel.endsWith('/index.html') ? rel.slice(0, -'index.html'.length) : rel);
+  }
+  return out.sort();
+}
