@@ -1,22 +1,19 @@
 /**
  * A small real atlas for site tests: writes a config in a temp folder (MobileNet v1 0.25: from
- * ATLAS_MODELS, else /work/shared/models, else its public URL; 64-px images, 3 steps), runs the pipeline CLI and builds the
+ * ATLAS_MODELS, else ../shared/models beside the checkout; 64-px images, 3 steps), runs the pipeline CLI and builds the
  * site with `astro build`, both as child processes like a user would.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = path.join(ROOT, 'node_modules', '.bin');
-/** Local models searched first by id (ATLAS_MODELS); else the public URL is downloaded once per atlas. */
-const SHARED_MODELS = '/work/shared/models';
-export const MODELS = process.env.ATLAS_MODELS ?? (existsSync(SHARED_MODELS) ? SHARED_MODELS : undefined);
+/** Local models searched first by id (ATLAS_MODELS, default ../shared/models); the config names the public URL. */
+export { MODELS, ROOT } from './fixtures.ts';
+import { MODELS, ROOT } from './fixtures.ts';
 export const MODEL_ID = 'mobilenet_v1_0.25_224';
 const MODEL_URL = `https://storage.googleapis.com/tfjs-models/tfjs/${MODEL_ID}/model.json`;
 export const BASE = '/atlas-test/';
