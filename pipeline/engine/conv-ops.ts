@@ -87,18 +87,18 @@ export function makeConv(spec: ConvSpec): { apply: ConvFn; dispose: () => void }
     return spec.kind === 'conv' ? flipped.transpose([0, 1, 3, 2]) : flipped.reshape([kh, kw, inC * outOrMult, 1]);
   }) as tf.Tensor4D;
   tf.keep(back);
-  // Forward: one (fused) kernel with TF's own 'same'/'valid' (identical to the resolved pads).
-  const forward = (x: tf.Tensor4D, activation: FusedActivation): tf.Tensor4D => {
+  // Forward: one (fused) kernel with explicit pads. TF's 'same' would be the same numbers, but wasm
+  // (XNNPACK's SAME flag) returns zeros for 'same' with a stride > 1 and a non-square kernel.
+  const forward = (x: tf.Tensor4D, pads: Pads, activation: FusedActivation): tf.Tensor4D => {
+    const pad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], pads[0], pads[1], [0, 0]];
     const fused = spec.bias !== undefined || activation !== 'linear';
     if (!fused) {
-      return spec.kind === 'conv'
-        ? tf.conv2d(x, spec.filter, spec.strides, spec.padding, 'NHWC', d)
-        : tf.depthwiseConv2d(x, spec.filter, spec.strides, spec.padding, 'NHWC', d);
+      return spec.kind === 'conv' ? tf.conv2d(x, spec.filter, spec.strides, pad, 'NHWC', d) : tf.depthwiseConv2d(x, spec.filter, spec.strides, pad, 'NHWC', d);
     }
     // The kernel itself: tf.fused.* would split into conv + add + activation under a gradient tape,
     // and this forward runs inside customGrad, whose gradient is ours.
     const inputs = { x, filter: spec.filter, ...(spec.bias ? { bias: spec.bias } : {}) } as unknown as tf.NamedTensorMap;
-    const attrs = { strides: spec.strides, pad: spec.padding, dataFormat: 'NHWC', dilations: d, activation } as unknown as tf.NamedAttrMap;
+    const attrs = { strides: spec.strides, pad, dataFormat: 'NHWC', dilations: d, activation } as unknown as tf.NamedAttrMap;
     return tf.engine().runKernel(spec.kind === 'conv' ? 'FusedConv2D' : 'FusedDepthwiseConv2D', inputs, attrs) as tf.Tensor4D;
   };
   const inputGrad = (dy: tf.Tensor4D, inShape: number[], pads: Pads): tf.Tensor4D => {
@@ -124,7 +124,7 @@ export function makeConv(spec: ConvSpec): { apply: ConvFn; dispose: () => void }
     const pads = resolvePads(x.shape[1], x.shape[2], [kh, kw], spec.strides, spec.padding, d);
     const op = tf.customGrad(((input: tf.Tensor, save: tf.GradSaveFunc) => {
       const inShape = input.shape;
-      const value = forward(input as tf.Tensor4D, activation);
+      const value = forward(input as tf.Tensor4D, pads, activation);
       save(activation === 'linear' ? [] : [value]);
       return {
         value,

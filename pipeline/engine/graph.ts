@@ -13,6 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { makeConv, type FusedActivation } from './conv-ops.ts';
+import { maxPool } from './pool-ops.ts';
 
 export interface GraphNode {
   name: string;
@@ -433,8 +434,9 @@ const RULES: Record<string, Rule> = {
     }
     return { apply: ([x]) => tf.pad(x!, [[0, 0], pads[0], pads[1], [0, 0]]) };
   },
+  // pool-ops: a max pool whose gradient is right on every backend (wasm's MaxPoolGrad is not).
   MaxPooling2D: (_layer, cfg) => ({
-    apply: ([x]) => tf.maxPool(x as tf.Tensor4D, pair(cfg.poolSize, 2), pair(cfg.strides ?? cfg.poolSize, 2), cfg.padding === 'same' ? 'same' : 'valid'),
+    apply: ([x]) => maxPool(x as tf.Tensor4D, { size: pair(cfg.poolSize, 2), strides: pair(cfg.strides ?? cfg.poolSize, 2), padding: cfg.padding === 'same' ? 'same' : 'valid' }),
   }),
   AveragePooling2D: (_layer, cfg) => ({
     apply: ([x]) => tf.avgPool(x as tf.Tensor4D, pair(cfg.poolSize, 2), pair(cfg.strides ?? cfg.poolSize, 2), cfg.padding === 'same' ? 'same' : 'valid'),
