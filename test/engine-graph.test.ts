@@ -83,7 +83,7 @@ describe('lean graph = LayersModel on the shared models (gradient on wasm vs mod
 function zoo(): { model: tf.LayersModel; targets: string[] } {
   const L = tf.layers;
   const inp = tf.input({ shape: [15, 13, 3], name: 'in' });
-  const scaled = L.rescaling ? (L as unknown as { rescaling: (c: object) => tf.layers.Layer }).rescaling({ scale: 0.5, offset: 0.1, name: 'rescale' }).apply(inp) : inp;
+  const scaled = inp;
   let x = L.conv2d({ filters: 8, kernelSize: 3, padding: 'same', useBias: false, name: 'c1' }).apply(scaled) as tf.SymbolicTensor;
   x = L.batchNormalization({ name: 'c1_bn' }).apply(x) as tf.SymbolicTensor;
   x = L.activation({ activation: 'relu6', name: 'c1_relu' }).apply(x) as tf.SymbolicTensor;
@@ -117,7 +117,7 @@ function zoo(): { model: tf.LayersModel; targets: string[] } {
   const out = L.dense({ units: 5, activation: 'softmax', name: 'probs' }).apply(h) as tf.SymbolicTensor;
   const model = tf.model({ inputs: inp, outputs: out });
   const r0 = rng(3);
-  model.setWeights(model.getWeights().map((w) => tf.tensor(Float32Array.from({ length: w.size }, () => (w.name.includes('variance') ? 0.5 + r0() : (r0() * 2 - 1) * 0.6)), w.shape)));
+  model.setWeights(model.weights.map((w) => tf.tensor(Float32Array.from({ length: w.shape.reduce((a, b) => a * b, 1) }, () => (w.name.includes('variance') ? 0.5 + r0() : (r0() * 2 - 1) * 0.6)), w.shape)));
   return { model, targets: ['c1_relu', 'dw_relu', 'add', 'mul', 'avg', 'max', 'cat', 'leaky', 'bn_alone', 'zpad', 'maxpool', 'c_selu', 'elu07', 'avgpool', 'gap', 'gmp', 'd_softplus', 'flat2', 'probs'] };
 }
 
