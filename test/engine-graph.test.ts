@@ -117,7 +117,7 @@ function zoo(): { model: tf.LayersModel; targets: string[] } {
   const out = L.dense({ units: 5, activation: 'softmax', name: 'probs' }).apply(h) as tf.SymbolicTensor;
   const model = tf.model({ inputs: inp, outputs: out });
   const r0 = rng(3);
-  model.setWeights(model.weights.map((w) => tf.tensor(Float32Array.from({ length: w.shape.reduce((a, b) => a * b, 1) }, () => (w.name.includes('variance') ? 0.5 + r0() : (r0() * 2 - 1) * 0.6)), w.shape)));
+  model.setWeights(model.weights.map((w) => tf.tensor(Float32Array.from({ length: (w.shape as number[]).reduce((a, b) => a * b, 1) }, () => (w.name.includes('variance') ? 0.5 + r0() : (r0() * 2 - 1) * 0.6)), w.shape as number[])));
   return { model, targets: ['c1_relu', 'dw_relu', 'add', 'mul', 'avg', 'max', 'cat', 'leaky', 'bn_alone', 'zpad', 'maxpool', 'c_selu', 'elu07', 'avgpool', 'gap', 'gmp', 'd_softplus', 'flat2', 'probs'] };
 }
 
