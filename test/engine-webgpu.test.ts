@@ -25,13 +25,19 @@ const { skip } = await adapter();
 after(() => setTimeout(() => process.exit(process.exitCode ?? 0), 100).unref());
 
 it('webgpu lean gradient = wasm (conv_dw_2_relu, conv_pw_6_relu)', { skip: !file ? 'shared models not found' : skip }, async () => {
-  await selectBackend('wasm');
-  const { model } = await loadLayersModelFromFile(file!);
-  const graph = buildLeanGraph(model);
+  // One graph per backend: moving tensors off webgpu would need readSync (OffscreenCanvas in tfjs).
+  const graphs = new Map<string, ReturnType<typeof buildLeanGraph>>();
+  for (const backend of ['wasm', 'webgpu'] as const) {
+    await selectBackend(backend);
+    const { model } = await loadLayersModelFromFile(file!);
+    graphs.set(backend, buildLeanGraph(model));
+    model.dispose();
+  }
   const r = rng(9);
   const input = Float32Array.from({ length: 96 * 96 * 3 }, () => r() * 2 - 1);
   const run = async (backend: 'wasm' | 'webgpu', layer: string) => {
     await selectBackend(backend);
+    const graph = graphs.get(backend)!;
     const x = tf.tensor4d(input, [1, 96, 96, 3]);
     const [y, g] = tf.tidy(() => {
       const f = (t: tf.Tensor) => tf.sum(graph.run(t as tf.Tensor4D, [layer])[0]!);

@@ -50,12 +50,21 @@ export function resolvePads(inH: number, inW: number, k: [number, number], s: [n
   return [one(inH, k[0], s[0], d[0]), one(inW, k[1], s[1], d[1])];
 }
 
-/** Inserts (s-1) zeros between elements along H and W. */
+/** Inserts (s-1) zeros between elements along H and W (rank ≤ 4 ops only: WebGPU's Pad has no rank 6). */
 export function dilate(x: tf.Tensor4D, s: [number, number]): tf.Tensor4D {
   if (s[0] === 1 && s[1] === 1) return x;
   const [b, h, w, c] = x.shape;
-  const spread = x.reshape([b, h, 1, w, 1, c]).pad([[0, 0], [0, 0], [0, s[0] - 1], [0, 0], [0, s[1] - 1], [0, 0]]);
-  return spread.reshape([b, h * s[0], w * s[1], c]).slice([0, 0, 0, 0], [b, (h - 1) * s[0] + 1, (w - 1) * s[1] + 1, c]) as tf.Tensor4D;
+  let y: tf.Tensor4D = x;
+  let H = h;
+  if (s[0] > 1) {
+    H = (h - 1) * s[0] + 1;
+    y = y.reshape([b, h, 1, w * c]).pad([[0, 0], [0, 0], [0, s[0] - 1], [0, 0]]).reshape([b, h * s[0], w, c]).slice([0, 0, 0, 0], [b, H, w, c]) as tf.Tensor4D;
+  }
+  if (s[1] > 1) {
+    const W = (w - 1) * s[1] + 1;
+    y = y.reshape([b * H, w, 1, c]).pad([[0, 0], [0, 0], [0, s[1] - 1], [0, 0]]).reshape([b, H, w * s[1], c]).slice([0, 0, 0, 0], [b, H, W, c]) as tf.Tensor4D;
+  }
+  return y;
 }
 
 /** Pads by non-negative amounts and crops by negative ones. */
