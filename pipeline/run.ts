@@ -9,6 +9,7 @@ import path from 'node:path';
 import pLimit from 'p-limit';
 import { loadConfig, type LoadedConfig } from './config/load.ts';
 import { backendFamily, selectBackend, type BackendChoice, type SelectedBackend } from './engine/backend.ts';
+import { formBatches } from './engine/batch-size.ts';
 import { buildLeanGraph, type LeanGraph } from './engine/graph.ts';
 import { AtlasError } from './errors.ts';
 import { loadLabels, loadLayersModelFromFile } from './model/load.ts';
@@ -17,7 +18,7 @@ import { cleanTemporaryFiles, writeFileAtomic } from './output/atomic.ts';
 import { contactSheet, decodeRgb, encodeGif, encodePng, encodeThumb } from './output/images.ts';
 import { MANIFEST_FILE, SCHEMA_VERSION, readManifestIfAny, type Manifest, type ManifestLayer, type ManifestUnit, type UnitSettings } from './output/manifest.ts';
 import { sheetFile, slug, unitFiles, unitKey } from './output/paths.ts';
-import { batches, planClasses, planLayers, planUnits, type PlannedLayer, type PlannedUnit } from './plan.ts';
+import { planClasses, planLayers, planUnits, type PlannedLayer, type PlannedUnit } from './plan.ts';
 import { createProgress, type Progress } from './progress.ts';
 import { topK } from './render/classify.ts';
 import type { RenderBatch, UnitResult } from './render/method.ts';
@@ -223,7 +224,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
 
   const encodeLimit = pLimit(2);
   const pending: Promise<void>[] = [];
-  const groups = batches(todo, config.render.batch);
+  const groups = await formBatches(todo, config.render.batch, ctx.graph, ctx.size, (line) => progress.log(line));
   const totalSteps = todo.reduce((s, u) => s + u.settings.steps, 0);
   progress.log(`${planned.length} units: ${todo.length} to compute, ${reused} reused from ${path.relative(process.cwd(), outDir) || '.'}`);
   progress.start(totalSteps, planned.length);

@@ -65,8 +65,8 @@ const render = z
     gifFrameMs: z.number().int().min(20).max(10000).default(80),
     /** Optional start photo added to the noise; relative to this file. */
     photo: z.string().min(1).optional(),
-    /** Units optimized together in one batch. */
-    batch: z.number().int().positive().default(4),
+    /** Units optimized together in one batch: a number, or `auto` (picked per layer by a short probe). */
+    batch: z.union([z.literal('auto'), z.number().int().positive()]).default('auto'),
     backend: z.enum(['auto', ...BACKEND_NAMES]).default('auto'),
   })
   .prefault({});

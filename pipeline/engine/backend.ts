@@ -21,8 +21,12 @@ export function backendFamily(name: BackendName): string {
 
 export interface BackendCandidate {
   name: BackendName;
-  /** Makes the backend available to tf (imports its package, registers it); throws when it cannot. */
-  load(): Promise<void>;
+  /**
+   * Makes the backend available to tf (imports its package, registers it); throws when it cannot.
+   * `forced` is true when the user asked for this backend by name (e.g. webgpu then accepts a
+   * software adapter). Returns an optional detail for the log (e.g. the GPU adapter).
+   */
+  load(forced: boolean): Promise<string | void>;
   /** The name tf registers it under. */
   tfName: string;
   /** Whether to try it in `auto` mode (forcing always tries). */
@@ -31,6 +35,8 @@ export interface BackendCandidate {
 
 export interface SelectedBackend {
   name: BackendName;
+  /** What the backend reported when it loaded (e.g. the GPU adapter), when anything. */
+  detail?: string;
   /** Why each earlier candidate was passed over, for the log. */
   skipped: { name: BackendName; reason: string }[];
 }
@@ -61,9 +67,10 @@ export const CANDIDATES: BackendCandidate[] = [
   {
     name: 'webgpu',
     tfName: 'webgpu',
-    async load() {
+    async load(forced) {
       const { loadWebGpu } = await import('./webgpu.ts');
-      await loadWebGpu();
+      const info = await loadWebGpu({ allowSoftware: forced });
+      return info.adapter;
     },
   },
   {
@@ -99,14 +106,14 @@ export async function selectBackend(
   }
   for (const candidate of list) {
     try {
-      await candidate.load();
+      const detail = await candidate.load(choice !== 'auto');
       if (!tf.findBackendFactory(candidate.tfName) && !tf.findBackend(candidate.tfName)) {
         throw new Error(`loading it registered no "${candidate.tfName}" backend`);
       }
       const ok = await tf.setBackend(candidate.tfName);
       if (!ok) throw new Error(`tf.setBackend("${candidate.tfName}") failed to initialise`);
       await tf.ready();
-      return { name: candidate.name, skipped };
+      return { name: candidate.name, ...(detail ? { detail } : {}), skipped };
     } catch (err) {
       const reason = firstLine(err);
       if (choice !== 'auto') throw new Error(`backend "${choice}" is not available here: ${reason}`);

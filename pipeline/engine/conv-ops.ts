@@ -18,6 +18,23 @@ export interface ConvSpec {
   strides: [number, number];
   padding: 'same' | 'valid';
   dilations?: [number, number];
+  /** Optional bias added after the convolution (fused into the forward kernel). */
+  bias?: tf.Tensor1D;
+  /** Optional activation after the bias (fused into the forward kernel; its mask is applied in the gradient). */
+  activation?: FusedActivation;
+}
+
+/** Activations a forward conv kernel fuses on every backend and whose derivative is a cheap mask of the output. */
+export type FusedActivation = 'linear' | 'relu' | 'relu6';
+
+/**
+ * Gradient of relu/relu6 computed from the *output* y with Step/Sub/Mul only (wasm's LessEqual,
+ * used by tf's own Relu6 gradient, is a slow generic loop). y in (0, cap) ⇔ y·(cap − y) > 0.
+ */
+export function activationMask(dy: tf.Tensor, y: tf.Tensor, activation: FusedActivation): tf.Tensor {
+  if (activation === 'linear') return dy;
+  if (activation === 'relu') return tf.mul(dy, tf.step(y));
+  return tf.mul(dy, tf.step(tf.mul(y, tf.sub(6, y))));
 }
 
 /** TensorFlow's 'same'/'valid' padding resolved for an input size. */
@@ -33,12 +50,21 @@ export function resolvePads(inH: number, inW: number, k: [number, number], s: [n
   return [one(inH, k[0], s[0], d[0]), one(inW, k[1], s[1], d[1])];
 }
 
-/** Inserts (s-1) zeros between elements along H and W. */
+/** Inserts (s-1) zeros between elements along H and W (rank ≤ 4 ops only: WebGPU's Pad has no rank 6). */
 export function dilate(x: tf.Tensor4D, s: [number, number]): tf.Tensor4D {
   if (s[0] === 1 && s[1] === 1) return x;
   const [b, h, w, c] = x.shape;
-  const spread = x.reshape([b, h, 1, w, 1, c]).pad([[0, 0], [0, 0], [0, s[0] - 1], [0, 0], [0, s[1] - 1], [0, 0]]);
-  return spread.reshape([b, h * s[0], w * s[1], c]).slice([0, 0, 0, 0], [b, (h - 1) * s[0] + 1, (w - 1) * s[1] + 1, c]) as tf.Tensor4D;
+  let y: tf.Tensor4D = x;
+  let H = h;
+  if (s[0] > 1) {
+    H = (h - 1) * s[0] + 1;
+    y = y.reshape([b, h, 1, w * c]).pad([[0, 0], [0, 0], [0, s[0] - 1], [0, 0]]).reshape([b, h * s[0], w, c]).slice([0, 0, 0, 0], [b, H, w, c]) as tf.Tensor4D;
+  }
+  if (s[1] > 1) {
+    const W = (w - 1) * s[1] + 1;
+    y = y.reshape([b * H, w, 1, c]).pad([[0, 0], [0, 0], [0, s[1] - 1], [0, 0]]).reshape([b, H, w * s[1], c]).slice([0, 0, 0, 0], [b, H, W, c]) as tf.Tensor4D;
+  }
+  return y;
 }
 
 /** Pads by non-negative amounts and crops by negative ones. */
@@ -54,10 +80,11 @@ export function padOrCrop(x: tf.Tensor4D, pads: Pads): tf.Tensor4D {
   return y;
 }
 
-export type ConvFn = (x: tf.Tensor4D) => tf.Tensor4D;
+/** Applies the conv; `activation` overrides the spec's (e.g. 'linear' for the pre-activation). */
+export type ConvFn = (x: tf.Tensor4D, activation?: FusedActivation) => tf.Tensor4D;
 
 /**
- * Builds `x => conv(x)` with a forward-conv input gradient. The returned function owns the
+ * Builds `x => act(conv(x) + bias)` with a forward-conv input gradient. The returned function owns the
  * flipped filter (kept until `dispose`).
  */
 export function makeConv(spec: ConvSpec): { apply: ConvFn; dispose: () => void } {
@@ -69,11 +96,19 @@ export function makeConv(spec: ConvSpec): { apply: ConvFn; dispose: () => void }
     return spec.kind === 'conv' ? flipped.transpose([0, 1, 3, 2]) : flipped.reshape([kh, kw, inC * outOrMult, 1]);
   }) as tf.Tensor4D;
   tf.keep(back);
-  const forward = (x: tf.Tensor4D, pads: Pads): tf.Tensor4D => {
-    const p: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], pads[0], pads[1], [0, 0]];
-    return spec.kind === 'conv'
-      ? tf.conv2d(x, spec.filter, spec.strides, p, 'NHWC', d)
-      : tf.depthwiseConv2d(x, spec.filter, spec.strides, p, 'NHWC', d);
+  // Forward: one (fused) kernel with explicit pads. TF's 'same' would be the same numbers, but wasm
+  // (XNNPACK's SAME flag) returns zeros for 'same' with a stride > 1 and a non-square kernel.
+  const forward = (x: tf.Tensor4D, pads: Pads, activation: FusedActivation): tf.Tensor4D => {
+    const pad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], pads[0], pads[1], [0, 0]];
+    const fused = spec.bias !== undefined || activation !== 'linear';
+    if (!fused) {
+      return spec.kind === 'conv' ? tf.conv2d(x, spec.filter, spec.strides, pad, 'NHWC', d) : tf.depthwiseConv2d(x, spec.filter, spec.strides, pad, 'NHWC', d);
+    }
+    // The kernel itself: tf.fused.* would split into conv + add + activation under a gradient tape,
+    // and this forward runs inside customGrad, whose gradient is ours.
+    const inputs = { x, filter: spec.filter, ...(spec.bias ? { bias: spec.bias } : {}) } as unknown as tf.NamedTensorMap;
+    const attrs = { strides: spec.strides, pad, dataFormat: 'NHWC', dilations: d, activation } as unknown as tf.NamedAttrMap;
+    return tf.engine().runKernel(spec.kind === 'conv' ? 'FusedConv2D' : 'FusedDepthwiseConv2D', inputs, attrs) as tf.Tensor4D;
   };
   const inputGrad = (dy: tf.Tensor4D, inShape: number[], pads: Pads): tf.Tensor4D => {
     const [n, h, w] = inShape as [number, number, number, number];
@@ -81,22 +116,28 @@ export function makeConv(spec: ConvSpec): { apply: ConvFn; dispose: () => void }
     const effW = (kw - 1) * d[1] + 1;
     const remH = (h + pads[0][0] + pads[0][1] - effH) % spec.strides[0];
     const remW = (w + pads[1][0] + pads[1][1] - effW) % spec.strides[1];
-    const full = padOrCrop(dilate(dy, spec.strides), [
+    const gradPads: Pads = [
       [effH - 1 - pads[0][0], effH - 1 - pads[0][1] + remH],
       [effW - 1 - pads[1][0], effW - 1 - pads[1][1] + remW],
-    ]);
-    if (spec.kind === 'conv') return tf.conv2d(full, back, 1, 'valid', 'NHWC', d);
-    const per = tf.depthwiseConv2d(full, back, 1, 'valid', 'NHWC', d);
+    ];
+    // Non-negative pads go to the conv kernel itself (no PadV2); a crop needs a slice first.
+    const crop = gradPads.some(([a, b]) => a < 0 || b < 0);
+    const spread = dilate(dy, spec.strides);
+    const full = crop ? padOrCrop(spread, gradPads) : spread;
+    const p: 'valid' | [[number, number], [number, number], [number, number], [number, number]] = crop ? 'valid' : [[0, 0], gradPads[0], gradPads[1], [0, 0]];
+    if (spec.kind === 'conv') return tf.conv2d(full, back, 1, p, 'NHWC', d);
+    const per = tf.depthwiseConv2d(full, back, 1, p, 'NHWC', d);
     return outOrMult === 1 ? per : (per.reshape([n, h, w, inC, outOrMult]).sum(4) as tf.Tensor4D);
   };
-  const apply = (x: tf.Tensor4D): tf.Tensor4D => {
+  const apply = (x: tf.Tensor4D, activation: FusedActivation = spec.activation ?? 'linear'): tf.Tensor4D => {
     const pads = resolvePads(x.shape[1], x.shape[2], [kh, kw], spec.strides, spec.padding, d);
     const op = tf.customGrad(((input: tf.Tensor, save: tf.GradSaveFunc) => {
-      save([]);
       const inShape = input.shape;
+      const value = forward(input as tf.Tensor4D, pads, activation);
+      save(activation === 'linear' ? [] : [value]);
       return {
-        value: forward(input as tf.Tensor4D, pads),
-        gradFunc: (dy: tf.Tensor) => inputGrad(dy as tf.Tensor4D, inShape, pads),
+        value,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => inputGrad(activationMask(dy, saved[0]!, activation) as tf.Tensor4D, inShape, pads),
       };
     }) as unknown as Parameters<typeof tf.customGrad>[0]);
     return op(x) as tf.Tensor4D;

@@ -12,7 +12,8 @@
  * list is in `fallbackLayers`. A new layer type is one more entry in `RULES`.
  */
 import * as tf from '@tensorflow/tfjs';
-import { makeConv } from './conv-ops.ts';
+import { makeConv, type FusedActivation } from './conv-ops.ts';
+import { maxPool } from './pool-ops.ts';
 
 export interface GraphNode {
   name: string;
@@ -29,6 +30,11 @@ export interface GraphNode {
    * (Infinity for relu). Lets an objective redirect the gradient of an inactive channel.
    */
   relu?: { pre: (inputs: tf.Tensor[]) => tf.Tensor; cap: number };
+  /**
+   * Convolution nodes with a linear activation: the same conv (bias and folded BN included) with
+   * a relu/relu6 fused into its forward kernel. Used to fuse a following activation layer.
+   */
+  withActivation?: (x: tf.Tensor4D, activation: FusedActivation) => tf.Tensor;
 }
 
 export interface LeanGraph {
@@ -119,7 +125,12 @@ function inboundNames(layer: AnyLayer, previous: string | undefined): string[] {
 }
 
 /** Builds the lean graph of a loaded LayersModel. */
-export function buildLeanGraph(model: tf.LayersModel): LeanGraph {
+export interface LeanGraphOptions {
+  /** Fuse conv → relu/relu6 into one kernel (default true; false for comparisons). */
+  fuse?: boolean;
+}
+
+export function buildLeanGraph(model: tf.LayersModel, options: LeanGraphOptions = {}): LeanGraph {
   if (model.inputs.length !== 1) throw new Error(`the model has ${model.inputs.length} inputs; only single-input image models are supported`);
   const inShape = model.inputs[0]!.shape;
   if (inShape.length !== 4) throw new Error(`the model's input has shape [${inShape.join(', ')}]; expected an image input [batch, height, width, channels]`);
@@ -177,7 +188,9 @@ export function buildLeanGraph(model: tf.LayersModel): LeanGraph {
     })();
     const base = { name: r.name, className: r.className, inputs: r.inputs, outputShape: r.name === inputName ? [...inputShape] : outShape };
     if (folded.has(r.name)) {
-      nodes.push({ ...base, apply: ([x]) => x! });
+      const node: GraphNode = { ...base, apply: ([x]) => x! };
+      foldedBn.add(node);
+      nodes.push(node);
       continue;
     }
     if (r.className === 'Dense' && r.cfg.activation === 'softmax') {
@@ -199,6 +212,7 @@ export function buildLeanGraph(model: tf.LayersModel): LeanGraph {
     }
   }
 
+  if (options.fuse !== false) fuseActivations(nodes, consumers);
   const logitNode = findLogitNode(nodes, model.outputs[0]!.name.replace(/\/.*$/, ''));
   const index = new Map(nodes.map((n, i) => [n.name, i]));
 
@@ -246,6 +260,33 @@ export function buildLeanGraph(model: tf.LayersModel): LeanGraph {
   };
 }
 
+/**
+ * conv [→ folded BN] → relu/relu6 with no other consumer in between: the activation node reads the
+ * conv's input and runs one fused kernel (conv + bias + activation); its gradient is a mask of the
+ * output (see conv-ops). The conv and BN nodes stay in the graph for when they are targets.
+ */
+function fuseActivations(nodes: GraphNode[], consumers: Map<string, number>): void {
+  const byName = new Map(nodes.map((n) => [n.name, n]));
+  for (const node of nodes) {
+    if (!node.relu || node.inputs.length !== 1 || (node.className !== 'Activation' && node.className !== 'ReLU')) continue;
+    if (node.relu.cap !== Infinity && node.relu.cap !== 6) continue;
+    let src = byName.get(node.inputs[0]!);
+    if (src && !src.withActivation && src.className === 'BatchNormalization' && consumers.get(src.name) === 1 && src.inputs.length === 1) {
+      const conv = byName.get(src.inputs[0]!);
+      // Only a BN that was folded into this conv (its apply is then the identity).
+      if (conv?.withActivation && foldedBn.has(src)) src = conv;
+      else continue;
+    }
+    if (!src?.withActivation || consumers.get(node.inputs[0]!) !== 1) continue;
+    const conv = src.withActivation;
+    const act: FusedActivation = node.relu.cap === 6 ? 'relu6' : 'relu';
+    node.inputs = [...src.inputs];
+    node.apply = ([x]) => conv(x as tf.Tensor4D, act);
+    node.relu = { pre: ([x]) => conv(x as tf.Tensor4D, 'linear'), cap: node.relu.cap };
+  }
+}
+const foldedBn = new WeakSet<GraphNode>();
+
 /** The node feeding the model's final softmax, when it ends in one (possibly followed by reshapes). */
 function findLogitNode(nodes: GraphNode[], outputLayer: string): string | undefined {
   const byName = new Map(nodes.map((n) => [n.name, n]));
@@ -255,7 +296,7 @@ function findLogitNode(nodes: GraphNode[], outputLayer: string): string | undefi
   return node.softmax ? node.inputs[0] : undefined;
 }
 
-type Rule = (layer: AnyLayer, cfg: Config, bn?: { layer: AnyLayer; cfg: Config }) => Pick<GraphNode, 'apply' | 'dispose' | 'softmax' | 'relu'>;
+type Rule = (layer: AnyLayer, cfg: Config, bn?: { layer: AnyLayer; cfg: Config }) => Pick<GraphNode, 'apply' | 'dispose' | 'softmax' | 'relu' | 'withActivation'>;
 
 function reluOf(name: unknown, pre: (inputs: tf.Tensor[]) => tf.Tensor): GraphNode['relu'] {
   if (name === 'relu') return { pre, cap: Infinity };
@@ -304,21 +345,24 @@ function convRule(kind: 'conv' | 'depthwise'): Rule {
       }
       return { filter: f, bias: b };
     });
+    const actName = typeof cfg.activation === 'string' ? cfg.activation : 'linear';
+    const fusable = actName === 'linear' || actName === 'relu' || actName === 'relu6';
     const conv = makeConv({
       kind,
       filter,
+      bias,
+      activation: fusable ? (actName as FusedActivation) : 'linear',
       strides: pair(cfg.strides, 1),
       padding: cfg.padding === 'same' ? 'same' : 'valid',
       dilations: pair(cfg.dilationRate, 1),
     });
     const act = activation(cfg.activation, layer.name);
-    const pre = ([x]: tf.Tensor[]) => {
-      const y = conv.apply(x as tf.Tensor4D);
-      return bias ? tf.add(y, bias) : y;
-    };
+    // conv + bias + relu/relu6 in one forward kernel; other activations run after it.
+    const pre = ([x]: tf.Tensor[]) => conv.apply(x as tf.Tensor4D, 'linear');
     return {
-      apply: (xs) => act(pre(xs)),
+      apply: fusable ? ([x]) => conv.apply(x as tf.Tensor4D) : (xs) => act(pre(xs)),
       relu: reluOf(cfg.activation, pre),
+      ...(actName === 'linear' ? { withActivation: (x: tf.Tensor4D, a: FusedActivation) => conv.apply(x, a) } : {}),
       dispose: () => {
         conv.dispose();
         filter.dispose();
@@ -390,8 +434,9 @@ const RULES: Record<string, Rule> = {
     }
     return { apply: ([x]) => tf.pad(x!, [[0, 0], pads[0], pads[1], [0, 0]]) };
   },
+  // pool-ops: a max pool whose gradient is right on every backend (wasm's MaxPoolGrad is not).
   MaxPooling2D: (_layer, cfg) => ({
-    apply: ([x]) => tf.maxPool(x as tf.Tensor4D, pair(cfg.poolSize, 2), pair(cfg.strides ?? cfg.poolSize, 2), cfg.padding === 'same' ? 'same' : 'valid'),
+    apply: ([x]) => maxPool(x as tf.Tensor4D, { size: pair(cfg.poolSize, 2), strides: pair(cfg.strides ?? cfg.poolSize, 2), padding: cfg.padding === 'same' ? 'same' : 'valid' }),
   }),
   AveragePooling2D: (_layer, cfg) => ({
     apply: ([x]) => tf.avgPool(x as tf.Tensor4D, pair(cfg.poolSize, 2), pair(cfg.strides ?? cfg.poolSize, 2), cfg.padding === 'same' ? 'same' : 'valid'),

@@ -1,28 +1,82 @@
 /**
  * WebGPU through Dawn (the optional npm packages `webgpu` and `@tensorflow/tfjs-backend-webgpu`).
- * Only a hardware adapter is used automatically; a software one (llvmpipe, SwiftShader) is slower
- * than wasm and is taken only when `allowSoftware` is set (the equality test does that).
+ *
+ * Dawn picks the platform's native API: Metal on macOS (Apple and AMD GPUs), Vulkan on Linux
+ * (NVIDIA, AMD, Intel; needs the vendor's Vulkan driver / libvulkan1), D3D12 on Windows. Only a
+ * hardware adapter is used automatically; a software one (Mesa llvmpipe via Dawn's OpenGL
+ * backend, SwiftShader, lavapipe) is slower than wasm and is taken only with `allowSoftware`
+ * (forcing `--backend webgpu` sets it, and so does the equality test).
+ *
+ * The backend package registers itself only when `navigator.gpu` exists at import time; here the
+ * adapter is found first and the backend registered with that device.
  */
+import * as tf from '@tensorflow/tfjs';
+
 export interface WebGpuOptions {
   allowSoftware?: boolean;
 }
 
-export async function loadWebGpu(options: WebGpuOptions = {}): Promise<{ adapter: string }> {
+export interface WebGpuInfo {
+  adapter: string;
+  software: boolean;
+}
+
+const SOFTWARE = /llvmpipe|softpipe|swiftshader|software|lavapipe|microsoft basic render/i;
+
+/** A readable adapter name from GPUAdapterInfo (fields are getters, not own properties). */
+export function adapterName(info: Record<string, unknown> | undefined): string {
+  if (!info) return 'unknown adapter';
+  const parts = ['vendor', 'architecture', 'device', 'description'].map((k) => info[k]).filter((v) => typeof v === 'string' && v);
+  return [...new Set(parts)].join(' ') || 'unknown adapter';
+}
+
+export function isSoftwareAdapter(name: string): boolean {
+  return SOFTWARE.test(name);
+}
+
+let loaded: WebGpuInfo | undefined;
+
+export async function loadWebGpu(options: WebGpuOptions = {}): Promise<WebGpuInfo> {
+  if (loaded && (options.allowSoftware || !loaded.software)) return loaded;
   const dawnSpec: string = 'webgpu';
   const backendSpec: string = '@tensorflow/tfjs-backend-webgpu';
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const dawn: any = await import(dawnSpec);
-  const gpu = dawn.create([]);
-  Object.assign(globalThis, dawn.globals);
-  const nav = ((globalThis as unknown as { navigator?: Record<string, unknown> }).navigator ??= {});
-  Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true });
-  const adapter = await gpu.requestAdapter();
-  if (!adapter) throw new Error('WebGPU found no adapter');
-  const info = adapter.info ?? {};
-  const name = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ');
-  if (!options.allowSoftware && /llvmpipe|swiftshader|software|lavapipe/i.test(name)) {
-    throw new Error(`WebGPU adapter "${name}" is a software renderer (slower than wasm)`);
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const backendModule: any = await import(backendSpec);
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  let gpu = dawn.create([]);
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  let adapter: any = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter && options.allowSoftware) {
+    // Dawn's OpenGL(ES) backend is "compatibility" only; with Mesa it renders headless on llvmpipe.
+    process.env.EGL_PLATFORM ??= 'surfaceless';
+    gpu = dawn.create(['backend=opengl']);
+    adapter = await gpu.requestAdapter({ featureLevel: 'compatibility' });
   }
-  await import(backendSpec);
-  return { adapter: name };
+  if (!adapter) throw new Error('WebGPU (Dawn) found no GPU adapter (no Vulkan/Metal/D3D12 driver)');
+  const name = adapterName(adapter.info);
+  const software = isSoftwareAdapter(name) || adapter.info?.adapterType === 'cpu';
+  if (software && !options.allowSoftware) throw new Error(`WebGPU adapter "${name}" is a software renderer (slower than wasm)`);
+  const limits = adapter.limits;
+  const device = await adapter.requestDevice({
+    requiredFeatures: adapter.features.has('timestamp-query') ? ['timestamp-query'] : [],
+    requiredLimits: {
+      maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
+      maxComputeWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension,
+      maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+      maxBufferSize: limits.maxBufferSize,
+      maxComputeWorkgroupSizeX: limits.maxComputeWorkgroupSizeX,
+      maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
+    },
+  });
+  Object.assign(globalThis, dawn.globals);
+  // The backend checks navigator.gpu when it is constructed.
+  const g = globalThis as unknown as { navigator?: object };
+  if (!g.navigator) Object.defineProperty(globalThis, 'navigator', { value: {}, configurable: true, writable: true });
+  Object.defineProperty(g.navigator!, 'gpu', { value: gpu, configurable: true });
+  if (tf.findBackend('webgpu') || tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
+  tf.registerBackend('webgpu', () => new backendModule.WebGPUBackend(device, adapter.info), 1);
+  loaded = { adapter: name, software };
+  return loaded;
 }

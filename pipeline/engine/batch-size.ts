@@ -1,0 +1,146 @@
+/**
+ * Batch size per target layer: the largest useful batch within a memory budget, chosen by a short
+ * probe (B = 1 vs larger B, a couple of gradient steps each) for the best unit-steps per second.
+ * On a CPU backend a bigger batch rarely pays; on a GPU it usually does. The probe decides.
+ */
+import * as tf from '@tensorflow/tfjs';
+import os from 'node:os';
+import type { LeanGraph } from './graph.ts';
+
+export interface BatchProbe {
+  batch: number;
+  msPerStep: number;
+  unitStepsPerSec: number;
+}
+
+export interface BatchChoice {
+  batch: number;
+  probes: BatchProbe[];
+  /** Why the candidates stop where they do (memory, units). */
+  limit: string;
+}
+
+/** Bytes one image needs per gradient step up to `target`: every activation on the path, ×3 (value, gradient, masks). */
+export function bytesPerUnit(graph: LeanGraph, target: string, size: [number, number]): number {
+  const byName = new Map(graph.nodes.map((n) => [n.name, n]));
+  const seen = new Set<string>();
+  const stack = [target];
+  let floats = 0;
+  const scale = (size[0] * size[1]) / (graph.inputShape[0] * graph.inputShape[1]);
+  while (stack.length) {
+    const name = stack.pop()!;
+    if (seen.has(name)) continue;
+    seen.add(name);
+    const node = byName.get(name);
+    if (!node) continue;
+    const count = node.outputShape.reduce<number>((a, d) => a * (d ?? 1), 1);
+    floats += node.outputShape.length === 3 ? count * scale : count;
+    stack.push(...node.inputs);
+  }
+  return floats * 4 * 3;
+}
+
+/** Default budget: a quarter of free memory, at most 4 GiB. */
+export function defaultBudget(): number {
+  return Math.min(os.freemem() / 4, 4 * 2 ** 30);
+}
+
+export interface PickOptions {
+  candidates?: number[];
+  /** Units that will run at this layer: no point probing a batch larger than that. */
+  units?: number;
+  budgetBytes?: number;
+  /** Timed steps per candidate (after one warm-up step). */
+  steps?: number;
+  /** A larger batch must beat the best smaller one by this factor (noise margin). */
+  margin?: number;
+}
+
+/**
+ * Picks the batch size from a timing function `time(B) → ms per step` (the probe) and the memory
+ * each unit needs. Pure apart from calling `time`.
+ */
+export async function chooseBatch(time: (batch: number) => Promise<number>, perUnitBytes: number, options: PickOptions = {}): Promise<BatchChoice> {
+  const budget = options.budgetBytes ?? defaultBudget();
+  const fitting = Math.max(1, Math.floor(budget / Math.max(perUnitBytes, 1)));
+  const maxUnits = options.units ?? Infinity;
+  const all = options.candidates ?? [1, 2, 4, 8];
+  const candidates = all.filter((b) => b === 1 || (b <= fitting && b <= maxUnits));
+  const limit = `${fitting} fit in ${(budget / 2 ** 20).toFixed(0)} MiB; ${Number.isFinite(maxUnits) ? maxUnits : 'any'} units`;
+  if (candidates.length === 1) return { batch: 1, probes: [], limit };
+  const margin = options.margin ?? 1.05;
+  const probes: BatchProbe[] = [];
+  let best: BatchProbe | undefined;
+  for (const batch of candidates) {
+    const ms = await time(batch);
+    const probe = { batch, msPerStep: ms, unitStepsPerSec: (batch * 1000) / ms };
+    probes.push(probe);
+    if (!best || probe.unitStepsPerSec > best.unitStepsPerSec * margin) best = probe;
+  }
+  return { batch: best!.batch, probes, limit };
+}
+
+/** Median ms of `steps` gradient steps of Σ target output at batch B (after one warm-up step). */
+export function leanStepTimer(graph: LeanGraph, target: string, size: [number, number], steps = 2): (batch: number) => Promise<number> {
+  return async (batch) => {
+    const x = tf.randomUniform([batch, size[0], size[1], graph.inputShape[2]], -0.1, 0.1) as tf.Tensor4D;
+    const f = (t: tf.Tensor) => tf.sum(graph.run(t as tf.Tensor4D, [target])[0]!) as tf.Scalar;
+    const times: number[] = [];
+    try {
+      for (let i = 0; i <= steps; i++) {
+        const t0 = performance.now();
+        const g = tf.tidy(() => tf.grad(f)(x));
+        await g.data();
+        g.dispose();
+        if (i > 0) times.push(performance.now() - t0);
+      }
+    } finally {
+      x.dispose();
+    }
+    times.sort((a, b) => a - b);
+    return times[Math.floor(times.length / 2)]!;
+  };
+}
+
+/** Picks the batch for one target layer of the lean graph. */
+export async function pickBatchSize(graph: LeanGraph, target: string, size: [number, number], options: PickOptions = {}): Promise<BatchChoice> {
+  return chooseBatch(leanStepTimer(graph, target, size, options.steps), bytesPerUnit(graph, target, size), options);
+}
+
+interface BatchableUnit {
+  method: string;
+  kind: string;
+  target: string;
+}
+
+/**
+ * Forms batches like plan's `batches` (consecutive units of one method, kind and target), with the
+ * size fixed (`setting` a number) or picked per target by `pickBatchSize` (`'auto'`).
+ */
+export async function formBatches<T extends BatchableUnit>(
+  units: T[],
+  setting: number | 'auto',
+  graph: LeanGraph,
+  size: [number, number],
+  log?: (line: string) => void,
+): Promise<T[][]> {
+  const perTarget = new Map<string, number>();
+  const counts = new Map<string, number>();
+  for (const u of units) counts.set(u.target, (counts.get(u.target) ?? 0) + 1);
+  const out: T[][] = [];
+  for (const u of units) {
+    let b = typeof setting === 'number' ? setting : perTarget.get(u.target);
+    if (b === undefined) {
+      const choice = await pickBatchSize(graph, u.target, size, { units: counts.get(u.target) });
+      b = choice.batch;
+      perTarget.set(u.target, b);
+      const probes = choice.probes.map((p) => `B=${p.batch} ${p.unitStepsPerSec.toFixed(1)}/s`).join(', ');
+      log?.(`batch ${u.target}: ${b}${probes ? ` (unit-steps/s: ${probes})` : ''}`);
+    }
+    const last = out[out.length - 1];
+    const head = last?.[0];
+    if (last && head && last.length < b && head.method === u.method && head.kind === u.kind && head.target === u.target) last.push(u);
+    else out.push([u]);
+  }
+  return out;
+}

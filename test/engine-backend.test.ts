@@ -1,0 +1,76 @@
+/** Backend selection order, forcing, and the batch-size choice (logic only; real timings are the bench's). */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { chooseBatch } from '../pipeline/engine/batch-size.ts';
+import { CANDIDATES, selectBackend, type BackendCandidate } from '../pipeline/engine/backend.ts';
+import { adapterName, isSoftwareAdapter } from '../pipeline/engine/webgpu.ts';
+
+const fake = (name: BackendCandidate['name'], ok: boolean, calls: string[], reason = 'nope'): BackendCandidate => ({
+  name,
+  tfName: 'cpu',
+  async load(forced) {
+    calls.push(`${name}${forced ? '!' : ''}`);
+    if (!ok) throw new Error(reason);
+  },
+});
+
+describe('backend selection', () => {
+  it('the default order is tensorflow-gpu → tensorflow → webgpu → wasm → cpu', () => {
+    assert.deepEqual(CANDIDATES.map((c) => c.name), ['tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu']);
+  });
+  it('auto takes the first candidate that loads and says why the earlier ones were skipped', async () => {
+    const calls: string[] = [];
+    const sel = await selectBackend('auto', [fake('tensorflow-gpu', false, calls, 'no CUDA'), fake('tensorflow', false, calls), fake('webgpu', true, calls), fake('wasm', true, calls)]);
+    assert.equal(sel.name, 'webgpu');
+    assert.deepEqual(calls, ['tensorflow-gpu', 'tensorflow', 'webgpu']);
+    assert.deepEqual(sel.skipped.map((s) => `${s.name}: ${s.reason}`), ['tensorflow-gpu: no CUDA', 'tensorflow: nope']);
+  });
+  it('a missing optional package reads "not installed"', async () => {
+    const missing: BackendCandidate = { name: 'tensorflow', tfName: 'tensorflow', load: () => import('@tensorflow/tfjs-node-does-not-exist' as string) as Promise<void> };
+    const sel = await selectBackend('auto', [missing, fake('cpu', true, [])]);
+    assert.deepEqual(sel.skipped, [{ name: 'tensorflow', reason: 'not installed' }]);
+  });
+  it('forcing loads only that backend, tells it it was forced, and fails with the reason', async () => {
+    const calls: string[] = [];
+    await assert.rejects(selectBackend('webgpu', [fake('webgpu', false, calls, 'no adapter'), fake('cpu', true, calls)]), /backend "webgpu" is not available here: no adapter/);
+    assert.deepEqual(calls, ['webgpu!']);
+  });
+  it('the real native candidates fail cleanly here when their packages are missing', async () => {
+    for (const c of CANDIDATES.filter((c) => c.name.startsWith('tensorflow'))) {
+      await c.load(false).then(
+        () => undefined, // installed on this machine: nothing to check
+        (err: NodeJS.ErrnoException) => assert.ok(err.code === 'ERR_MODULE_NOT_FOUND' || /libtensorflow|cannot find|not found/i.test(err.message), err.message),
+      );
+    }
+  });
+  it('webgpu adapter names: software renderers are recognised', () => {
+    assert.equal(isSoftwareAdapter(adapterName({ vendor: 'mesa', device: 'llvmpipe (LLVM 15.0.6, 256 bits)' })), true);
+    assert.equal(isSoftwareAdapter(adapterName({ vendor: 'apple', architecture: 'metal-3', description: 'Apple M2' })), false);
+    assert.equal(isSoftwareAdapter(adapterName({ vendor: 'nvidia', description: 'NVIDIA GeForce RTX 4070' })), false);
+  });
+});
+
+describe('batch size choice', () => {
+  const timer = (msFor: (b: number) => number, seen: number[]) => async (b: number) => {
+    seen.push(b);
+    return msFor(b);
+  };
+  it('takes the batch with the best unit-steps/s', async () => {
+    const seen: number[] = [];
+    const c = await chooseBatch(timer((b) => 100 + 20 * b, seen), 1, { budgetBytes: 1e9 });
+    assert.equal(c.batch, 8);
+    assert.deepEqual(seen, [1, 2, 4, 8]);
+  });
+  it('stays at 1 when batching costs B separate steps (CPU-like)', async () => {
+    const c = await chooseBatch(timer((b) => 100 * b, []), 1, { budgetBytes: 1e9 });
+    assert.equal(c.batch, 1);
+  });
+  it('never probes a batch that does not fit the memory budget or exceeds the units', async () => {
+    const seen: number[] = [];
+    await chooseBatch(timer((b) => 10 + b, seen), 100, { budgetBytes: 450 });
+    assert.deepEqual(seen, [1, 2, 4]);
+    const seen2: number[] = [];
+    const c = await chooseBatch(timer((b) => 10 + b, seen2), 100, { budgetBytes: 1e9, units: 1 });
+    assert.deepEqual([c.batch, seen2.length], [1, 0]);
+  });
+});

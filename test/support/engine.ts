@@ -1,0 +1,56 @@
+/** Helpers for the engine tests: run on a given backend, compare, seeded numbers, shared models. */
+import * as tf from '@tensorflow/tfjs';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Runs fn on `backend` (already registered), returns its tensors' values as plain arrays. */
+export async function onBackend(backend: string, fn: () => tf.Tensor[]): Promise<Float32Array[]> {
+  const previous = tf.getBackend();
+  await tf.setBackend(backend);
+  try {
+    const out = tf.tidy(fn);
+    const values = await Promise.all(out.map((t) => t.data() as Promise<Float32Array>));
+    tf.dispose(out);
+    return values;
+  } finally {
+    await tf.setBackend(previous);
+  }
+}
+
+/** ‖a − b‖ / ‖b‖ (‖a − b‖ when b is 0). */
+export function relErr(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) return Infinity;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = a[i]! - b[i]!;
+    if (!Number.isFinite(a[i]!)) return Infinity;
+    num += d * d;
+    den += b[i]! * b[i]!;
+  }
+  return Math.sqrt(num) / (den > 0 ? Math.sqrt(den) : 1);
+}
+
+/** Deterministic uniform [0, 1) numbers (mulberry32). */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The shared models folder: ATLAS_MODELS, else ../shared/models beside the repo root. */
+export function modelsDir(): string {
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+  return process.env.ATLAS_MODELS ?? path.resolve(root, '..', 'shared', 'models');
+}
+
+export function sharedModel(id: string): string | undefined {
+  const file = path.join(modelsDir(), id, 'model.json');
+  return fs.existsSync(file) ? file : undefined;
+}
