@@ -15,6 +15,8 @@ export interface LoadedConfig {
   file: string;
   /** Folder relative paths in the config are resolved against. */
   dir: string;
+  /** Line of the value at a key path (e.g. ['layers', 'conv1']), or of its closest parent. */
+  lineOf: (keyPath: (string | number)[]) => number | undefined;
 }
 
 /** Known keys of the object schema at `keyPath` (for "did you mean"). */
@@ -45,6 +47,10 @@ function describe(issue: z.core.$ZodIssue): string {
 }
 
 export function parseConfig(text: string, file: string): AtlasConfig {
+  return parseConfigWithLines(text, file).config;
+}
+
+export function parseConfigWithLines(text: string, file: string): { config: AtlasConfig; lineOf: LoadedConfig['lineOf'] } {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length) {
@@ -67,7 +73,7 @@ export function parseConfig(text: string, file: string): AtlasConfig {
     return pair?.key?.range ? lineCounter.linePos(pair.key.range[0]).line : lineOf(parent);
   };
   const result = configSchema.safeParse(raw);
-  if (result.success) return result.data;
+  if (result.success) return { config: result.data, lineOf };
   const issue = result.error.issues.find((i) => i.code === 'unrecognized_keys') ?? result.error.issues[0]!;
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0]!;
@@ -95,5 +101,6 @@ export async function loadConfig(file: string): Promise<LoadedConfig> {
   } catch (err) {
     throw new AtlasError(`${file}: cannot read config (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { file });
   }
-  return { config: parseConfig(text, abs), file: abs, dir: path.dirname(abs) };
+  const { config, lineOf } = parseConfigWithLines(text, abs);
+  return { config, file: abs, dir: path.dirname(abs), lineOf };
 }
