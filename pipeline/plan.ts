@@ -4,7 +4,7 @@
  * count, classes against the labels. Pure: no tensors, no files.
  */
 import type { FilterSelection } from './config/schema.ts';
-import { AtlasError, closest } from './errors.ts';
+import { AtlasError, closest, editDistance } from './errors.ts';
 import type { GraphNode } from './engine/graph.ts';
 import type { UnitId } from './output/paths.ts';
 
@@ -74,7 +74,7 @@ export function planClasses(classes: (number | string)[], labels: string[]): { i
       const loose = caseless >= 0 ? caseless : labels.findIndex((l) => l.toLowerCase().split(/\s*,\s*/).includes(lower));
       if (loose < 0) {
         if (/^\d+$/.test(c)) throw new AtlasError(`classes[${i}]: "${c}" is a string; write class ids as numbers (${c})`, where);
-        throw new AtlasError(`classes[${i}]: no class named ${JSON.stringify(c)}; expected a class id (0-${labels.length - 1}) or a label, closest: ${closest(c, labels, 5).map((l) => JSON.stringify(l)).join(', ')}`, where);
+        throw new AtlasError(`classes[${i}]: no class named ${JSON.stringify(c)}; expected a class id (0-${labels.length - 1}) or a label, closest: ${closestLabels(c, labels, 5).map((l) => JSON.stringify(l)).join(', ')}`, where);
       }
       id = loose;
     }
@@ -82,6 +82,16 @@ export function planClasses(classes: (number | string)[], labels: string[]): { i
     seen.add(id);
   }
   return out;
+}
+
+/** Labels closest to `name`, each judged by its nearest comma-separated synonym ("goldfish, Carassius auratus"). */
+function closestLabels(name: string, labels: string[], count: number): string[] {
+  const lower = name.toLowerCase();
+  return labels
+    .map((label) => ({ label, d: Math.min(...label.toLowerCase().split(/\s*,\s*/).map((part) => editDistance(lower, part))) }))
+    .sort((x, y) => x.d - y.d)
+    .slice(0, count)
+    .map((x) => x.label);
 }
 
 export interface PlannedUnit extends UnitId {

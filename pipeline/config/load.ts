@@ -41,6 +41,11 @@ function describe(issue: z.core.$ZodIssue): string {
       return `expected ${issue.expected}`;
     case 'invalid_union':
       return 'not one of the accepted forms';
+    case 'invalid_format':
+      if (issue.format === 'url') return 'expected an http(s) URL such as https://user.github.io';
+      return /^invalid/i.test(issue.message) ? `expected a valid ${issue.format}` : `expected ${issue.message}`;
+    case 'invalid_value':
+      return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
     default:
       return issue.message;
   }
