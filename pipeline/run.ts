@@ -312,7 +312,14 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
     const problems: string[] = [];
     if (todo.length) progress.start(totalSteps, planned.length);
 
+    /** Writes of each rendered batch, oldest first: at most one batch is written while the next renders. */
+    const writing: Promise<unknown>[] = [];
     for (const group of groups) {
+      // TF.js steps yield only to microtasks, so file writes progress only while the loop waits here:
+      // finishing the previous batch's writes keeps finished units on disk and memory bounded.
+      while (writing.length > 1) await writing.shift();
+      // One turn of the event loop, so that a pending Ctrl-C is seen before the next batch starts.
+      await new Promise((resolve) => setImmediate(resolve));
       // The first Ctrl-C: stop between batches; everything finished is written below.
       if (options.signal?.aborted) {
         interrupted = true;
@@ -366,11 +373,10 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
         for (const u of group) units.delete(unitKey(u));
         await writeManifest();
       }
-      results.forEach((result, i) => {
+      const batchWrites = results.map((result, i) => {
         const u = group[i]!;
         const entry = unitEntry(ctx, u, result, backend.name, seconds, tops?.[i]);
-        pending.push(
-          encodeLimit(async () => {
+        return encodeLimit(async () => {
             if (!result.error) {
               try {
                 const files = unitFiles(config.model.id, u);
@@ -396,9 +402,10 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
             // Files first, then the manifest that names them.
             units.set(entry.key, entry);
             await writeManifest();
-          }),
-        );
+        });
       });
+      pending.push(...batchWrites);
+      writing.push(Promise.all(batchWrites));
       rendered += results.length;
       progress.batchDone(rendered, planned.length, `${head.method} ${head.kind === 'filter' ? head.layer : 'classes'}: ${group.map((u) => u.index).join(', ')}`);
     }
