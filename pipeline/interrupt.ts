@@ -37,7 +37,7 @@ export function handleInterrupts(log: (line: string) => void = (l) => process.st
   let received: NodeJS.Signals | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
     if (received) {
-      log(`\n${sig} again: stopping now (finished units are kept; the unit being written is dropped)`);
+      log(`\n${sig === received ? `${sig} again` : `${sig} after ${received}`}: stopping now (finished units are kept; units being written are dropped)`);
       exitNow(exitCodeFor(received));
     }
     received = sig;
