@@ -20,15 +20,17 @@ import { hashTree, runCli, SMALL_MODEL, spawnCli, temporaries, writeConfig } fro
 const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'atlas-kill-'));
 after(() => fs.rm(tmp, { recursive: true, force: true }));
 
-// 40 units in 20 batches of 2: enough work that every kill below lands inside a run.
+// 48 units in 24 batches of 2. A kill after the nth batch line has persisted at most n batches (and,
+// for n ≥ 3, at least one: the loop waits for batch n-2's files before starting batch n), so the
+// kills below use at most 22 batches: every kill lands inside a run, and at least 4 make progress.
 const config = (output: string) => `
 model: {id: mobilenet_v1_0.25_224, source: ${SMALL_MODEL}}
 layers: {conv_pw_1_relu: 0-15, conv_pw_3_relu: 0-15}
-classes: [141, 1, 967, 980, 2, 3, 4, 5]
+classes: [141, 1, 967, 980, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]
 render: {size: 64, seed: 7, filters: {steps: 6}, classes: {steps: 3}, batch: 2}
 output: ${output}
 `;
-const TOTAL_UNITS = 40;
+const TOTAL_UNITS = 48;
 
 const BATCH = /^\[\d+\/\d+ units\]/gm;
 /** When to kill: `delayMs` after the `nth` match of `after` on stderr (or after the spawn). Spread over every phase. */
@@ -38,13 +40,13 @@ const KILLS: { after: RegExp | null; nth?: number; delayMs: number; phase: strin
   { after: /units: \d+ to compute/, delayMs: 0, phase: 'right after planning and the first manifest' },
   { after: BATCH, nth: 1, delayMs: 0, phase: 'first batch rendered, its images being written' },
   { after: BATCH, nth: 2, delayMs: 0, phase: 'second batch rendered' },
-  { after: BATCH, nth: 2, delayMs: 30, phase: 'writing / third batch' },
+  { after: BATCH, nth: 3, delayMs: 30, phase: 'writing / fourth batch' },
   { after: /units: \d+ to compute/, delayMs: 80, phase: 'inside the first batch' },
   { after: BATCH, nth: 1, delayMs: 120, phase: 'writing / second batch' },
   { after: BATCH, nth: 3, delayMs: 0, phase: 'third batch rendered' },
   { after: BATCH, nth: 2, delayMs: 10, phase: 'writing images and manifest' },
   { after: BATCH, nth: 1, delayMs: 60, phase: 'writing images and manifest' },
-  { after: BATCH, nth: 2, delayMs: 70, phase: 'between batches' },
+  { after: BATCH, nth: 3, delayMs: 70, phase: 'between batches' },
   { after: BATCH, nth: 1, delayMs: 20, phase: 'writing images and manifest' },
   { after: BATCH, nth: 3, delayMs: 15, phase: 'writing images and manifest' },
 ];
@@ -129,7 +131,7 @@ test('SIGKILL at many moments, rerun after each: complete files, each unit compu
     listedBeforeFinal = m.units.length;
   }
   assert.ok(kills >= 10, `only ${kills} runs were killed`);
-  assert.ok(progressed >= 3, `only ${progressed} killed runs had finished units before the kill (resume untested)`);
+  assert.ok(progressed >= 4, `only ${progressed} killed runs had finished units before the kill (resume untested)`);
   assert.ok(listedBeforeFinal < TOTAL_UNITS, 'the kills left work for the final run');
 
   const final = await runCli(['pipeline', '--config', cfg]);

@@ -104,7 +104,7 @@ export async function loadConfig(file: string): Promise<LoadedConfig> {
   try {
     text = await fs.readFile(abs, 'utf8');
   } catch (err) {
-    throw new AtlasError(`${file}: cannot read config (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { file });
+    throw new AtlasError(`${file}: cannot read config (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); expected an atlas config YAML file (--config FILE)`, { file });
   }
   const { config, lineOf } = parseConfigWithLines(text, abs);
   return { config, file: abs, dir: path.dirname(abs), lineOf };
