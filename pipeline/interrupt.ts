@@ -4,8 +4,10 @@
  * for Ctrl-C); the second exits at once, after removing this process's in-flight temporary files
  * and its output lock, so no partial file is left under a real name.
  *
- * Signals reach Node between JavaScript tasks: a TF.js step that computes synchronously delays the
- * reaction until it returns (one optimization step at most; the method awaits after every step).
+ * Signals reach Node between JavaScript tasks. On the wasm and cpu backends a batch's TF.js steps
+ * settle as microtasks only, so a signal is seen when the batch ends (the run loop yields there);
+ * on tfjs-node every step yields. Run the CLI with `node --import tsx` (the npm scripts do): the
+ * `tsx` CLI wrapper SIGKILLs a child that does not acknowledge a signal within 60 ms.
  */
 import os from 'node:os';
 import { releaseAllLocksSync } from './lock.ts';
@@ -20,6 +22,7 @@ export interface InterruptHandle {
 }
 
 const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+const DUPLICATE_MS = 100;
 
 export function exitCodeFor(signal: NodeJS.Signals): number {
   return 128 + (os.constants.signals[signal] ?? 2);
@@ -35,7 +38,14 @@ export function exitNow(code: number): never {
 export function handleInterrupts(log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): InterruptHandle {
   const controller = new AbortController();
   let received: NodeJS.Signals | undefined;
+  let lastAt = 0;
   const onSignal = (sig: NodeJS.Signals) => {
+    const now = performance.now();
+    // One Ctrl-C often arrives twice: from the terminal and relayed by `npm run` (or another
+    // wrapper). The same signal again within DUPLICATE_MS is that echo, not a second Ctrl-C.
+    const echo = sig === received && now - lastAt < DUPLICATE_MS;
+    lastAt = now;
+    if (echo) return;
     if (received) {
       log(`\n${sig === received ? `${sig} again` : `${sig} after ${received}`}: stopping now (finished units are kept; units being written are dropped)`);
       exitNow(exitCodeFor(received));
