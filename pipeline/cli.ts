@@ -1,12 +1,15 @@
 /**
  * Command line: `pipeline` renders the atlas data; `build` renders it and then builds the site.
- * Exit codes: 0 ok, 1 some units failed or an unexpected error, 2 bad input (config, model, paths),
- * 130 interrupted.
+ * Exit codes: 0 ok; 1 some units failed, or an unexpected error; 2 bad input (config, model, labels,
+ * paths; nothing in the output folder was touched); 3 another run holds the output folder's lock;
+ * 130 interrupted by Ctrl-C (143 by SIGTERM) after keeping every finished unit.
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { BACKEND_NAMES, type BackendChoice } from './engine/backend.ts';
 import { AtlasError } from './errors.ts';
+import { handleInterrupts } from './interrupt.ts';
+import { LockHeldError } from './lock.ts';
 import { runPipeline } from './run.ts';
 
 const USAGE = `usage: filter-atlas <pipeline|build> [--config FILE] [--backend auto|${BACKEND_NAMES.join('|')}] [--force] [--quiet]
@@ -19,7 +22,13 @@ const USAGE = `usage: filter-atlas <pipeline|build> [--config FILE] [--backend a
   --dist DIR      where \`build\` writes the site (default: dist)
   --force         recompute every unit, ignoring cached results
   --quiet         no progress output
+
+A rerun reuses every unit whose settings did not change and whose files exist, so an interrupted
+run continues where it stopped. Ctrl-C stops after the current batch (twice: at once).
+Exit codes: 0 ok, 1 units failed, 2 bad input, 3 output folder in use by another run, 130 interrupted.
 `;
+
+export const EXIT = { ok: 0, failed: 1, badInput: 2, locked: 3 } as const;
 
 export async function main(argv: string[]): Promise<number> {
   let parsed;
@@ -38,33 +47,47 @@ export async function main(argv: string[]): Promise<number> {
     });
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n${USAGE}`);
-    return 2;
+    return EXIT.badInput;
   }
   const { values, positionals } = parsed;
   const command = positionals[0];
   if (values.help || !command || !['pipeline', 'build'].includes(command)) {
     process.stderr.write(USAGE);
-    return values.help ? 0 : 2;
+    return values.help ? EXIT.ok : EXIT.badInput;
   }
   const backend = values.backend as BackendChoice | undefined;
   if (backend && backend !== 'auto' && !(BACKEND_NAMES as readonly string[]).includes(backend)) {
     process.stderr.write(`--backend: unknown backend "${backend}"; expected auto or ${BACKEND_NAMES.join(', ')}\n`);
-    return 2;
+    return EXIT.badInput;
   }
+  const interrupts = handleInterrupts();
   try {
-    const summary = await runPipeline({ configFile: values.config, force: values.force, backend, quiet: values.quiet });
+    const summary = await runPipeline({
+      configFile: values.config,
+      force: values.force,
+      backend,
+      quiet: values.quiet,
+      signal: interrupts.signal,
+    });
+    if (summary.interrupted) return interrupts.exitCode() ?? 130;
     if (command === 'build') {
       const { buildSite } = await import('./site.ts');
       await buildSite(path.resolve(values.config), values.quiet, path.resolve(values.dist));
     }
-    return summary.failed > 0 ? 1 : 0;
+    return summary.failed > 0 || summary.problems.length > 0 ? EXIT.failed : EXIT.ok;
   } catch (err) {
     if (err instanceof AtlasError) {
       process.stderr.write(`error: ${err.message}\n`);
-      return 2;
+      return EXIT.badInput;
+    }
+    if (err instanceof LockHeldError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      return EXIT.locked;
     }
     process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
-    return 1;
+    return EXIT.failed;
+  } finally {
+    interrupts.dispose();
   }
 }
 

@@ -6,13 +6,16 @@ export class AtlasError extends Error {
   readonly file?: string;
   readonly key?: string;
   readonly line?: number;
+  /** Path of the offending value in the config (e.g. ['layers', 'conv1', 2]), to find its line. */
+  readonly path?: (string | number)[];
 
-  constructor(message: string, where: { file?: string; key?: string; line?: number } = {}) {
+  constructor(message: string, where: { file?: string; key?: string; line?: number; path?: (string | number)[] } = {}) {
     super(message);
     this.name = 'AtlasError';
     this.file = where.file;
     this.key = where.key;
     this.line = where.line;
+    this.path = where.path;
   }
 }
 

@@ -17,15 +17,15 @@ export interface PlannedLayer {
 }
 
 /** Expands a filter selection against a layer's channel count. */
-export function expandFilters(selection: FilterSelection, count: number, where: string): number[] {
+export function expandFilters(selection: FilterSelection, count: number, where: string, keyPath?: (string | number)[]): number[] {
   const out = new Set<number>();
   const add = (i: number) => {
-    if (i >= count) throw new AtlasError(`${where}: filter ${i} is out of range: the layer has ${count} filters (0-${count - 1})`, { key: where });
+    if (i >= count) throw new AtlasError(`${where}: filter ${i} is out of range: the layer has ${count} filters, expected 0-${count - 1}`, { key: where, path: keyPath });
     out.add(i);
   };
   const addRange = (text: string) => {
     const [a, b] = text.split('-').map((s) => Number(s.trim())) as [number, number];
-    if (a > b) throw new AtlasError(`${where}: range "${text}" runs backwards`, { key: where });
+    if (a > b) throw new AtlasError(`${where}: range "${text}" runs backwards; expected "${b}-${a}"`, { key: where, path: keyPath });
     for (let i = a; i <= b; i++) add(i);
   };
   if (selection === 'all') for (let i = 0; i < count; i++) out.add(i);
@@ -41,15 +41,19 @@ export function planLayers(layers: Record<string, FilterSelection>, nodes: Graph
     const node = byName.get(name);
     if (!node) {
       const names = nodes.filter((n) => n.outputShape.length === 3).map((n) => n.name);
-      throw new AtlasError(`layers.${name}: the model has no layer "${name}"; closest: ${closest(name, names, 5).join(', ')}`, { key: `layers.${name}` });
+      throw new AtlasError(`layers.${name}: the model has no layer "${name}"; expected one of its ${names.length} feature-map layers, closest: ${closest(name, names, 5).join(', ')}`, {
+        key: `layers.${name}`,
+        path: ['layers', name],
+      });
     }
     if (node.outputShape.length !== 3 || node.outputShape.some((d) => d == null)) {
       throw new AtlasError(`layers.${name}: layer "${name}" has output shape [${node.outputShape.join(', ')}]; filters need a [height, width, channels] feature map`, {
         key: `layers.${name}`,
+        path: ['layers', name],
       });
     }
     const filterCount = node.outputShape[2] as number;
-    return { name, className: node.className, outputShape: node.outputShape as number[], filterCount, filters: expandFilters(selection, filterCount, `layers.${name}`) };
+    return { name, className: node.className, outputShape: node.outputShape as number[], filterCount, filters: expandFilters(selection, filterCount, `layers.${name}`, ['layers', name]) };
   });
 }
 
@@ -61,10 +65,11 @@ function synonyms(label: string): string[] {
 export function planClasses(classes: (number | string)[], labels: string[]): { id: number; label: string }[] {
   const seen = new Set<number>();
   const out: { id: number; label: string }[] = [];
-  for (const c of classes) {
+  for (const [i, c] of classes.entries()) {
+    const where = { key: `classes[${i}]`, path: ['classes', i] };
     let id: number;
     if (typeof c === 'number') {
-      if (c >= labels.length) throw new AtlasError(`classes: class id ${c} is out of range: the model has ${labels.length} classes (0-${labels.length - 1})`, { key: 'classes' });
+      if (c >= labels.length) throw new AtlasError(`classes[${i}]: class id ${c} is out of range: the model has ${labels.length} classes, expected 0-${labels.length - 1}`, where);
       id = c;
     } else {
       // Exact label, then case-insensitive, then one of a label's comma-separated synonyms.
@@ -73,8 +78,8 @@ export function planClasses(classes: (number | string)[], labels: string[]): { i
       const caseless = exact >= 0 ? exact : labels.findIndex((l) => l.toLowerCase() === lower);
       const loose = caseless >= 0 ? caseless : labels.findIndex((l) => synonyms(l.toLowerCase()).includes(lower));
       if (loose < 0) {
-        if (/^\d+$/.test(c)) throw new AtlasError(`classes: "${c}" is a string; write class ids as numbers (${c})`, { key: 'classes' });
-        throw new AtlasError(`classes: no class named "${c}"; closest: ${closest(c, labels, 5, synonyms).map((l) => `"${l}"`).join(', ')}`, { key: 'classes' });
+        if (/^\d+$/.test(c)) throw new AtlasError(`classes[${i}]: "${c}" is a string; write class ids as numbers (${c})`, where);
+        throw new AtlasError(`classes[${i}]: no class named ${JSON.stringify(c)}; expected a class id (0-${labels.length - 1}) or a label, closest: ${closest(c, labels, 5, synonyms).map((l) => JSON.stringify(l)).join(', ')}`, where);
       }
       id = loose;
     }

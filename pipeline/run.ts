@@ -9,15 +9,16 @@ import path from 'node:path';
 import pLimit from 'p-limit';
 import { loadConfig, type LoadedConfig } from './config/load.ts';
 import { backendFamily, selectBackend, type BackendChoice, type SelectedBackend } from './engine/backend.ts';
-import { formBatches } from './engine/batch-size.ts';
 import { buildLeanGraph, type LeanGraph } from './engine/graph.ts';
-import { AtlasError } from './errors.ts';
+import { AtlasError, closest } from './errors.ts';
+import { acquireLock, lockWriteError, type Lock } from './lock.ts';
 import { loadLabels, loadLayersModelFromFile } from './model/load.ts';
 import { resolveModel } from './model/source.ts';
 import { cleanTemporaryFiles, writeFileAtomic } from './output/atomic.ts';
 import { contactSheet, decodeRgb, encodeGif, encodePng, encodeThumb } from './output/images.ts';
-import { MANIFEST_FILE, SCHEMA_VERSION, readManifestIfAny, type Manifest, type ManifestLayer, type ManifestUnit, type UnitSettings } from './output/manifest.ts';
+import { MANIFEST_FILE, SCHEMA_VERSION, readManifest, type Manifest, type ManifestLayer, type ManifestUnit, type UnitSettings } from './output/manifest.ts';
 import { sheetFile, slug, unitFiles, unitKey } from './output/paths.ts';
+import { formBatches } from './engine/batch-size.ts';
 import { planClasses, planLayers, planUnits, type PlannedLayer, type PlannedUnit } from './plan.ts';
 import { createProgress, type Progress } from './progress.ts';
 import { topK } from './render/classify.ts';
@@ -40,6 +41,8 @@ export interface RunOptions {
   quiet?: boolean;
   env?: NodeJS.ProcessEnv;
   progress?: Progress;
+  /** When aborted (the CLI's first Ctrl-C), the run stops after the current batch, keeping everything finished. */
+  signal?: AbortSignal;
 }
 
 export interface RunSummary {
@@ -49,6 +52,14 @@ export interface RunSummary {
   reused: number;
   failed: number;
   backend: SelectedBackend;
+  /** Optimization steps run: 0 when every unit was reused. */
+  steps: number;
+  /** Stopped early by `signal`. */
+  interrupted: boolean;
+  /** Units neither reused nor finished (left for the next run when interrupted). */
+  remaining: number;
+  /** Outputs outside units that could not be made (contact sheets); the CLI exits 1 when any. */
+  problems: string[];
 }
 
 export interface AtlasContext {
@@ -68,9 +79,23 @@ export interface AtlasContext {
 
 /** Loads everything the render needs and checks the config against the model. Throws AtlasError on bad input. */
 export async function prepareAtlas(loaded: LoadedConfig, env: NodeJS.ProcessEnv): Promise<AtlasContext> {
+  try {
+    return await prepareAtlasUnlocated(loaded, env);
+  } catch (err) {
+    throw locate(loaded, err);
+  }
+}
+
+async function prepareAtlasUnlocated(loaded: LoadedConfig, env: NodeJS.ProcessEnv): Promise<AtlasContext> {
   const { config, dir } = loaded;
-  for (const m of config.render.methods) {
-    if (!METHODS[m]) throw new AtlasError(`${loaded.file}: render.methods: unknown method "${m}"; available: ${METHOD_IDS.join(', ')}`, { key: 'render.methods' });
+  for (const [i, m] of config.render.methods.entries()) {
+    if (!METHODS[m]) {
+      const suggestion = closest(m, METHOD_IDS, 1)[0];
+      throw new AtlasError(`render.methods[${i}]: unknown method "${m}"; expected one of ${METHOD_IDS.join(', ')}${suggestion ? ` (did you mean "${suggestion}"?)` : ''}`, {
+        key: 'render.methods',
+        path: ['render', 'methods', i],
+      });
+    }
   }
   const resolved = await resolveModel({
     id: config.model.id,
@@ -84,16 +109,27 @@ export async function prepareAtlas(loaded: LoadedConfig, env: NodeJS.ProcessEnv)
   try {
     graph = buildLeanGraph(model);
   } catch (err) {
-    throw new AtlasError(`${resolved.modelJson}: ${(err as Error).message}`, { file: resolved.modelJson });
+    model.dispose();
+    throw new AtlasError(`${resolved.modelJson}: ${(err as Error).message}`, { file: resolved.modelJson, path: ['model', 'source'] });
   }
   // The lean graph holds its own copies of the weights.
   model.dispose();
+  try {
+    return await planAtlas(loaded, graph, resolved.modelJson, resolved.origin, weightsHash);
+  } catch (err) {
+    graph.dispose();
+    throw err;
+  }
+}
+
+async function planAtlas(loaded: LoadedConfig, graph: LeanGraph, modelJson: string, modelOrigin: string, weightsHash: string): Promise<AtlasContext> {
+  const { config, dir } = loaded;
   const outputNode = graph.nodes[graph.nodes.length - 1]!.name;
   const classCount = graph.nodes[graph.nodes.length - 1]!.outputShape.reduce<number>((a, b) => a * (b ?? 1), 1);
-  const labelsFile = config.model.labels ? path.resolve(dir, config.model.labels) : path.join(path.dirname(resolved.modelJson), 'labels.json');
+  const labelsFile = config.model.labels ? path.resolve(dir, config.model.labels) : path.join(path.dirname(modelJson), 'labels.json');
   const labels =
-    config.model.labels || (await fs.access(labelsFile).then(() => true, () => false))
-      ? await loadLabels(labelsFile, classCount)
+    config.model.labels || (await exists(labelsFile))
+      ? await loadLabels(labelsFile, classCount, config.model.labels ? 'model.labels' : 'model.source')
       : Array.from({ length: classCount }, (_, i) => `class ${i}`);
   const layers = planLayers(config.layers, graph.nodes);
   const classes = planClasses(config.classes, labels);
@@ -111,7 +147,7 @@ export async function prepareAtlas(loaded: LoadedConfig, env: NodeJS.ProcessEnv)
     scoreIsLogit,
     outputNode,
     weightsHash,
-    modelOrigin: resolved.origin,
+    modelOrigin,
     size,
   };
 }
@@ -133,8 +169,16 @@ function settingsFor(ctx: AtlasContext, kind: 'filter' | 'class'): UnitSettings 
   };
 }
 
-/** Everything that determines a unit's pixels. */
+/**
+ * Everything that determines a unit's pixels (PNG, thumbnail and GIF), and nothing else, so that a
+ * changed setting recomputes only the units it affects: the border and redirect only shape filter
+ * images, the score only class images, the crop only the lecture deprocessing. The batch size does
+ * not (each image's gradient is its own), nor does the label.
+ */
 export function cacheKeyOf(ctx: AtlasContext, unit: PlannedUnit, settings: UnitSettings, seed: number, backend: string, photoHash: string | null): string {
+  const shaping: Partial<UnitSettings> = { ...settings };
+  if (unit.kind === 'class') delete shaping.border;
+  if (settings.deprocess !== 'lecture') delete shaping.crop;
   const h = createHash('sha256');
   h.update(
     JSON.stringify({
@@ -143,7 +187,7 @@ export function cacheKeyOf(ctx: AtlasContext, unit: PlannedUnit, settings: UnitS
       pixels: ctx.pixels,
       unit: unitKey(unit),
       target: unit.target,
-      settings,
+      settings: shaping,
       photoHash,
       seed,
       backend: backendFamily(backend as never),
@@ -174,141 +218,246 @@ function objectiveFor(ctx: AtlasContext, batch: PlannedUnit[]): Objective {
 export async function runPipeline(options: RunOptions): Promise<RunSummary> {
   const env = options.env ?? process.env;
   const progress = options.progress ?? createProgress(process.stderr, options.quiet);
+  // 1. Validate everything (config, model, labels, plan, photo) before touching the output folder.
   const loaded = await loadConfig(options.configFile);
   const { config } = loaded;
   const outDir = path.resolve(loaded.dir, config.output);
-  await ensureWritable(outDir);
 
   const backend = await selectBackend(options.backend ?? config.render.backend);
   progress.log(`backend: ${backend.name}${backend.skipped.length ? ` (skipped ${backend.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')})` : ''}`);
 
   const ctx = await prepareAtlas(loaded, env);
-  if (ctx.graph.fallbackLayers.length) progress.log(`note: no lean rule for ${ctx.graph.fallbackLayers.join(', ')}; they run through tf.layers (slower)`);
+  let lock: Lock | undefined;
+  try {
+    if (ctx.graph.fallbackLayers.length) progress.log(`note: no lean rule for ${ctx.graph.fallbackLayers.join(', ')}; they run through tf.layers (slower)`);
 
-  let photo: Float32Array | undefined;
-  let photoHash: string | null = null;
-  if (config.render.photo) {
-    const file = path.resolve(loaded.dir, config.render.photo);
-    const decoded = await decodeRgb(file, ctx.size).catch((err: Error) => {
-      throw new AtlasError(`${loaded.file}: render.photo: cannot read image ${file}: ${err.message}`, { key: 'render.photo' });
-    });
-    photo = Float32Array.from(decoded.rgb, (v) => v / 127.5 - 1);
-    photoHash = createHash('sha256').update(decoded.rgb).digest('hex').slice(0, 16);
-  }
-
-  await cleanTemporaryFiles(outDir);
-  const previous = options.force ? undefined : await readManifestIfAny(outDir);
-  const previousUnits = new Map((previous?.units ?? []).map((u) => [u.key, u]));
-
-  const planned = planUnits(config.render.methods, ctx.layers, ctx.classes, ctx.scoreLayer);
-  const units = new Map<string, ManifestUnit>();
-  const todo: (PlannedUnit & { seed: number; settings: UnitSettings; cacheKey: string })[] = [];
-  let reused = 0;
-  for (const u of planned) {
-    const key = unitKey(u);
-    const settings = settingsFor(ctx, u.kind);
-    const seed = unitSeed(config.render.seed, key);
-    const cacheKey = cacheKeyOf(ctx, u, settings, seed, backend.name, photoHash);
-    const old = previousUnits.get(key);
-    if (old && old.cacheKey === cacheKey && old.status === 'ok' && old.files && (await filesExist(outDir, old.files))) {
-      units.set(key, old);
-      reused++;
-    } else {
-      todo.push({ ...u, seed, settings, cacheKey });
+    let photo: Float32Array | undefined;
+    let photoHash: string | null = null;
+    if (config.render.photo) {
+      const file = path.resolve(loaded.dir, config.render.photo);
+      const decoded = await decodeRgb(file, ctx.size).catch((err: Error) => {
+        throw locate(loaded, new AtlasError(`render.photo: cannot read image ${file}: ${err.message}; expected a PNG, JPEG or WebP file`, { key: 'render.photo', path: ['render', 'photo'] }));
+      });
+      photo = Float32Array.from(decoded.rgb, (v) => v / 127.5 - 1);
+      photoHash = createHash('sha256').update(decoded.rgb).digest('hex').slice(0, 16);
     }
-  }
 
-  const manifestOf = (): Manifest => buildManifest(ctx, backend, planned, units);
-  const writeLimit = pLimit(1);
-  const writeManifest = () => writeLimit(() => writeFileAtomic(path.join(outDir, MANIFEST_FILE), JSON.stringify(manifestOf(), null, 1)));
-
-  const encodeLimit = pLimit(2);
-  const pending: Promise<void>[] = [];
-  const groups = await formBatches(todo, config.render.batch, ctx.graph, ctx.size, (line) => progress.log(line));
-  const totalSteps = todo.reduce((s, u) => s + u.settings.steps, 0);
-  progress.log(`${planned.length} units: ${todo.length} to compute, ${reused} reused from ${path.relative(process.cwd(), outDir) || '.'}`);
-  progress.start(totalSteps, planned.length);
-  let computed = 0;
-  let failed = 0;
-  let rendered = reused;
-
-  for (const group of groups) {
-    const head = group[0]!;
-    const method = METHODS[head.method]!;
-    const settings = head.settings;
-    const batch: RenderBatch = {
-      units: group.map((u) => ({ key: unitKey(u), seed: u.seed })),
-      objective: objectiveFor(ctx, group),
-      size: ctx.size,
-      steps: settings.steps,
-      stepSize: settings.stepSize,
-      l2: settings.l2,
-      frameEvery: settings.frameEvery,
-      deprocess: settings.deprocess,
-      crop: settings.crop,
-      photo,
-    };
-    const t0 = performance.now();
-    let results: UnitResult[];
+    // 2. Take the output folder: create it, lock it, remove what a killed run left.
+    await prepareOutputDir(loaded, outDir);
     try {
-      results = await method.render(batch, { graph: ctx.graph, pixels: ctx.pixels, onStep: () => progress.tick(group.length) });
+      lock = await acquireLock(outDir);
     } catch (err) {
-      results = group.map((u) => ({ key: unitKey(u), image: new Uint8Array(), width: 0, height: 0, frames: [], curve: [], error: (err as Error).message }));
+      const bad = lockWriteError(outDir, err);
+      throw bad ? locate(loaded, new AtlasError(bad.message, { key: 'output', path: ['output'] })) : err;
     }
-    const seconds = (performance.now() - t0) / 1000 / group.length;
-    let tops: number[][] | undefined;
-    if (head.kind === 'class') {
-      const ok = results.filter((r) => !r.error);
-      if (ok.length) {
-        const found = await topK(ctx.graph, ctx.pixels, ctx.outputNode, ok.map((r) => r.image), ok[0]!.width, ok[0]!.height);
-        tops = results.map((r) => (r.error ? [] : found.shift()!));
-      }
-    }
-    results.forEach((result, i) => {
-      const u = group[i]!;
-      const entry = unitEntry(ctx, u, result, backend.name, seconds, tops?.[i]);
-      pending.push(
-        encodeLimit(async () => {
-          if (!result.error) {
-            try {
-              const files = unitFiles(config.model.id, u);
-              await Promise.all([
-                encodePng(result.image, result.width, result.height).then((b) => writeFileAtomic(path.join(outDir, files.png), b)),
-                encodeThumb(result.image, result.width, result.height).then((b) => writeFileAtomic(path.join(outDir, files.webp), b)),
-                encodeGif(result.frames, result.width, result.height, config.render.gifFrameMs).then((b) => writeFileAtomic(path.join(outDir, files.gif), b)),
-              ]);
-              entry.files = files;
-            } catch (err) {
-              entry.status = 'failed';
-              entry.error = `encoding its images failed: ${(err as Error).message}`;
-            }
-          }
-          if (entry.status === 'failed') failed++;
-          else computed++;
-          units.set(entry.key, entry);
-          await writeManifest();
-        }),
-      );
-    });
-    rendered += results.length;
-    progress.batchDone(rendered, planned.length, `${head.method} ${head.kind === 'filter' ? head.layer : 'classes'}: ${group.map((u) => u.index).join(', ')}`);
-  }
-  await Promise.all(pending);
-  progress.stop();
+    if (lock.tookOver) progress.log(`took over the lock of pid ${lock.tookOver.pid} (no longer running)`);
+    const cleaned = await cleanTemporaryFiles(outDir);
+    if (cleaned) progress.log(`removed ${cleaned} temporary file(s) left by an interrupted run`);
 
-  await writeSheets(ctx, outDir);
-  const manifest = manifestOf();
-  await writeFileAtomic(path.join(outDir, MANIFEST_FILE), JSON.stringify(manifest, null, 1));
-  progress.log(`done: ${computed} computed, ${reused} reused, ${failed} failed → ${path.join(outDir, MANIFEST_FILE)}`);
-  ctx.graph.dispose();
-  return { outDir, manifest, computed, reused, failed, backend };
+    // 3. What is still valid: units whose cacheKey matches and whose files exist.
+    const previous = await readPreviousManifest(outDir, progress);
+    const previousUnits = new Map((previous?.units ?? []).map((u) => [u.key, u]));
+    const planned = planUnits(config.render.methods, ctx.layers, ctx.classes, ctx.scoreLayer);
+    const units = new Map<string, ManifestUnit>();
+    const todo: TodoUnit[] = [];
+    let reused = 0;
+    for (const u of planned) {
+      const key = unitKey(u);
+      const settings = settingsFor(ctx, u.kind);
+      const seed = unitSeed(config.render.seed, key);
+      const cacheKey = cacheKeyOf(ctx, u, settings, seed, backend.name, photoHash);
+      const old = previousUnits.get(key);
+      const valid = old !== undefined && old.cacheKey === cacheKey && old.status === 'ok' && old.files !== undefined && (await filesExist(outDir, old.files));
+      // A valid entry stays listed (under --force until its unit is recomputed); labels may have changed.
+      if (valid) units.set(key, { ...old, label: u.label });
+      if (valid && !options.force) reused++;
+      else todo.push({ ...u, seed, settings, cacheKey });
+    }
+
+    // Sheets the manifest may name: existing files the previous manifest listed for the same filters.
+    const sheets = new Set<string>();
+    for (const { file, filters } of sheetPlan(ctx)) {
+      const before = previous?.layers.flatMap((l) => Object.values(l.sheets ?? {}).flat()).find((e) => e.file === file);
+      if (before && sameNumbers(before.filters, filters) && (await exists(path.join(outDir, file)))) sheets.add(file);
+    }
+
+    const manifestOf = (): Manifest => buildManifest(ctx, backend, planned, units, sheets);
+    const manifestFile = path.join(outDir, MANIFEST_FILE);
+    let lastBody = previous ? manifestBody(previous) : '';
+    const writeLimit = pLimit(1);
+    /** Writes the manifest when its content (apart from generatedAt) changed. Serialized. */
+    const writeManifest = () =>
+      writeLimit(async () => {
+        const manifest = manifestOf();
+        const body = manifestBody(manifest);
+        if (body === lastBody) return;
+        await writeFileAtomic(manifestFile, JSON.stringify(manifest, null, 1));
+        lastBody = body;
+      });
+    // Before any unit file is replaced, the manifest stops naming units that are stale or gone.
+    await writeManifest();
+
+    const encodeLimit = pLimit(2);
+    const pending: Promise<void>[] = [];
+    const groups = await formBatches(todo, config.render.batch, ctx.graph, ctx.size, (line) => progress.log(line));
+    const totalSteps = todo.reduce((s, u) => s + u.settings.steps, 0);
+    const where = path.relative(process.cwd(), outDir) || '.';
+    if (todo.length === 0) progress.log(`nothing to compute: all ${planned.length} units in ${where} are up to date (no optimization run; --force recomputes)`);
+    else progress.log(`${planned.length} units: ${todo.length} to compute, ${reused} reused from ${where}`);
+    let computed = 0;
+    let failed = 0;
+    let dead = 0;
+    let steps = 0;
+    let rendered = reused;
+    let interrupted = false;
+    const problems: string[] = [];
+    if (todo.length) progress.start(totalSteps, planned.length);
+
+    /** Writes of each rendered batch, oldest first: at most one batch is written while the next renders. */
+    const writing: Promise<unknown>[] = [];
+    for (const group of groups) {
+      // TF.js steps yield only to microtasks, so file writes progress only while the loop waits here:
+      // finishing the previous batch's writes keeps finished units on disk and memory bounded.
+      while (writing.length > 1) await writing.shift();
+      // One turn of the event loop, so that a pending Ctrl-C is seen before the next batch starts.
+      await new Promise((resolve) => setImmediate(resolve));
+      // The first Ctrl-C: stop between batches; everything finished is written below.
+      if (options.signal?.aborted) {
+        interrupted = true;
+        break;
+      }
+      const head = group[0]!;
+      const method = METHODS[head.method]!;
+      const settings = head.settings;
+      const batch: RenderBatch = {
+        units: group.map((u) => ({ key: unitKey(u), seed: u.seed })),
+        objective: objectiveFor(ctx, group),
+        size: ctx.size,
+        steps: settings.steps,
+        stepSize: settings.stepSize,
+        l2: settings.l2,
+        frameEvery: settings.frameEvery,
+        deprocess: settings.deprocess,
+        crop: settings.crop,
+        photo,
+      };
+      const t0 = performance.now();
+      let results: UnitResult[];
+      try {
+        results = await method.render(batch, {
+          graph: ctx.graph,
+          pixels: ctx.pixels,
+          onStep: () => {
+            steps++;
+            progress.tick(group.length);
+          },
+        });
+      } catch (err) {
+        results = group.map((u) => ({ key: unitKey(u), image: new Uint8Array(), width: 0, height: 0, frames: [], curve: [], error: `rendering failed: ${(err as Error).message}` }));
+      }
+      const seconds = (performance.now() - t0) / 1000 / group.length;
+      let tops: number[][] | undefined;
+      if (head.kind === 'class') {
+        const ok = results.filter((r) => !r.error);
+        if (ok.length) {
+          try {
+            const found = await topK(ctx.graph, ctx.pixels, ctx.outputNode, ok.map((r) => r.image), ok[0]!.width, ok[0]!.height);
+            tops = results.map((r) => (r.error ? [] : found.shift()!));
+          } catch (err) {
+            // Quality numbers are extra: the images are still good.
+            progress.log(`note: no quality numbers for classes ${group.map((u) => u.index).join(', ')}: ${(err as Error).message}`);
+          }
+        }
+      }
+      // Under --force a unit may still be listed with its previous files: unlist it before they are replaced.
+      if (group.some((u) => units.has(unitKey(u)))) {
+        for (const u of group) units.delete(unitKey(u));
+        await writeManifest();
+      }
+      const batchWrites = results.map((result, i) => {
+        const u = group[i]!;
+        const entry = unitEntry(ctx, u, result, backend.name, seconds, tops?.[i]);
+        return encodeLimit(async () => {
+            if (!result.error) {
+              try {
+                const files = unitFiles(config.model.id, u);
+                await Promise.all([
+                  encodePng(result.image, result.width, result.height).then((b) => writeFileAtomic(path.join(outDir, files.png), b)),
+                  encodeThumb(result.image, result.width, result.height).then((b) => writeFileAtomic(path.join(outDir, files.webp), b)),
+                  encodeGif(result.frames, result.width, result.height, config.render.gifFrameMs).then((b) => writeFileAtomic(path.join(outDir, files.gif), b)),
+                ]);
+                entry.files = files;
+              } catch (err) {
+                entry.status = 'failed';
+                entry.error = `encoding or writing its images failed: ${(err as Error).message}`;
+                entry.flags = entry.flags.filter((f) => f !== 'dead');
+              }
+            }
+            if (entry.status === 'failed') {
+              failed++;
+              progress.log(`unit ${entry.key} failed: ${entry.error}`);
+            } else {
+              computed++;
+              if (entry.flags.includes('dead')) dead++;
+            }
+            // Files first, then the manifest that names them.
+            units.set(entry.key, entry);
+            await writeManifest();
+        });
+      });
+      pending.push(...batchWrites);
+      writing.push(Promise.all(batchWrites));
+      rendered += results.length;
+      progress.batchDone(rendered, planned.length, `${head.method} ${head.kind === 'filter' ? head.layer : 'classes'}: ${group.map((u) => u.index).join(', ')}`);
+    }
+    await Promise.all(pending);
+    progress.stop();
+
+    if (!interrupted) problems.push(...(await writeSheets(ctx, outDir, sheets)));
+    await writeManifest();
+    const manifest = manifestOf();
+    const remaining = planned.length - reused - computed - failed;
+    const counts = `${computed} computed, ${reused} reused, ${failed} failed${dead ? ` (${dead} dead filter${dead > 1 ? 's' : ''} flagged)` : ''}`;
+    for (const p of problems) progress.log(`warning: ${p}`);
+    if (interrupted) progress.log(`interrupted: ${counts}, ${remaining} left; rerun the same command to continue → ${manifestFile}`);
+    else progress.log(`done: ${counts} → ${manifestFile}`);
+    return { outDir, manifest, computed, reused, failed, backend, steps, interrupted, remaining, problems };
+  } finally {
+    await lock?.release();
+    ctx.graph.dispose();
+  }
+}
+
+type TodoUnit = PlannedUnit & { seed: number; settings: UnitSettings; cacheKey: string };
+
+/** The manifest as compared between writes: everything but its time stamp. */
+function manifestBody(m: Manifest): string {
+  return JSON.stringify({ ...m, generatedAt: undefined });
+}
+
+function sameNumbers(a: readonly number[] | undefined, b: readonly number[]): boolean {
+  return !!a && a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+async function exists(file: string): Promise<boolean> {
+  return fs.access(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function readPreviousManifest(outDir: string, progress: Progress): Promise<Manifest | undefined> {
+  try {
+    return await readManifest(outDir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') progress.log(`note: ignoring ${path.join(outDir, MANIFEST_FILE)} (${(err as Error).message.split('\n')[0]}); every unit is recomputed`);
+    return undefined;
+  }
 }
 
 function unitEntry(ctx: AtlasContext, u: PlannedUnit & { seed: number; settings: UnitSettings; cacheKey: string }, r: UnitResult, backend: string, seconds: number, top?: number[]): ManifestUnit {
-  // Six significant digits: the curve is for plotting and comparing, not for bit-exact replay.
-  const curve = r.curve.map((v) => (Number.isFinite(v) ? Number(v.toPrecision(6)) : v));
-  const start = curve[0] ?? NaN;
-  const final = curve[curve.length - 1] ?? NaN;
+  const start = r.curve[0] ?? NaN;
+  const final = r.curve[r.curve.length - 1] ?? NaN;
   const flags: string[] = [];
   if (!r.error && u.kind === 'filter' && Math.max(...r.curve.map(Math.abs)) < 1e-6) flags.push('dead');
   return {
@@ -324,7 +473,7 @@ function unitEntry(ctx: AtlasContext, u: PlannedUnit & { seed: number; settings:
     width: r.width,
     height: r.height,
     frames: r.frames.length,
-    curve,
+    curve: r.curve.map((v) => (Number.isFinite(v) ? Number(v.toPrecision(6)) : NaN)),
     startObjective: start,
     finalObjective: final,
     seed: u.seed,
@@ -336,15 +485,28 @@ function unitEntry(ctx: AtlasContext, u: PlannedUnit & { seed: number; settings:
   };
 }
 
-function buildManifest(ctx: AtlasContext, backend: SelectedBackend, planned: PlannedUnit[], units: Map<string, ManifestUnit>): Manifest {
+/** Every contact sheet of the config: file, method, layer and the filters it shows. */
+function sheetPlan(ctx: AtlasContext): { file: string; method: string; layer: PlannedLayer; filters: number[] }[] {
   const { config } = ctx.loaded;
+  const out: { file: string; method: string; layer: PlannedLayer; filters: number[] }[] = [];
+  for (const method of config.render.methods) {
+    for (const layer of ctx.layers) {
+      for (let s = 0; s * SHEET_TILES < layer.filters.length; s++) {
+        out.push({ file: sheetFile(config.model.id, method, layer.name, s), method, layer, filters: layer.filters.slice(s * SHEET_TILES, (s + 1) * SHEET_TILES) });
+      }
+    }
+  }
+  return out;
+}
+
+/** `sheets`: the sheet files that exist and show the filters listed (only those are named). */
+function buildManifest(ctx: AtlasContext, backend: SelectedBackend, planned: PlannedUnit[], units: Map<string, ManifestUnit>, sheets: Set<string>): Manifest {
+  const { config } = ctx.loaded;
+  const plan = sheetPlan(ctx);
   const sheetsOf = (layer: PlannedLayer): ManifestLayer['sheets'] => {
     const out: ManifestLayer['sheets'] = {};
     for (const m of config.render.methods) {
-      out[m] = [];
-      for (let s = 0; s * SHEET_TILES < layer.filters.length; s++) {
-        out[m]!.push({ file: sheetFile(config.model.id, m, layer.name, s), filters: layer.filters.slice(s * SHEET_TILES, (s + 1) * SHEET_TILES) });
-      }
+      out[m] = plan.filter((p) => p.method === m && p.layer === layer && sheets.has(p.file)).map((p) => ({ file: p.file, filters: p.filters }));
     }
     return out;
   };
@@ -373,36 +535,74 @@ function buildManifest(ctx: AtlasContext, backend: SelectedBackend, planned: Pla
   };
 }
 
-async function writeSheets(ctx: AtlasContext, outDir: string): Promise<void> {
+/**
+ * Writes the contact sheets that are missing or stale (not in `sheets`, which holds the ones the
+ * previous manifest listed for the same filters, or a tile newer than the sheet); adds each written
+ * sheet to `sheets`. Returns problems.
+ */
+async function writeSheets(ctx: AtlasContext, outDir: string, sheets: Set<string>): Promise<string[]> {
   const { config } = ctx.loaded;
-  for (const method of config.render.methods) {
-    for (const layer of ctx.layers) {
-      for (let s = 0; s * SHEET_TILES < layer.filters.length; s++) {
-        const filters = layer.filters.slice(s * SHEET_TILES, (s + 1) * SHEET_TILES);
-        let width = 0;
-        let height = 0;
-        const tiles = await Promise.all(
-          filters.map(async (f) => {
-            const file = path.join(outDir, unitFiles(config.model.id, { kind: 'filter', method, layer: layer.name, index: f }).png);
-            const img = await decodeRgb(file).catch(() => undefined);
-            if (img) [width, height] = [img.width, img.height];
-            return img;
-          }),
-        );
-        if (!width) continue;
-        const sheet = contactSheet(tiles.map((t) => (t && t.width === width && t.height === height ? t.rgb : undefined)), width, height);
-        const png = await encodePng(sheet.rgb, sheet.width, sheet.height);
-        await writeFileAtomic(path.join(outDir, sheetFile(config.model.id, method, layer.name, s)), png);
+  const problems: string[] = [];
+  for (const { file, method, layer, filters } of sheetPlan(ctx)) {
+    const abs = path.join(outDir, file);
+    try {
+      const tileFiles = filters.map((f) => path.join(outDir, unitFiles(config.model.id, { kind: 'filter', method, layer: layer.name, index: f }).png));
+      const sheetStat = await fs.stat(abs).catch(() => undefined);
+      let stale = !sheets.has(file) || !sheetStat;
+      for (const t of tileFiles) {
+        if (stale) break;
+        const st = await fs.stat(t).catch(() => undefined);
+        if (st && st.mtimeMs > sheetStat!.mtimeMs) stale = true;
       }
+      if (!stale) continue;
+      let width = 0;
+      let height = 0;
+      const tiles = await Promise.all(
+        tileFiles.map(async (t) => {
+          const img = await decodeRgb(t).catch(() => undefined);
+          if (img) [width, height] = [img.width, img.height];
+          return img;
+        }),
+      );
+      if (!width) {
+        sheets.delete(file);
+        continue;
+      }
+      const sheet = contactSheet(tiles.map((t) => (t && t.width === width && t.height === height ? t.rgb : undefined)), width, height);
+      const png = await encodePng(sheet.rgb, sheet.width, sheet.height);
+      await writeFileAtomic(abs, png);
+      sheets.add(file);
+    } catch (err) {
+      sheets.delete(file);
+      problems.push(`contact sheet ${file}: ${(err as Error).message}`);
     }
   }
+  return problems;
 }
 
-async function ensureWritable(dir: string): Promise<void> {
+/** The output folder exists (created when missing) and is a folder this user can write. */
+async function prepareOutputDir(loaded: LoadedConfig, dir: string): Promise<void> {
+  const where = { key: 'output', path: ['output'] };
+  const stat = await fs.stat(dir).catch(() => undefined);
+  if (stat && !stat.isDirectory()) throw locate(loaded, new AtlasError(`output: ${dir} is a file; expected a folder (or a path where one can be created)`, where));
   try {
     await fs.mkdir(dir, { recursive: true });
     await fs.access(dir, fs.constants.W_OK);
   } catch (err) {
-    throw new AtlasError(`output: folder ${dir} is not writable (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { key: 'output' });
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw locate(loaded, new AtlasError(`output: cannot create or write the folder ${dir} (${code}); expected a folder this user can write`, where));
   }
+}
+
+/**
+ * Adds the config file and line to an AtlasError raised about a config value (plan, model source,
+ * labels, output). Errors about another file (model.json, labels) keep that file first and name
+ * the config key that led there.
+ */
+export function locate(loaded: LoadedConfig, err: unknown): unknown {
+  if (!(err instanceof AtlasError) || !err.path || err.file === loaded.file) return err;
+  const line = loaded.lineOf(err.path);
+  const at = `${loaded.file}:${line ?? '?'}`;
+  if (err.file) return new AtlasError(`${err.message} (from ${err.path.join('.')} at ${at})`, { file: err.file, key: err.key, line: err.line, path: err.path });
+  return new AtlasError(`${at} ${err.message}`, { file: loaded.file, key: err.key, line, path: err.path });
 }

@@ -15,6 +15,8 @@ export interface LoadedConfig {
   file: string;
   /** Folder relative paths in the config are resolved against. */
   dir: string;
+  /** Line of the value at a key path (e.g. ['layers', 'conv1']), or of its closest parent. */
+  lineOf: (keyPath: (string | number)[]) => number | undefined;
 }
 
 /** Known keys of the object schema at `keyPath` (for "did you mean"). */
@@ -39,12 +41,21 @@ function describe(issue: z.core.$ZodIssue): string {
       return `expected ${issue.expected}`;
     case 'invalid_union':
       return 'not one of the accepted forms';
+    case 'invalid_format':
+      if (issue.format === 'url') return 'expected an http(s) URL such as https://user.github.io';
+      return /^invalid/i.test(issue.message) ? `expected a valid ${issue.format}` : `expected ${issue.message}`;
+    case 'invalid_value':
+      return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
     default:
       return issue.message;
   }
 }
 
 export function parseConfig(text: string, file: string): AtlasConfig {
+  return parseConfigWithLines(text, file).config;
+}
+
+export function parseConfigWithLines(text: string, file: string): { config: AtlasConfig; lineOf: LoadedConfig['lineOf'] } {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length) {
@@ -67,7 +78,7 @@ export function parseConfig(text: string, file: string): AtlasConfig {
     return pair?.key?.range ? lineCounter.linePos(pair.key.range[0]).line : lineOf(parent);
   };
   const result = configSchema.safeParse(raw);
-  if (result.success) return result.data;
+  if (result.success) return { config: result.data, lineOf };
   const issue = result.error.issues.find((i) => i.code === 'unrecognized_keys') ?? result.error.issues[0]!;
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0]!;
@@ -93,7 +104,8 @@ export async function loadConfig(file: string): Promise<LoadedConfig> {
   try {
     text = await fs.readFile(abs, 'utf8');
   } catch (err) {
-    throw new AtlasError(`${file}: cannot read config (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { file });
+    throw new AtlasError(`${file}: cannot read config (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); expected an atlas config YAML file (--config FILE)`, { file });
   }
-  return { config: parseConfig(text, abs), file: abs, dir: path.dirname(abs) };
+  const { config, lineOf } = parseConfigWithLines(text, abs);
+  return { config, file: abs, dir: path.dirname(abs), lineOf };
 }

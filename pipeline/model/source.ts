@@ -6,6 +6,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { AtlasError } from '../errors.ts';
+import { writeFileAtomic } from '../output/atomic.ts';
 
 export interface ResolvedModel {
   /** Absolute path of model.json. */
@@ -63,8 +64,10 @@ export async function resolveModel(options: ResolveOptions): Promise<ResolvedMod
   const found = await modelJsonIn(target);
   if (!found) {
     const where = options.modelsDir ? ` (nor ${path.join(options.modelsDir, options.id)} from ATLAS_MODELS)` : '';
-    throw new AtlasError(`model.source: no model at "${options.source}" (looked for ${target}${(await exists(target)) ? '/model.json' : ''})${where}`, {
+    const what = (await exists(target)) ? `${path.join(target, 'model.json')} does not exist` : `${target} does not exist`;
+    throw new AtlasError(`model.source: no model at "${options.source}": ${what}${where}; expected a folder holding model.json, a model.json path or an http(s) URL`, {
       key: 'model.source',
+      path: ['model', 'source'],
     });
   }
   return { modelJson: found, origin: options.source };
@@ -84,9 +87,19 @@ export async function downloadModel(url: string, dir: string, fetchImpl: typeof 
     try {
       res = await fetchImpl(u);
     } catch (err) {
-      throw new AtlasError(`model.source: cannot reach ${u}: ${(err as Error).message}`, { key: 'model.source' });
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      const why = cause?.code ?? cause?.message ?? (err as Error).message;
+      throw new AtlasError(`model.source: cannot reach ${u} (${why}); expected a reachable URL of a TF.js model.json (or set ATLAS_MODELS to a folder of local models)`, {
+        key: 'model.source',
+        path: ['model', 'source'],
+      });
     }
-    if (!res.ok) throw new AtlasError(`model.source: ${u} answered HTTP ${res.status}`, { key: 'model.source' });
+    if (!res.ok) {
+      throw new AtlasError(`model.source: ${u} answered HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}; expected 200 with ${u === url ? "the model's model.json" : 'a weight file'}`, {
+        key: 'model.source',
+        path: ['model', 'source'],
+      });
+    }
     return Buffer.from(await res.arrayBuffer());
   };
   const json = await get(url);
@@ -94,11 +107,13 @@ export async function downloadModel(url: string, dir: string, fetchImpl: typeof 
   try {
     parsed = JSON.parse(json.toString('utf8'));
   } catch {
-    throw new AtlasError(`model.source: ${url} is not JSON`, { key: 'model.source' });
+    throw new AtlasError(`model.source: ${url} is not JSON; expected a TF.js model.json`, { key: 'model.source', path: ['model', 'source'] });
   }
   for (const group of parsed.weightsManifest ?? []) {
     for (const p of group.paths) {
-      if (p.includes('..') || path.isAbsolute(p)) throw new AtlasError(`model.source: weight path "${p}" in ${url} leaves the model folder`);
+      if (p.includes('..') || path.isAbsolute(p)) {
+        throw new AtlasError(`model.source: weight path "${p}" in ${url} leaves the model folder; expected a path relative to model.json`, { key: 'model.source', path: ['model', 'source'] });
+      }
       const data = await get(new URL(p, url).toString());
       await writeAtomic(path.join(dir, p), data);
     }
@@ -109,8 +124,5 @@ export async function downloadModel(url: string, dir: string, fetchImpl: typeof 
 }
 
 async function writeAtomic(file: string, data: Buffer): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  await fs.writeFile(tmp, data);
-  await fs.rename(tmp, file);
+  await writeFileAtomic(file, data);
 }

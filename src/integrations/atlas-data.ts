@@ -50,7 +50,7 @@ export function atlasData(dataDir: string): AstroIntegration {
         const target = path.join(fileURLToPath(dir), DATA_URL_DIR);
         await fs.promises.rm(target, { recursive: true, force: true });
         if (!fs.existsSync(dataDir)) return;
-        await fs.promises.cp(dataDir, target, { recursive: true, filter: (src) => !src.includes('.tmp-') });
+        await fs.promises.cp(dataDir, target, { recursive: true, filter: (src) => !src.includes('.tmp-') && !path.basename(src).startsWith('.') });
         const manifest = await readManifestIfAny(dataDir);
         if (!manifest) return;
         const { made, cached } = await ensureFrameZips(manifest.units, dataDir, target, cacheDir);
