@@ -456,8 +456,10 @@ async function readPreviousManifest(outDir: string, progress: Progress): Promise
 }
 
 function unitEntry(ctx: AtlasContext, u: PlannedUnit & { seed: number; settings: UnitSettings; cacheKey: string }, r: UnitResult, backend: string, seconds: number, top?: number[]): ManifestUnit {
-  const start = r.curve[0] ?? NaN;
-  const final = r.curve[r.curve.length - 1] ?? NaN;
+  // Six significant digits: the curve is for plotting and comparing, not for bit-exact replay.
+  const curve = r.curve.map((v) => (Number.isFinite(v) ? Number(v.toPrecision(6)) : v));
+  const start = curve[0] ?? NaN;
+  const final = curve[curve.length - 1] ?? NaN;
   const flags: string[] = [];
   if (!r.error && u.kind === 'filter' && Math.max(...r.curve.map(Math.abs)) < 1e-6) flags.push('dead');
   return {
@@ -473,7 +475,7 @@ function unitEntry(ctx: AtlasContext, u: PlannedUnit & { seed: number; settings:
     width: r.width,
     height: r.height,
     frames: r.frames.length,
-    curve: r.curve.map((v) => (Number.isFinite(v) ? Number(v.toPrecision(6)) : NaN)),
+    curve,
     startObjective: start,
     finalObjective: final,
     seed: u.seed,

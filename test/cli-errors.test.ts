@@ -20,15 +20,15 @@ async function expectBadInput(body: string, message: RegExp): Promise<void> {
 const model = `model:\n  id: m\n  source: ${path.join(MODELS, M025)}`;
 
 test('unknown layer: names it and lists close layer names', async () => {
-  await expectBadInput(`${model}\nlayers:\n  conv_pw_3_rleu: all`, /layers\.conv_pw_3_rleu: the model has no layer "conv_pw_3_rleu"; closest: conv_pw_3_relu/);
+  await expectBadInput(`${model}\nlayers:\n  conv_pw_3_rleu: all`, /layers\.conv_pw_3_rleu: the model has no layer "conv_pw_3_rleu".*closest: conv_pw_3_relu/);
 });
 
 test('filter index out of range: names it and the layer filter count', async () => {
-  await expectBadInput(`${model}\nlayers:\n  conv_pw_1_relu: [3, 16]`, /layers\.conv_pw_1_relu: filter 16 is out of range: the layer has 16 filters \(0-15\)/);
+  await expectBadInput(`${model}\nlayers:\n  conv_pw_1_relu: [3, 16]`, /layers\.conv_pw_1_relu: filter 16 is out of range: the layer has 16 filters, expected 0-15/);
 });
 
 test('unknown class name: names it and lists close labels', async () => {
-  await expectBadInput(`${model}\nclasses: [goldfsh]`, /classes: no class named "goldfsh"; closest: "goldfish, Carassius auratus"/);
+  await expectBadInput(`${model}\nclasses: [goldfsh]`, /no class named "goldfsh".*closest: "goldfish, Carassius auratus"/);
 });
 
 test('missing model file: names the path', async () => {

@@ -56,7 +56,7 @@ test('filter selections: all, index, range, list', () => {
   assert.deepEqual(expandFilters(2, 4, 'k'), [2]);
   assert.deepEqual(expandFilters('1-3', 8, 'k'), [1, 2, 3]);
   assert.deepEqual(expandFilters([5, '0-1', 1], 8, 'k'), [0, 1, 5]);
-  assert.throws(() => expandFilters('0-8', 8, 'layers.c'), /layers\.c: filter 8 is out of range: the layer has 8 filters \(0-7\)/);
+  assert.throws(() => expandFilters('0-8', 8, 'layers.c'), /layers\.c: filter 8 is out of range: the layer has 8 filters, expected 0-7/);
 });
 
 test('classes by id, exact label, synonym; unknown names list close ones', () => {

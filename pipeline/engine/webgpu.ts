@@ -10,6 +10,7 @@
  * The backend package registers itself only when `navigator.gpu` exists at import time; here the
  * adapter is found first and the backend registered with that device.
  */
+import fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 
 export interface WebGpuOptions {
@@ -36,8 +37,26 @@ export function isSoftwareAdapter(name: string): boolean {
 
 let loaded: WebGpuInfo | undefined;
 
+/**
+ * Whether this machine shows a GPU device at all. On Linux, Dawn finds hardware adapters through
+ * /dev/dri render nodes or NVIDIA's /dev/nvidia* devices; without either only a software adapter
+ * can exist, and probing prints Vulkan loader warnings. Other platforms are assumed to have one.
+ */
+export function hasGpuDevice(): boolean {
+  if (process.platform !== 'linux') return true;
+  const has = (dir: string, prefix: string) => {
+    try {
+      return fs.readdirSync(dir).some((f) => f.startsWith(prefix));
+    } catch {
+      return false;
+    }
+  };
+  return has('/dev/dri', 'renderD') || has('/dev', 'nvidia');
+}
+
 export async function loadWebGpu(options: WebGpuOptions = {}): Promise<WebGpuInfo> {
   if (loaded && (options.allowSoftware || !loaded.software)) return loaded;
+  if (!options.allowSoftware && !hasGpuDevice()) throw new Error('no GPU device (/dev/dri/renderD*, /dev/nvidia*)');
   const dawnSpec: string = 'webgpu';
   const backendSpec: string = '@tensorflow/tfjs-backend-webgpu';
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
