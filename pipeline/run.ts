@@ -15,6 +15,7 @@ import { acquireLock, lockWriteError, type Lock } from './lock.ts';
 import { loadLabels, loadLayersModelFromFile } from './model/load.ts';
 import { resolveModel } from './model/source.ts';
 import { cleanTemporaryFiles, writeFileAtomic } from './output/atomic.ts';
+import { encodeFramesZip } from './output/frames-zip.ts';
 import { contactSheet, decodeRgb, encodeGif, encodePng, encodeThumb } from './output/images.ts';
 import { MANIFEST_FILE, SCHEMA_VERSION, readManifest, type Manifest, type ManifestLayer, type ManifestUnit, type UnitSettings } from './output/manifest.ts';
 import { sheetFile, slug, unitFiles, unitKey } from './output/paths.ts';
@@ -385,6 +386,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
                   encodePng(result.image, result.width, result.height).then((b) => writeFileAtomic(path.join(outDir, files.png), b)),
                   encodeThumb(result.image, result.width, result.height).then((b) => writeFileAtomic(path.join(outDir, files.webp), b)),
                   encodeGif(result.frames, result.width, result.height, config.render.gifFrameMs).then((b) => writeFileAtomic(path.join(outDir, files.gif), b)),
+                  encodeFramesZip(result.frames, result.width, result.height).then((b) => writeFileAtomic(path.join(outDir, files.zip), b)),
                 ]);
                 entry.files = files;
               } catch (err) {

@@ -68,7 +68,7 @@ export interface ManifestUnit {
   /** Flags such as "dead" (objective ~0 from start to end). */
   flags: string[];
   /** Files, relative to the output folder. Absent when the unit failed before writing them. */
-  files?: { png: string; webp: string; gif: string; zip?: string };
+  files?: { png: string; webp: string; gif: string; /** The GIF's frames as numbered PNGs (older atlases lack it; the site then makes it). */ zip?: string };
   width: number;
   height: number;
   frames: number;

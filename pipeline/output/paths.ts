@@ -48,9 +48,9 @@ export function unitDir(modelId: string, u: UnitId): string {
   return u.kind === 'filter' ? `${modelId}/${u.method}/layers/${slug(u.layer!)}` : `${modelId}/${u.method}/classes`;
 }
 
-export function unitFiles(modelId: string, u: UnitId): { png: string; webp: string; gif: string } {
+export function unitFiles(modelId: string, u: UnitId): { png: string; webp: string; gif: string; zip: string } {
   const base = `${unitDir(modelId, u)}/${u.index}`;
-  return { png: `${base}.png`, webp: `${base}.webp`, gif: `${base}.gif` };
+  return { png: `${base}.png`, webp: `${base}.webp`, gif: `${base}.gif`, zip: `${base}.zip` };
 }
 
 export function sheetFile(modelId: string, method: string, layer: string, sheet: number): string {
