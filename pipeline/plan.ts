@@ -106,13 +106,14 @@ export function planUnits(methods: string[], layers: PlannedLayer[], classes: { 
   return units;
 }
 
-/** Consecutive units with the same method, kind and target, in chunks of at most `size`. */
-export function batches<T extends PlannedUnit>(units: T[], size: number): T[][] {
+/** Consecutive units with the same method, kind and target, in chunks of at most `size` (per target when a function). */
+export function batches<T extends Pick<PlannedUnit, 'method' | 'kind' | 'target'>>(units: T[], size: number | ((target: string) => number)): T[][] {
+  const limit = typeof size === 'number' ? () => size : size;
   const out: T[][] = [];
   for (const u of units) {
     const last = out[out.length - 1];
     const head = last?.[0];
-    if (last && head && last.length < size && head.method === u.method && head.kind === u.kind && head.target === u.target) last.push(u);
+    if (last && head && last.length < limit(u.target) && head.method === u.method && head.kind === u.kind && head.target === u.target) last.push(u);
     else out.push([u]);
   }
   return out;

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
 import type { LeanGraph } from './graph.ts';
+import { batches, type PlannedUnit } from '../plan.ts';
 
 export interface BatchProbe {
   batch: number;
@@ -107,40 +108,26 @@ export async function pickBatchSize(graph: LeanGraph, target: string, size: [num
   return chooseBatch(leanStepTimer(graph, target, size, options.steps), bytesPerUnit(graph, target, size), options);
 }
 
-interface BatchableUnit {
-  method: string;
-  kind: string;
-  target: string;
-}
-
 /**
  * Forms batches like plan's `batches` (consecutive units of one method, kind and target), with the
  * size fixed (`setting` a number) or picked per target by `pickBatchSize` (`'auto'`).
  */
-export async function formBatches<T extends BatchableUnit>(
+export async function formBatches<T extends Pick<PlannedUnit, 'method' | 'kind' | 'target'>>(
   units: T[],
   setting: number | 'auto',
   graph: LeanGraph,
   size: [number, number],
   log?: (line: string) => void,
 ): Promise<T[][]> {
-  const perTarget = new Map<string, number>();
+  if (typeof setting === 'number') return batches(units, setting);
   const counts = new Map<string, number>();
   for (const u of units) counts.set(u.target, (counts.get(u.target) ?? 0) + 1);
-  const out: T[][] = [];
-  for (const u of units) {
-    let b = typeof setting === 'number' ? setting : perTarget.get(u.target);
-    if (b === undefined) {
-      const choice = await pickBatchSize(graph, u.target, size, { units: counts.get(u.target) });
-      b = choice.batch;
-      perTarget.set(u.target, b);
-      const probes = choice.probes.map((p) => `B=${p.batch} ${p.unitStepsPerSec.toFixed(1)}/s`).join(', ');
-      log?.(`batch ${u.target}: ${b}${probes ? ` (unit-steps/s: ${probes})` : ''}`);
-    }
-    const last = out[out.length - 1];
-    const head = last?.[0];
-    if (last && head && last.length < b && head.method === u.method && head.kind === u.kind && head.target === u.target) last.push(u);
-    else out.push([u]);
+  const perTarget = new Map<string, number>();
+  for (const [target, count] of counts) {
+    const choice = await pickBatchSize(graph, target, size, { units: count });
+    perTarget.set(target, choice.batch);
+    const probes = choice.probes.map((p) => `B=${p.batch} ${p.unitStepsPerSec.toFixed(1)}/s`).join(', ');
+    log?.(`batch ${target}: ${choice.batch}${probes ? ` (unit-steps/s: ${probes})` : ''}`);
   }
-  return out;
+  return batches(units, (target) => perTarget.get(target)!);
 }
