@@ -9,25 +9,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import type { Manifest } from '../pipeline/output/manifest.ts';
 import { runCli, tempDir, writeConfig } from './support/fixtures.ts';
-
-/** Saves a LayersModel as model.json + one weights file (the TF.js layers format). */
-async function saveLayersModel(model: tf.LayersModel, dir: string): Promise<void> {
-  await fs.mkdir(dir, { recursive: true });
-  await model.save(
-    tf.io.withSaveHandler(async (artifacts) => {
-      const weights = Buffer.from(artifacts.weightData as ArrayBuffer);
-      await fs.writeFile(path.join(dir, 'weights.bin'), weights);
-      const json = {
-        format: 'layers-model',
-        generatedBy: 'filter-atlas test',
-        modelTopology: artifacts.modelTopology,
-        weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
-      };
-      await fs.writeFile(path.join(dir, 'model.json'), JSON.stringify(json));
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-}
+import { saveLayersModel } from './support/robust-models.ts';
 
 test('a [0, 255] model with its own labels renders by config alone', async () => {
   const dir = await tempDir();

@@ -9,8 +9,8 @@ import path from 'node:path';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
-/** Layer and class names a lecturer should never see break a path or a page. */
 /**
+ * Layer and class names a lecturer should never see break a path or a page.
  * TF.js accepts only `[A-Za-z0-9][-A-Za-z0-9._/]*` as a layer name (when building and when loading
  * model.json), so the most hostile layer name a model can carry is path-like. Labels are free text.
  */
