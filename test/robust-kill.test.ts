@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { unzipSync } from 'fflate';
 import sharp from 'sharp';
 import type { Manifest } from '../pipeline/output/manifest.ts';
 import { hashTree, runCli, SMALL_MODEL, spawnCli, temporaries, writeConfig } from './support/robust-run.ts';
@@ -59,6 +60,7 @@ function nthMatch(re: RegExp, n: number): RegExp {
 
 async function decodes(file: string): Promise<boolean> {
   try {
+    if (file.endsWith('.zip')) return Object.keys(unzipSync(new Uint8Array(await fs.readFile(file)))).length > 0;
     const { info } = await sharp(file, { animated: true }).raw().toBuffer({ resolveWithObject: true });
     return info.size > 0;
   } catch {
@@ -68,7 +70,7 @@ async function decodes(file: string): Promise<boolean> {
 
 async function imageFiles(dir: string): Promise<string[]> {
   const entries = await fs.readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
-  return entries.filter((e) => e.isFile() && /\.(png|webp|gif)$/.test(e.name)).map((e) => path.join(e.parentPath, e.name));
+  return entries.filter((e) => e.isFile() && /\.(png|webp|gif|zip)$/.test(e.name)).map((e) => path.join(e.parentPath, e.name));
 }
 
 async function readManifestIfAny(dir: string): Promise<Manifest | undefined> {

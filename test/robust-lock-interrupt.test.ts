@@ -10,6 +10,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
+import { unzipSync } from 'fflate';
 import sharp from 'sharp';
 import type { Manifest } from '../pipeline/output/manifest.ts';
 import { runCli, SMALL_MODEL, spawnCli, temporaries, writeConfig } from './support/robust-run.ts';
@@ -37,7 +38,10 @@ async function consistent(out: string): Promise<Manifest> {
   const m = JSON.parse(await fs.readFile(path.join(out, 'manifest.json'), 'utf8')) as Manifest;
   for (const u of m.units) {
     assert.equal(u.status, 'ok');
-    for (const f of Object.values(u.files!)) await sharp(path.join(out, f), { animated: true }).raw().toBuffer();
+    for (const f of Object.values(u.files!)) {
+      if (f.endsWith('.zip')) assert.equal(Object.keys(unzipSync(new Uint8Array(await fs.readFile(path.join(out, f))))).length, u.frames);
+      else await sharp(path.join(out, f), { animated: true }).raw().toBuffer();
+    }
   }
   for (const s of m.layers.flatMap((l) => Object.values(l.sheets).flat())) await sharp(path.join(out, s.file)).raw().toBuffer();
   return m;
