@@ -7,13 +7,15 @@
  *
  *   nice npx tsx bench/lucid-filters.ts --out bench-out/filters --layer conv_pw_6_relu --filters 0,24,... --steps 512
  *     [--model DIR] [--size 224] [--batch 4] [--methods lecture,lucid] [--seed 0] [--border 2]
+ *     [--lucid-objective pre|post]  (lucid: channel mean of the pre-activation, the default of render.lucid, or of the ReLU6 output)
+ * Both measures are recorded: on the layer's output (ReLU6, ties at 6 possible) and on its pre-activation.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { encodePng } from '../pipeline/output/images.ts';
 import type { RenderBatch } from '../pipeline/render/method.ts';
 import { METHODS } from '../pipeline/render/methods/index.ts';
-import { channelObjective } from '../pipeline/render/objectives.ts';
+import { channelObjective, preActivationChannelObjective } from '../pipeline/render/objectives.ts';
 import { filterQuality } from '../pipeline/render/quality.ts';
 import { unitSeed } from '../pipeline/render/seed.ts';
 import { arg, loadGraph, wasm } from './lucid-common.ts';
@@ -28,6 +30,7 @@ const batchSize = Number(arg('batch', '4'));
 const border = Number(arg('border', '2'));
 const methods = arg('methods', 'lecture,lucid').split(',');
 const seed = Number(arg('seed', '0'));
+const lucidObjective = arg('lucid-objective', 'pre');
 
 await wasm();
 const main = await loadGraph(modelDir);
@@ -47,18 +50,20 @@ for (const method of methods) {
       method === 'lecture'
         ? { steps: 30, stepSize: 10, l2: 0, deprocess: 'lecture' as const, crop: 25, frameEvery: 30 }
         : { steps: lucidSteps, stepSize: 0.05, l2: 0, deprocess: 'clip' as const, crop: 0, frameEvery: lucidSteps };
-    const batch: RenderBatch = { units, objective: channelObjective(layer, group, border, true), size: [size, size], ...settings };
+    const objective = method === 'lucid' && lucidObjective === 'pre' ? preActivationChannelObjective(layer, group, border) : channelObjective(layer, group, border, true);
+    const batch: RenderBatch = { units, objective, size: [size, size], ...settings };
     const t0 = performance.now();
     const rendered = await METHODS[method]!.render(batch, { graph: main.graph, pixels });
     const seconds = (performance.now() - t0) / 1000;
     const { width, height } = rendered[0]!;
     const q = await filterQuality(main.graph, pixels, layer, rendered.map((r) => r.image), width, height, group, border);
+    const pre = await filterQuality(main.graph, pixels, layer, rendered.map((r) => r.image), width, height, group, border, { preActivation: true });
     await fs.mkdir(path.join(out, method), { recursive: true });
     for (let j = 0; j < group.length; j++) {
       await fs.writeFile(path.join(out, method, `${group[j]}.png`), await encodePng(rendered[j]!.image, width, height));
-      const r = { method, layer, filter: group[j], steps: settings.steps, size, final: rendered[j]!.curve.at(-1), rank: q[j]!.rank, z: q[j]!.z, top: q[j]!.top, means: q[j]!.means, seconds: seconds / group.length };
+      const r = { method, layer, filter: group[j], steps: settings.steps, size, final: rendered[j]!.curve.at(-1), objective: method === 'lucid' ? lucidObjective : 'post', rank: q[j]!.rank, z: q[j]!.z, top: q[j]!.top, means: q[j]!.means, pre: { rank: pre[j]!.rank, z: pre[j]!.z, top: pre[j]!.top, means: pre[j]!.means }, seconds: seconds / group.length };
       results.push(r);
-      console.log(JSON.stringify({ method, filter: r.filter, rank: r.rank, z: r.z.toFixed(2), top: r.top, s: r.seconds.toFixed(1) }));
+      console.log(JSON.stringify({ method, filter: r.filter, rank: r.rank, z: r.z.toFixed(2), top: r.top, preRank: r.pre.rank, preZ: r.pre.z.toFixed(2), s: r.seconds.toFixed(1) }));
     }
     await fs.writeFile(file, JSON.stringify(results, null, 1));
   }

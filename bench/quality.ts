@@ -55,29 +55,38 @@ async function report(target: string): Promise<void> {
     const data = JSON.parse(text);
     console.log(`\n== ${file}`);
     if (path.basename(file) === 'filters.json') {
-      const rows = data as { method: string; layer: string; filter: number; rank: number; z: number; means: number[]; steps: number; size: number }[];
-      const methods = [...new Set(rows.map((r) => r.method))];
-      const out: Row[] = methods.map((method) => {
-        const mine = rows.filter((r) => r.method === method);
-        // Second view: each channel standardized over all images of this method (its own scale removed).
-        const c = mine[0]!.means.length;
-        const mu = Array.from({ length: c }, (_, k) => mean(mine.map((r) => r.means[k]!)));
-        const sd = Array.from({ length: c }, (_, k) => Math.sqrt(mean(mine.map((r) => (r.means[k]! - mu[k]!) ** 2))) || 1);
-        const topStd = mine.filter((r) => {
-          const z = r.means.map((v, k) => (v - mu[k]!) / sd[k]!);
-          return z.every((v) => v <= z[r.filter]!);
-        }).length;
-        return {
-          method,
-          layer: mine[0]!.layer,
-          'size/steps': `${mine[0]!.size}/${mine[0]!.steps}`,
-          filters: mine.length,
-          'target is top channel (z across channels)': pct(mine.filter((r) => r.rank === 0).length, mine.length),
-          'in top 3': pct(mine.filter((r) => r.rank < 3).length, mine.length),
-          'mean z': mean(mine.map((r) => r.z)).toFixed(2),
-          'top after per-channel standardization over images': pct(topStd, mine.length),
-        };
-      });
+      type F = { method: string; layer: string; filter: number; rank: number; z: number; means: number[]; steps: number; size: number; objective?: string; pre?: { rank: number; z: number; means: number[] } };
+      const rows = data as F[];
+      const methods = [...new Set(rows.map((r) => `${r.method}|${r.objective ?? ''}`))];
+      const out: Row[] = [];
+      for (const key of methods) {
+        const [method, objective] = key.split('|');
+        const mine = rows.filter((r) => r.method === method && (r.objective ?? '') === objective);
+        for (const view of ['layer output', 'pre-activation'] as const) {
+          const get = (r: F) => (view === 'layer output' ? r : r.pre);
+          if (!mine.every((r) => get(r))) continue;
+          // Second view: each channel standardized over all images of this method (its own scale removed).
+          const c = get(mine[0]!)!.means.length;
+          const mu = Array.from({ length: c }, (_, k) => mean(mine.map((r) => get(r)!.means[k]!)));
+          const sd = Array.from({ length: c }, (_, k) => Math.sqrt(mean(mine.map((r) => (get(r)!.means[k]! - mu[k]!) ** 2))) || 1);
+          const topStd = mine.filter((r) => {
+            const z = get(r)!.means.map((v, k) => (v - mu[k]!) / sd[k]!);
+            return z.every((v) => v <= z[r.filter]!);
+          }).length;
+          out.push({
+            method: objective ? `${method} (objective: ${objective === 'pre' ? 'pre-activation' : 'layer output'})` : method,
+            layer: mine[0]!.layer,
+            'size/steps': `${mine[0]!.size}/${mine[0]!.steps}`,
+            filters: mine.length,
+            'measured on': view,
+            'target is top channel (z across channels; ties count)': pct(mine.filter((r) => get(r)!.rank === 0).length, mine.length),
+            'strictly top': pct(mine.filter((r) => get(r)!.means.every((v, k) => k === r.filter || v < get(r)!.means[r.filter]!)).length, mine.length),
+            'in top 3': pct(mine.filter((r) => get(r)!.rank < 3).length, mine.length),
+            'mean z': mean(mine.map((r) => get(r)!.z)).toFixed(2),
+            'top after per-channel standardization over images': pct(topStd, mine.length),
+          });
+        }
+      }
       console.log(table(out));
     } else if (path.basename(file) === 'classes.json') {
       const rows = data as { method: string; class: number; quality: ClassQ; transfer: { top5HasTarget: boolean }; steps: number }[];

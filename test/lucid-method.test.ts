@@ -13,7 +13,7 @@ import { loadLayersModelFromFile } from '../pipeline/model/load.ts';
 import type { RenderBatch } from '../pipeline/render/method.ts';
 import { METHODS } from '../pipeline/render/methods/index.ts';
 import { lucidBatchFields, lucidMethod, lucidObjective, lucidUnitSettings, type LucidRenderBatch } from '../pipeline/render/methods/lucid.ts';
-import { channelObjective, classObjective, diversityObjective, negative, neuronObjective, sum } from '../pipeline/render/objectives.ts';
+import { channelObjective, classObjective, diversityObjective, negative, neuronObjective, preActivation, preActivationChannelObjective, sum } from '../pipeline/render/objectives.ts';
 import { unitSeed } from '../pipeline/render/seed.ts';
 
 const MODEL = path.join(process.env.ATLAS_MODELS ?? '/work/shared/models', 'mobilenet_v1_0.25_224', 'model.json');
@@ -131,6 +131,18 @@ describe('objectives for lucid', () => {
     const s = sum([neuronObjective(LAYER, [4, 6], false), 2], [channelObjective(LAYER, [4, 6], 1, false), -1])(graph, x).arraySync();
     const ch = channelObjective(LAYER, [4, 6], 1, false)(graph, x).arraySync();
     s.forEach((v, i) => assert.ok(Math.abs(v - (2 * got[i]! - ch[i]!)) < 1e-4));
+  });
+
+  test('pre-activation: clipping it gives the ReLU6 layer; its channel objective can exceed 6', () => {
+    const x = tf.randomUniform([2, 32, 32, 3], -1, 1, 'float32', 4) as tf.Tensor4D;
+    const pre = preActivation(graph, x, LAYER);
+    const [post] = graph.run(x, [LAYER]);
+    const diff = tf.max(tf.abs(pre.clipByValue(0, 6).sub(post!))).dataSync()[0]!;
+    assert.ok(diff < 1e-5, `max difference ${diff}`);
+    assert.ok(tf.min(pre).dataSync()[0]! < 0); // values below the clip are visible
+    const want = tf.mean(pre.slice([0, 1, 1, 0], [2, pre.shape[1]! - 2, pre.shape[2]! - 2, -1]), [1, 2]).arraySync() as number[][];
+    const got = preActivationChannelObjective(LAYER, [3, 8], 1)(graph, x).arraySync();
+    assert.ok(Math.abs(got[0]! - want[0]![3]!) < 1e-5 && Math.abs(got[1]! - want[1]![8]!) < 1e-5);
   });
 
   test('diversity only couples images of one group and is 0 for a lone image', () => {

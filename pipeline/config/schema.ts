@@ -73,6 +73,11 @@ export const lucidSettings = z
       .prefault({}),
     /** Filter objective: the channel's mean (border ignored) or its centre neuron. */
     filterObjective: z.enum(['channel', 'neuron']).default('channel'),
+    /**
+     * Filters: optimize the pre-activation of a ReLU/ReLU6 layer (before the clip). A ReLU6 channel
+     * saturates at 6 and then has no gradient; its pre-activation keeps rising.
+     */
+    preActivation: z.boolean().default(true),
     /** Minimize instead of maximize (what the unit responds to least). */
     negative: z.boolean().default(false),
   })

@@ -96,3 +96,36 @@ export function diversityObjective(layer: string, groups: number[]): Objective {
     return tf.neg(tf.div(total, tf.maximum(tf.tensor1d(count), 1))) as tf.Tensor1D;
   };
 }
+
+/**
+ * A layer's pre-activation: for a ReLU/ReLU6 output (the lean graph's `relu.pre`), the values before
+ * the clip; otherwise the layer's output. A ReLU6 channel saturates at 6 everywhere long before the
+ * optimization is done (and then has no gradient); its pre-activation keeps rising.
+ */
+export function preActivation(graph: LeanGraph, x: tf.Tensor4D, layer: string): tf.Tensor {
+  const node = graph.nodes.find((n) => n.name === layer);
+  if (!node) throw new Error(`no layer named "${layer}"`);
+  if (!node.relu) return graph.run(x, [layer])[0]!;
+  return node.relu.pre(graph.run(x, node.inputs));
+}
+
+/** Like `channelObjective`, on the layer's pre-activation (see `preActivation`). */
+export function preActivationChannelObjective(layer: string, channels: number[], border: number): Objective {
+  return (graph, x) => {
+    const act = preActivation(graph, x, layer) as tf.Tensor4D;
+    if (act.rank !== 4) throw new Error(`layer ${layer} has rank ${act.rank}; filter objectives need a [batch, h, w, channels] output`);
+    const [b, h, w, c] = act.shape;
+    const cut = h > 2 * border && w > 2 * border ? border : 0;
+    const inner = cut ? act.slice([0, cut, cut, 0], [b, h - 2 * cut, w - 2 * cut, c]) : act;
+    return pickPerRow(tf.mean(inner, [1, 2]) as tf.Tensor2D, channels);
+  };
+}
+
+/** Like `neuronObjective`, on the layer's pre-activation. */
+export function preActivationNeuronObjective(layer: string, channels: number[]): Objective {
+  return (graph, x) => {
+    const act = preActivation(graph, x, layer) as tf.Tensor4D;
+    const [b, h, w, c] = act.shape;
+    return pickPerRow(act.slice([0, Math.floor(h / 2), Math.floor(w / 2), 0], [b, 1, 1, c]).reshape([b, c]) as tf.Tensor2D, channels);
+  };
+}

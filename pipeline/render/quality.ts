@@ -10,6 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { LeanGraph } from '../engine/graph.ts';
+import { preActivation } from './objectives.ts';
 import { toModelInput, type PixelSpace } from './pixels.ts';
 import { copyAffine, prng, samplingMap, warp, type Affine } from './transforms.ts';
 
@@ -106,8 +107,10 @@ export async function classQuality(
 }
 
 export interface FilterQuality {
-  /** Rank of the target channel by mean activation (0 = the most activated channel of the layer). */
+  /** Rank of the target channel by mean activation: channels strictly above it (0 = a most activated channel of the layer). */
   rank: number;
+  /** Other channels with exactly the target's mean (e.g. several ReLU6 channels saturated at 6 everywhere). */
+  ties: number;
   /** The target's mean activation, z-scored across the layer's channels on this image. */
   z: number;
   /** The most activated channel. */
@@ -116,10 +119,24 @@ export interface FilterQuality {
   means: number[];
 }
 
-/** Per image: the layer's channel means (border ignored like the channel objective) and the target's rank and z-score. */
-export async function filterQuality(graph: LeanGraph, pixels: PixelSpace, layer: string, images: Uint8Array[], width: number, height: number, channels: number[], border: number): Promise<FilterQuality[]> {
+/**
+ * Per image: the layer's channel means (border ignored like the channel objective) and the target's
+ * rank and z-score; with `preActivation`, of the values before a ReLU/ReLU6 clip (no ties at the cap).
+ */
+export async function filterQuality(
+  graph: LeanGraph,
+  pixels: PixelSpace,
+  layer: string,
+  images: Uint8Array[],
+  width: number,
+  height: number,
+  channels: number[],
+  border: number,
+  options: { preActivation?: boolean } = {},
+): Promise<FilterQuality[]> {
   const means = tf.tidy(() => {
-    const [act] = graph.run(toModelInput(fromByteImages(images, width, height), pixels), [layer]) as [tf.Tensor4D];
+    const x = toModelInput(fromByteImages(images, width, height), pixels);
+    const act = (options.preActivation ? preActivation(graph, x, layer) : graph.run(x, [layer])[0]!) as tf.Tensor4D;
     const [b, h, w, c] = act.shape;
     const cut = h > 2 * border && w > 2 * border ? border : 0;
     const inner = cut ? act.slice([0, cut, cut, 0], [b, h - 2 * cut, w - 2 * cut, c]) : act;
@@ -134,6 +151,6 @@ export async function filterQuality(graph: LeanGraph, pixels: PixelSpace, layer:
     const v = row[target]!;
     let top = 0;
     for (let c = 1; c < row.length; c++) if (row[c]! > row[top]!) top = c;
-    return { rank: row.filter((x) => x > v).length, z: (v - mu) / sd, top, means: row };
+    return { rank: row.filter((x) => x > v).length, ties: row.filter((x, c) => c !== target && x === v).length, z: (v - mu) / sd, top, means: row };
   });
 }

@@ -13,7 +13,7 @@ import type { LucidSettings } from '../../config/schema.ts';
 import type { UnitSettings } from '../../output/manifest.ts';
 import { clipToBytes, toRgbBuffers } from '../deprocess.ts';
 import type { Method, RenderBatch, RenderContext, UnitResult } from '../method.ts';
-import { channelObjective, classObjective, negative, neuronObjective, type Objective, type ScoreKind } from '../objectives.ts';
+import { channelObjective, classObjective, negative, neuronObjective, preActivationChannelObjective, preActivationNeuronObjective, type Objective, type ScoreKind } from '../objectives.ts';
 import { toCanonicalPixels } from '../param/color.ts';
 import { fourierBasis, initialSpectrum, spectrumToImage, type FourierBasis } from '../param/fourier.ts';
 import { toModelInput } from '../pixels.ts';
@@ -155,6 +155,8 @@ export interface LucidUnitSettings extends UnitSettings {
   negative: boolean;
   /** Filters: 'channel' (mean, border ignored) or 'neuron' (centre position). */
   filterObjective?: 'channel' | 'neuron';
+  /** Filters: objective on the pre-activation of a ReLU/ReLU6 layer. */
+  preActivation?: boolean;
 }
 
 /**
@@ -181,7 +183,7 @@ export function lucidUnitSettings(
     sd: lucid.sd,
     transforms: { ...lucid.transforms, scale: [...lucid.transforms.scale] as [number, number] },
     negative: lucid.negative,
-    ...(common.kind === 'class' ? { score: common.score } : { redirect: common.redirect, filterObjective: lucid.filterObjective }),
+    ...(common.kind === 'class' ? { score: common.score } : { redirect: common.redirect, filterObjective: lucid.filterObjective, preActivation: lucid.preActivation }),
   };
 }
 
@@ -210,8 +212,12 @@ export function lucidObjective(
   const base =
     batch.kind === 'class'
       ? classObjective(classTarget, batch.indices, s.score ?? 'logit')
-      : s.filterObjective === 'neuron'
-        ? neuronObjective(batch.target, batch.indices, s.redirect ?? true)
-        : channelObjective(batch.target, batch.indices, s.border, s.redirect ?? true);
+      : s.preActivation
+        ? s.filterObjective === 'neuron'
+          ? preActivationNeuronObjective(batch.target, batch.indices)
+          : preActivationChannelObjective(batch.target, batch.indices, s.border)
+        : s.filterObjective === 'neuron'
+          ? neuronObjective(batch.target, batch.indices, s.redirect ?? true)
+          : channelObjective(batch.target, batch.indices, s.border, s.redirect ?? true);
   return s.negative ? negative(base) : base;
 }
