@@ -31,6 +31,8 @@ const border = Number(arg('border', '2'));
 const methods = arg('methods', 'lecture,lucid').split(',');
 const seed = Number(arg('seed', '0'));
 const lucidObjective = arg('lucid-objective', 'pre');
+/** The lecture's displayed image: its own deprocessing (std 0.15, crop) or the optimized pixels clipped. */
+const lectureDeprocess = arg('lecture-deprocess', 'lecture') as 'lecture' | 'clip';
 
 await wasm();
 const main = await loadGraph(modelDir);
@@ -48,7 +50,7 @@ for (const method of methods) {
     // The lecture's filter defaults (config/schema.ts render.filters) and lucid's.
     const settings =
       method === 'lecture'
-        ? { steps: 30, stepSize: 10, l2: 0, deprocess: 'lecture' as const, crop: 25, frameEvery: 30 }
+        ? { steps: 30, stepSize: 10, l2: 0, deprocess: lectureDeprocess, crop: 25, frameEvery: 30 }
         : { steps: lucidSteps, stepSize: 0.05, l2: 0, deprocess: 'clip' as const, crop: 0, frameEvery: lucidSteps };
     const objective = method === 'lucid' && lucidObjective === 'pre' ? preActivationChannelObjective(layer, group, border) : channelObjective(layer, group, border, true);
     const batch: RenderBatch = { units, objective, size: [size, size], ...settings };
@@ -61,7 +63,7 @@ for (const method of methods) {
     await fs.mkdir(path.join(out, method), { recursive: true });
     for (let j = 0; j < group.length; j++) {
       await fs.writeFile(path.join(out, method, `${group[j]}.png`), await encodePng(rendered[j]!.image, width, height));
-      const r = { method, layer, filter: group[j], steps: settings.steps, size, final: rendered[j]!.curve.at(-1), objective: method === 'lucid' ? lucidObjective : 'post', rank: q[j]!.rank, z: q[j]!.z, top: q[j]!.top, means: q[j]!.means, pre: { rank: pre[j]!.rank, z: pre[j]!.z, top: pre[j]!.top, means: pre[j]!.means }, seconds: seconds / group.length };
+      const r = { method, layer, filter: group[j], steps: settings.steps, size, final: rendered[j]!.curve.at(-1), objective: method === 'lucid' ? lucidObjective : `post, deprocess ${lectureDeprocess}`, rank: q[j]!.rank, z: q[j]!.z, top: q[j]!.top, means: q[j]!.means, pre: { rank: pre[j]!.rank, z: pre[j]!.z, top: pre[j]!.top, means: pre[j]!.means }, seconds: seconds / group.length };
       results.push(r);
       console.log(JSON.stringify({ method, filter: r.filter, rank: r.rank, z: r.z.toFixed(2), top: r.top, preRank: r.pre.rank, preZ: r.pre.z.toFixed(2), s: r.seconds.toFixed(1) }));
     }

@@ -74,7 +74,7 @@ async function report(target: string): Promise<void> {
             return z.every((v) => v <= z[r.filter]!);
           }).length;
           out.push({
-            method: objective ? `${method} (objective: ${objective === 'pre' ? 'pre-activation' : 'layer output'})` : method,
+            method: objective ? `${method} (${objective === 'pre' ? 'objective: pre-activation' : objective === 'post' ? 'objective: layer output' : objective})` : method,
             layer: mine[0]!.layer,
             'size/steps': `${mine[0]!.size}/${mine[0]!.steps}`,
             filters: mine.length,
