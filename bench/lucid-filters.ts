@@ -7,7 +7,7 @@
  *
  *   nice npx tsx bench/lucid-filters.ts --out bench-out/filters --layer conv_pw_6_relu --filters 0,24,... --steps 512
  *     [--model DIR] [--size 224] [--batch 4] [--methods lecture,lucid] [--seed 0] [--border 2]
- *     [--lucid-objective pre|post]  (lucid: channel mean of the pre-activation, the default of render.lucid, or of the ReLU6 output)
+ *     [--lucid-objective pre|post|cossim]  (lucid: channel mean of the pre-activation (render.lucid default), of the ReLU6 output, or channel × cosine similarity)
  * Both measures are recorded: on the layer's output (ReLU6, ties at 6 possible) and on its pre-activation.
  */
 import fs from 'node:fs/promises';
@@ -15,7 +15,7 @@ import path from 'node:path';
 import { encodePng } from '../pipeline/output/images.ts';
 import type { RenderBatch } from '../pipeline/render/method.ts';
 import { METHODS } from '../pipeline/render/methods/index.ts';
-import { channelObjective, preActivationChannelObjective } from '../pipeline/render/objectives.ts';
+import { channelCossimObjective, channelObjective, preActivationChannelObjective } from '../pipeline/render/objectives.ts';
 import { filterQuality } from '../pipeline/render/quality.ts';
 import { unitSeed } from '../pipeline/render/seed.ts';
 import { arg, loadGraph, wasm } from './lucid-common.ts';
@@ -52,7 +52,12 @@ for (const method of methods) {
       method === 'lecture'
         ? { steps: 30, stepSize: 10, l2: 0, deprocess: lectureDeprocess, crop: 25, frameEvery: 30 }
         : { steps: lucidSteps, stepSize: 0.05, l2: 0, deprocess: 'clip' as const, crop: 0, frameEvery: lucidSteps };
-    const objective = method === 'lucid' && lucidObjective === 'pre' ? preActivationChannelObjective(layer, group, border) : channelObjective(layer, group, border, true);
+    const objective =
+      method !== 'lucid' || lucidObjective === 'post'
+        ? channelObjective(layer, group, border, true)
+        : lucidObjective === 'cossim'
+          ? channelCossimObjective(layer, group, border)
+          : preActivationChannelObjective(layer, group, border);
     const batch: RenderBatch = { units, objective, size: [size, size], ...settings };
     const t0 = performance.now();
     const rendered = await METHODS[method]!.render(batch, { graph: main.graph, pixels });

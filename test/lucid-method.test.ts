@@ -13,7 +13,7 @@ import { loadLayersModelFromFile } from '../pipeline/model/load.ts';
 import type { RenderBatch } from '../pipeline/render/method.ts';
 import { METHODS } from '../pipeline/render/methods/index.ts';
 import { lucidBatchFields, lucidMethod, lucidObjective, lucidUnitSettings, type LucidRenderBatch } from '../pipeline/render/methods/lucid.ts';
-import { channelObjective, classObjective, diversityObjective, negative, neuronObjective, preActivation, preActivationChannelObjective, sum } from '../pipeline/render/objectives.ts';
+import { channelCossimObjective, channelObjective, classObjective, diversityObjective, negative, neuronObjective, preActivation, preActivationChannelObjective, sum } from '../pipeline/render/objectives.ts';
 import { unitSeed } from '../pipeline/render/seed.ts';
 
 const MODEL = path.join(process.env.ATLAS_MODELS ?? '/work/shared/models', 'mobilenet_v1_0.25_224', 'model.json');
@@ -143,6 +143,19 @@ describe('objectives for lucid', () => {
     const want = tf.mean(pre.slice([0, 1, 1, 0], [2, pre.shape[1]! - 2, pre.shape[2]! - 2, -1]), [1, 2]).arraySync() as number[][];
     const got = preActivationChannelObjective(LAYER, [3, 8], 1)(graph, x).arraySync();
     assert.ok(Math.abs(got[0]! - want[0]![3]!) < 1e-5 && Math.abs(got[1]! - want[1]![8]!) < 1e-5);
+  });
+
+  test('channel × cosine similarity = v_t² / ‖v‖ over channel means of relu(pre-activation)', () => {
+    const x = tf.randomUniform([2, 32, 32, 3], -1, 1, 'float32', 6) as tf.Tensor4D;
+    const pre = tf.relu(preActivation(graph, x, LAYER));
+    const v = tf.mean(pre.slice([0, 1, 1, 0], [2, pre.shape[1]! - 2, pre.shape[2]! - 2, -1]), [1, 2]).arraySync() as number[][];
+    const got = channelCossimObjective(LAYER, [3, 8], 1)(graph, x).arraySync();
+    [3, 8].forEach((t, i) => {
+      const norm = Math.hypot(...v[i]!);
+      const want = (v[i]![t]! * v[i]![t]!) / norm;
+      assert.ok(Math.abs(got[i]! - want) < 1e-4 * Math.max(1, want), `${got[i]} vs ${want}`);
+      assert.ok(got[i]! <= v[i]![t]! + 1e-6);
+    });
   });
 
   test('diversity only couples images of one group and is 0 for a lone image', () => {

@@ -71,8 +71,11 @@ export const lucidSettings = z
         jitter2: z.number().int().nonnegative().default(4),
       })
       .prefault({}),
-    /** Filter objective: the channel's mean (border ignored) or its centre neuron. */
-    filterObjective: z.enum(['channel', 'neuron']).default('channel'),
+    /**
+     * Filter objective: the channel's mean (border ignored), its centre neuron, or the channel mean
+     * times its cosine similarity with the layer's channel-mean vector (the target must dominate the layer).
+     */
+    filterObjective: z.enum(['channel', 'neuron', 'cossim']).default('channel'),
     /**
      * Filters: optimize the pre-activation of a ReLU/ReLU6 layer (before the clip). A ReLU6 channel
      * saturates at 6 and then has no gradient; its pre-activation keeps rising.

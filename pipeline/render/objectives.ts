@@ -129,3 +129,22 @@ export function preActivationNeuronObjective(layer: string, channels: number[]):
     return pickPerRow(act.slice([0, Math.floor(h / 2), Math.floor(w / 2), 0], [b, 1, 1, c]).reshape([b, c]) as tf.Tensor2D, channels);
   };
 }
+
+/**
+ * Channel × cosine similarity (Lucid's "direction_neuron_cossim" idea applied to a channel): with v
+ * the image's vector of channel means of relu(pre-activation) (border ignored), the value is
+ * v_t · (v_t / ‖v‖)^power. It rewards images where the target dominates the layer, not images that
+ * raise every channel (some channels respond strongly to any structured pattern).
+ */
+export function channelCossimObjective(layer: string, channels: number[], border: number, power = 1): Objective {
+  return (graph, x) => {
+    const act = tf.relu(preActivation(graph, x, layer)) as tf.Tensor4D;
+    const [b, h, w, c] = act.shape;
+    const cut = h > 2 * border && w > 2 * border ? border : 0;
+    const inner = cut ? act.slice([0, cut, cut, 0], [b, h - 2 * cut, w - 2 * cut, c]) : act;
+    const v = tf.mean(inner, [1, 2]) as tf.Tensor2D;
+    const target = pickPerRow(v, channels);
+    const cos = target.div(tf.norm(v, 'euclidean', 1).add(1e-6));
+    return tf.mul(target, tf.pow(tf.relu(cos), power)) as tf.Tensor1D;
+  };
+}

@@ -13,7 +13,7 @@ import type { LucidSettings } from '../../config/schema.ts';
 import type { UnitSettings } from '../../output/manifest.ts';
 import { clipToBytes, toRgbBuffers } from '../deprocess.ts';
 import type { Method, RenderBatch, RenderContext, UnitResult } from '../method.ts';
-import { channelObjective, classObjective, negative, neuronObjective, preActivationChannelObjective, preActivationNeuronObjective, type Objective, type ScoreKind } from '../objectives.ts';
+import { channelCossimObjective, channelObjective, classObjective, negative, neuronObjective, preActivationChannelObjective, preActivationNeuronObjective, type Objective, type ScoreKind } from '../objectives.ts';
 import { toCanonicalPixels } from '../param/color.ts';
 import { fourierBasis, initialSpectrum, spectrumToImage, type FourierBasis } from '../param/fourier.ts';
 import { toModelInput } from '../pixels.ts';
@@ -153,8 +153,8 @@ export interface LucidUnitSettings extends UnitSettings {
   sd: number;
   transforms: TransformSettings;
   negative: boolean;
-  /** Filters: 'channel' (mean, border ignored) or 'neuron' (centre position). */
-  filterObjective?: 'channel' | 'neuron';
+  /** Filters: 'channel' (mean, border ignored), 'neuron' (centre position) or 'cossim' (channel × cosine similarity, on relu(pre-activation)). */
+  filterObjective?: 'channel' | 'neuron' | 'cossim';
   /** Filters: objective on the pre-activation of a ReLU/ReLU6 layer. */
   preActivation?: boolean;
 }
@@ -212,7 +212,9 @@ export function lucidObjective(
   const base =
     batch.kind === 'class'
       ? classObjective(classTarget, batch.indices, s.score ?? 'logit')
-      : s.preActivation
+      : s.filterObjective === 'cossim'
+        ? channelCossimObjective(batch.target, batch.indices, s.border)
+        : s.preActivation
         ? s.filterObjective === 'neuron'
           ? preActivationNeuronObjective(batch.target, batch.indices)
           : preActivationChannelObjective(batch.target, batch.indices, s.border)
