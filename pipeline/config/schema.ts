@@ -45,6 +45,48 @@ const phase = (steps: number, stepSize: number, l2: number, deprocess: Deprocess
     })
     .prefault({});
 
+/** Settings of the `lucid` method (render/methods/lucid.ts): one block for filters and classes. */
+export const lucidSettings = z
+  .strictObject({
+    /** Adam steps. */
+    steps: z.number().int().positive().default(512),
+    /** Adam learning rate on the Fourier coefficients. */
+    lr: z.number().positive().default(0.05),
+    /** Spectrum scaling 1/f^decay (0 = plain Fourier basis). */
+    decay: z.number().nonnegative().default(1),
+    /** Std of the seeded start spectrum. */
+    sd: z.number().positive().default(0.01),
+    /** Keep a frame every k steps for the GIF (512 steps → 33 frames). */
+    frameEvery: z.number().int().positive().default(16),
+    /** Random transformations at every step (Lucid's standard set). */
+    transforms: z
+      .strictObject({
+        pad: z.number().int().nonnegative().default(12),
+        jitter: z.number().int().nonnegative().default(8),
+        scale: z
+          .tuple([z.number().positive(), z.number().positive()])
+          .refine(([a, b]) => a <= b, 'the first value must not be larger')
+          .default([0.9, 1.1]),
+        rotate: z.number().nonnegative().max(180).default(10),
+        jitter2: z.number().int().nonnegative().default(4),
+      })
+      .prefault({}),
+    /**
+     * Filter objective: the channel's mean (border ignored), its centre neuron, or the channel mean
+     * times its cosine similarity with the layer's channel-mean vector (the target must dominate the layer).
+     */
+    filterObjective: z.enum(['channel', 'neuron', 'cossim']).default('channel'),
+    /**
+     * Filters: optimize the pre-activation of a ReLU/ReLU6 layer (before the clip). A ReLU6 channel
+     * saturates at 6 and then has no gradient; its pre-activation keeps rising.
+     */
+    preActivation: z.boolean().default(true),
+    /** Minimize instead of maximize (what the unit responds to least). */
+    negative: z.boolean().default(false),
+  })
+  .prefault({});
+export type LucidSettings = z.infer<typeof lucidSettings>;
+
 const render = z
   .strictObject({
     methods: z.array(z.string()).min(1).default(['lecture']),
@@ -57,6 +99,8 @@ const render = z
     crop: z.number().int().nonnegative().default(25),
     filters: phase(30, 10, 0, 'lecture'),
     classes: phase(40, 100, 1e-6, 'clip'),
+    /** The lucid method's settings (filters and classes). */
+    lucid: lucidSettings,
     /** Let the gradient reach a filter that is dead on the start image (redirected ReLU at the target layer). */
     redirect: z.boolean().default(true),
     /** Keep a frame every k steps for the GIF. */

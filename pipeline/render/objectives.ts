@@ -44,3 +44,107 @@ export function classObjective(target: { node: string; isLogit: boolean }, class
     return pickPerRow(flat, classes);
   };
 }
+
+/**
+ * The neuron objective: channel `channels[b]` of `layer` at the centre position (h/2, w/2) of the
+ * activation map, for image b.
+ */
+export function neuronObjective(layer: string, channels: number[], redirect = true): Objective {
+  return (graph, x) => {
+    const [act] = graph.run(x, [layer], { redirect }) as [tf.Tensor4D];
+    if (act.rank !== 4) throw new Error(`layer ${layer} has rank ${act.rank}; neuron objectives need a [batch, h, w, channels] output`);
+    const [b, h, w, c] = act.shape;
+    const centre = act.slice([0, Math.floor(h / 2), Math.floor(w / 2), 0], [b, 1, 1, c]).reshape([b, c]) as tf.Tensor2D;
+    return pickPerRow(centre, channels);
+  };
+}
+
+/** The negative of an objective: maximizing it minimizes the original (e.g. what a filter dislikes). */
+export function negative(objective: Objective): Objective {
+  return (graph, x) => tf.neg(objective(graph, x)) as tf.Tensor1D;
+}
+
+/** Weighted sum of objectives, per image. */
+export function sum(...terms: [Objective, number][]): Objective {
+  return (graph, x) => tf.addN(terms.map(([o, w]) => (w === 1 ? o(graph, x) : tf.mul(o(graph, x), w)))) as tf.Tensor1D;
+}
+
+/**
+ * Diversity (Lucid's `diversity`): images of one unit pushed apart in style. Images are grouped
+ * (`groups[b]` = group id of image b; images of one unit share a group); image b's value is minus
+ * the mean cosine similarity between its Gram matrix of `layer` activations and those of the other
+ * images of its group (0 when it is alone). Images of different groups never interact, so a
+ * group's values do not depend on the rest of the batch. Use with `sum` and a weight.
+ */
+export function diversityObjective(layer: string, groups: number[]): Objective {
+  return (graph, x) => {
+    const [act] = graph.run(x, [layer]) as [tf.Tensor4D];
+    const [b, h, w, c] = act.shape;
+    const flat = act.reshape([b, h * w, c]) as tf.Tensor3D;
+    const gram = tf.matMul(flat, flat, true, false).reshape([b, c * c]).div(h * w);
+    const unit = gram.div(tf.norm(gram, 'euclidean', 1, true).add(1e-8)) as tf.Tensor2D;
+    const sim = tf.matMul(unit, unit, false, true); // [b, b] cosine similarities
+    const mask = new Float32Array(b * b);
+    const count = new Float32Array(b);
+    for (let i = 0; i < b; i++)
+      for (let j = 0; j < b; j++)
+        if (i !== j && groups[i] === groups[j]) {
+          mask[i * b + j] = 1;
+          count[i]! += 1;
+        }
+    const total = tf.sum(tf.mul(sim, tf.tensor2d(mask, [b, b])), 1);
+    return tf.neg(tf.div(total, tf.maximum(tf.tensor1d(count), 1))) as tf.Tensor1D;
+  };
+}
+
+/**
+ * A layer's pre-activation: for a ReLU/ReLU6 output (the lean graph's `relu.pre`), the values before
+ * the clip; otherwise the layer's output. A ReLU6 channel saturates at 6 everywhere long before the
+ * optimization is done (and then has no gradient); its pre-activation keeps rising.
+ */
+export function preActivation(graph: LeanGraph, x: tf.Tensor4D, layer: string): tf.Tensor {
+  const node = graph.nodes.find((n) => n.name === layer);
+  if (!node) throw new Error(`no layer named "${layer}"`);
+  if (!node.relu) return graph.run(x, [layer])[0]!;
+  return node.relu.pre(graph.run(x, node.inputs));
+}
+
+/** Like `channelObjective`, on the layer's pre-activation (see `preActivation`). */
+export function preActivationChannelObjective(layer: string, channels: number[], border: number): Objective {
+  return (graph, x) => {
+    const act = preActivation(graph, x, layer) as tf.Tensor4D;
+    if (act.rank !== 4) throw new Error(`layer ${layer} has rank ${act.rank}; filter objectives need a [batch, h, w, channels] output`);
+    const [b, h, w, c] = act.shape;
+    const cut = h > 2 * border && w > 2 * border ? border : 0;
+    const inner = cut ? act.slice([0, cut, cut, 0], [b, h - 2 * cut, w - 2 * cut, c]) : act;
+    return pickPerRow(tf.mean(inner, [1, 2]) as tf.Tensor2D, channels);
+  };
+}
+
+/** Like `neuronObjective`, on the layer's pre-activation. */
+export function preActivationNeuronObjective(layer: string, channels: number[]): Objective {
+  return (graph, x) => {
+    const act = preActivation(graph, x, layer) as tf.Tensor4D;
+    const [b, h, w, c] = act.shape;
+    return pickPerRow(act.slice([0, Math.floor(h / 2), Math.floor(w / 2), 0], [b, 1, 1, c]).reshape([b, c]) as tf.Tensor2D, channels);
+  };
+}
+
+/**
+ * Channel × cosine similarity (Lucid's "direction_neuron_cossim" idea applied to a channel): with v
+ * the image's vector of channel means of relu(pre-activation) (border ignored), the value is
+ * v_t · (v_t / ‖v‖)^power. It rewards images where the target dominates the layer, not images that
+ * raise every channel (some channels respond strongly to any structured pattern).
+ */
+export function channelCossimObjective(layer: string, channels: number[], border: number, power = 1): Objective {
+  return (graph, x) => {
+    const act = tf.relu(preActivation(graph, x, layer)) as tf.Tensor4D;
+    const [b, h, w, c] = act.shape;
+    const cut = h > 2 * border && w > 2 * border ? border : 0;
+    const inner = cut ? act.slice([0, cut, cut, 0], [b, h - 2 * cut, w - 2 * cut, c]) : act;
+    const v = tf.mean(inner, [1, 2]) as tf.Tensor2D;
+    const target = pickPerRow(v, channels);
+    const cos = target.div(tf.norm(v, 'euclidean', 1).add(1e-6));
+    return tf.mul(target, tf.pow(tf.relu(cos), power)) as tf.Tensor1D;
+  };
+}

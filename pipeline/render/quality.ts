@@ -1,0 +1,156 @@
+/**
+ * Quality numbers of rendered images (stored in ManifestUnit.quality, summarized by `npm run quality`).
+ *
+ * Classes: the model's top-1 / top-5 on the final image, and how often the target stays top-1 /
+ * in the top-5 over `copies` randomly shifted (±shift px, integer) and scaled copies (grey where the
+ * copy leaves the image), seeded by the unit: an image that only works at one exact pixel alignment
+ * (adversarial) loses its class under these small changes.
+ *
+ * Filters: where the target channel ranks among the layer's channels on the final image.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { LeanGraph } from '../engine/graph.ts';
+import { preActivation } from './objectives.ts';
+import { toModelInput, type PixelSpace } from './pixels.ts';
+import { copyAffine, prng, samplingMap, warp, type Affine } from './transforms.ts';
+
+export interface ClassQuality {
+  /** Top-5 class ids on the final image, best first. */
+  top5: number[];
+  top1: number;
+  top1IsTarget: boolean;
+  top5HasTarget: boolean;
+  /** Share of the jittered/scaled copies whose top-1 is the target. */
+  jitterTop1Rate: number;
+  /** Share of the copies whose top-5 holds the target. */
+  jitterTop5Rate: number;
+  copies: number;
+}
+
+export interface CopyOptions {
+  copies: number;
+  /** Maximum shift, pixels (uniform integer in [-shift, shift] per axis). */
+  shift: number;
+  scale: [number, number];
+}
+
+export const QUALITY_COPIES: CopyOptions = { copies: 16, shift: 8, scale: [0.9, 1.1] };
+
+/** The copies' transforms of one image, drawn from its seed. */
+export function copyTransforms(seed: number, size: [number, number], o: CopyOptions = QUALITY_COPIES): Affine[] {
+  const rand = prng(seed ^ 0x51ed270b);
+  return Array.from({ length: o.copies }, () => {
+    const dy = Math.min(2 * o.shift, Math.floor(rand() * (2 * o.shift + 1))) - o.shift;
+    const dx = Math.min(2 * o.shift, Math.floor(rand() * (2 * o.shift + 1))) - o.shift;
+    const s = o.scale[0] + (o.scale[1] - o.scale[0]) * rand();
+    return copyAffine(size, [dy, dx], s);
+  });
+}
+
+/** Canonical pixels of RGB byte images, [n, h, w, 3]. */
+function fromByteImages(images: Uint8Array[], width: number, height: number): tf.Tensor4D {
+  return tf.tidy(() => tf.stack(images.map((rgb) => tf.tensor3d(rgb, [height, width, 3], 'int32'))).toFloat().div(127.5).sub(1) as tf.Tensor4D);
+}
+
+/** Top-k class ids of canonical images (resized to the model's input when needed). */
+async function topKOf(graph: LeanGraph, pixels: PixelSpace, outputNode: string, x: tf.Tensor4D, k: number): Promise<number[][]> {
+  const [h, w] = graph.inputShape;
+  const idx = tf.tidy(() => {
+    const resized = x.shape[1] === h && x.shape[2] === w ? x : tf.image.resizeBilinear(x, [h, w], true);
+    const [out] = graph.run(toModelInput(resized, pixels), [outputNode]);
+    return tf.topk(out!.reshape([x.shape[0], -1]), k).indices;
+  });
+  const data = (await idx.array()) as number[][];
+  idx.dispose();
+  return data;
+}
+
+/**
+ * Class quality of each image (one per unit): `targets[i]` is its class, `seeds[i]` its unit seed.
+ * Images of one call share a size. Evaluated one image (and its copies) at a time.
+ */
+export async function classQuality(
+  graph: LeanGraph,
+  pixels: PixelSpace,
+  outputNode: string,
+  images: Uint8Array[],
+  width: number,
+  height: number,
+  targets: number[],
+  seeds: number[],
+  options: CopyOptions = QUALITY_COPIES,
+): Promise<ClassQuality[]> {
+  const out: ClassQuality[] = [];
+  for (let i = 0; i < images.length; i++) {
+    const target = targets[i]!;
+    const x = fromByteImages([images[i]!], width, height);
+    const affines = copyTransforms(seeds[i]!, [height, width], options);
+    const copies = tf.tidy(() => {
+      const many = tf.tile(x, [affines.length, 1, 1, 1]) as tf.Tensor4D;
+      return tf.concat([x, warp(many, samplingMap(affines, [height, width]), [height, width])]) as tf.Tensor4D;
+    });
+    x.dispose();
+    const tops = await topKOf(graph, pixels, outputNode, copies, 5);
+    copies.dispose();
+    const [first, ...rest] = tops;
+    out.push({
+      top5: first!,
+      top1: first![0]!,
+      top1IsTarget: first![0] === target,
+      top5HasTarget: first!.includes(target),
+      jitterTop1Rate: rest.filter((t) => t[0] === target).length / rest.length,
+      jitterTop5Rate: rest.filter((t) => t.includes(target)).length / rest.length,
+      copies: rest.length,
+    });
+  }
+  return out;
+}
+
+export interface FilterQuality {
+  /** Rank of the target channel by mean activation: channels strictly above it (0 = a most activated channel of the layer). */
+  rank: number;
+  /** Other channels with exactly the target's mean (e.g. several ReLU6 channels saturated at 6 everywhere). */
+  ties: number;
+  /** The target's mean activation, z-scored across the layer's channels on this image. */
+  z: number;
+  /** The most activated channel. */
+  top: number;
+  /** Mean activation of every channel (border ignored), for normalizations across images. */
+  means: number[];
+}
+
+/**
+ * Per image: the layer's channel means (border ignored like the channel objective) and the target's
+ * rank and z-score; with `preActivation`, of the values before a ReLU/ReLU6 clip (no ties at the cap).
+ */
+export async function filterQuality(
+  graph: LeanGraph,
+  pixels: PixelSpace,
+  layer: string,
+  images: Uint8Array[],
+  width: number,
+  height: number,
+  channels: number[],
+  border: number,
+  options: { preActivation?: boolean } = {},
+): Promise<FilterQuality[]> {
+  const means = tf.tidy(() => {
+    const x = toModelInput(fromByteImages(images, width, height), pixels);
+    const act = (options.preActivation ? preActivation(graph, x, layer) : graph.run(x, [layer])[0]!) as tf.Tensor4D;
+    const [b, h, w, c] = act.shape;
+    const cut = h > 2 * border && w > 2 * border ? border : 0;
+    const inner = cut ? act.slice([0, cut, cut, 0], [b, h - 2 * cut, w - 2 * cut, c]) : act;
+    return tf.mean(inner, [1, 2]);
+  });
+  const rows = (await means.array()) as number[][];
+  means.dispose();
+  return rows.map((row, i) => {
+    const target = channels[i]!;
+    const mu = row.reduce((a, b) => a + b, 0) / row.length;
+    const sd = Math.sqrt(row.reduce((a, b) => a + (b - mu) ** 2, 0) / row.length) || 1;
+    const v = row[target]!;
+    let top = 0;
+    for (let c = 1; c < row.length; c++) if (row[c]! > row[top]!) top = c;
+    return { rank: row.filter((x) => x > v).length, ties: row.filter((x, c) => c !== target && x === v).length, z: (v - mu) / sd, top, means: row };
+  });
+}

@@ -1,0 +1,166 @@
+/**
+ * Random transformations for transformation robustness (Lucid's "standard transforms"): pad with
+ * grey, jitter, scale, rotate, jitter again, composed into one affine map per image and applied by
+ * bilinear sampling.
+ *
+ * TF.js's `tf.image.transform` has no gradient, and the gradient of `tf.gather` needs
+ * UnsortedSegmentSum, which wasm lacks. So the warp is a custom op: forward = four gathers (the
+ * bilinear corners) weighted and summed; backward = one `scatterND` of the weighted upstream
+ * gradient (scatterND sums duplicate indices), which every backend has. Sampling maps are computed
+ * in JS from per-image parameters, so an image's warp does not depend on the rest of its batch.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+export interface TransformSettings {
+  /** Grey margin added on every side before jittering, pixels. */
+  pad: number;
+  /** First jitter: random integer shift in [-jitter/2, jitter/2] (Lucid's crop by `jitter`). */
+  jitter: number;
+  /** Random scale range. */
+  scale: [number, number];
+  /** Random rotation in [-rotate, rotate] degrees. */
+  rotate: number;
+  /** Second jitter, after scaling and rotation. */
+  jitter2: number;
+}
+
+export const STANDARD_TRANSFORMS: TransformSettings = { pad: 12, jitter: 8, scale: [0.9, 1.1], rotate: 10, jitter2: 4 };
+
+/** One image's affine transform: output centred coords → input coords. */
+export interface Affine {
+  /** Output size [h, w]. */
+  out: [number, number];
+  scale: number;
+  /** Radians. */
+  angle: number;
+  /** Shift before scaling (input pixels) and after scaling/rotation (output pixels), [dy, dx]. */
+  shift1: [number, number];
+  shift2: [number, number];
+}
+
+/** mulberry32: a small seeded PRNG (uniform in [0, 1)). */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Mixes a unit seed and a step into one 32-bit seed. */
+export function stepSeed(seed: number, step: number): number {
+  let h = (seed ^ Math.imul(step + 1, 0x9e3779b1)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+const int = (rand: () => number, max: number) => Math.min(max, Math.floor(rand() * (max + 1)));
+
+/** The random transform of one image at one step, drawn from `seed` (e.g. stepSeed(unitSeed, step)). */
+export function randomAffine(seed: number, size: [number, number], t: TransformSettings): Affine {
+  const rand = prng(seed);
+  const out: [number, number] = [size[0] + 2 * t.pad - t.jitter - t.jitter2, size[1] + 2 * t.pad - t.jitter - t.jitter2];
+  const shift1: [number, number] = [int(rand, t.jitter) - t.jitter / 2, int(rand, t.jitter) - t.jitter / 2];
+  const scale = t.scale[0] + (t.scale[1] - t.scale[0]) * rand();
+  const angle = ((2 * rand() - 1) * t.rotate * Math.PI) / 180;
+  const shift2: [number, number] = [int(rand, t.jitter2) - t.jitter2 / 2, int(rand, t.jitter2) - t.jitter2 / 2];
+  return { out, scale, angle, shift1, shift2 };
+}
+
+/** Identity-sized copy transform for quality checks: shift (pixels) and scale, no padding. */
+export function copyAffine(size: [number, number], shift: [number, number], scale: number): Affine {
+  return { out: size, scale, angle: 0, shift1: [0, 0], shift2: shift };
+}
+
+export interface SamplingMap {
+  /** [4, n] flat indices into the [B·h·w] pixels of the input batch. */
+  index: Int32Array;
+  /** [4, n] bilinear weights (0 where the corner is outside the image: grey). */
+  weight: Float32Array;
+  n: number;
+}
+
+/**
+ * Bilinear sampling map of a batch: image b's output pixel p samples its input at
+ * c_in + R(-angle)·(p - c_out - shift2)/scale - shift1.
+ */
+export function samplingMap(affines: Affine[], size: [number, number]): SamplingMap {
+  const [h, w] = size;
+  const [oh, ow] = affines[0]!.out;
+  for (const a of affines) if (a.out[0] !== oh || a.out[1] !== ow) throw new Error('all transforms of a batch need one output size');
+  const per = oh * ow;
+  const n = affines.length * per;
+  const index = new Int32Array(4 * n);
+  const weight = new Float32Array(4 * n);
+  const ciy = (h - 1) / 2;
+  const cix = (w - 1) / 2;
+  const coy = (oh - 1) / 2;
+  const cox = (ow - 1) / 2;
+  affines.forEach((a, b) => {
+    const cos = Math.cos(a.angle) / a.scale;
+    const sin = Math.sin(a.angle) / a.scale;
+    const base = b * h * w;
+    for (let y = 0; y < oh; y++) {
+      const dy = y - coy - a.shift2[0];
+      for (let x = 0; x < ow; x++) {
+        const dx = x - cox - a.shift2[1];
+        // Rotation by -angle of (dy, dx), then unscale.
+        const sy = ciy + cos * dy - sin * dx - a.shift1[0];
+        const sx = cix + sin * dy + cos * dx - a.shift1[1];
+        const y0 = Math.floor(sy);
+        const x0 = Math.floor(sx);
+        const fy = sy - y0;
+        const fx = sx - x0;
+        const o = b * per + y * ow + x;
+        const corners: [number, number, number][] = [
+          [y0, x0, (1 - fy) * (1 - fx)],
+          [y0, x0 + 1, (1 - fy) * fx],
+          [y0 + 1, x0, fy * (1 - fx)],
+          [y0 + 1, x0 + 1, fy * fx],
+        ];
+        corners.forEach(([cy, cx, wt], k) => {
+          const inside = cy >= 0 && cy < h && cx >= 0 && cx < w;
+          index[k * n + o] = base + (inside ? cy * w + cx : 0);
+          weight[k * n + o] = inside ? wt : 0;
+        });
+      }
+    }
+  });
+  return { index, weight, n };
+}
+
+/**
+ * Warps x [B, h, w, C] by a sampling map → [B, oh, ow, C]; outside the image is 0 (grey in
+ * canonical pixels). Differentiable in x on every backend (custom gradient by scatterND).
+ */
+export function warp(x: tf.Tensor4D, map: SamplingMap, out: [number, number]): tf.Tensor4D {
+  const [b, h, w, c] = x.shape;
+  const { n } = map;
+  return tf.tidy(() => {
+    const index = tf.tensor2d(map.index, [4, n], 'int32');
+    const weight = tf.tensor2d(map.weight, [4, n]);
+    const op = tf.customGrad(((input: tf.Tensor, save: tf.GradSaveFunc) => {
+      const flat = input.reshape([b * h * w, c]);
+      let value: tf.Tensor = tf.zeros([n, c]);
+      for (let k = 0; k < 4; k++) {
+        const idx = index.slice([k, 0], [1, n]).reshape([n]);
+        const wt = weight.slice([k, 0], [1, n]).reshape([n, 1]);
+        value = k === 0 ? tf.gather(flat, idx).mul(wt) : value.add(tf.gather(flat, idx).mul(wt));
+      }
+      save([index, weight]);
+      return {
+        value: value.reshape([b, out[0], out[1], c]),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [ix, wt] = saved as [tf.Tensor2D, tf.Tensor2D];
+          const g = dy.reshape([1, n, c]).mul(wt.reshape([4, n, 1])).reshape([4 * n, c]);
+          return tf.scatterND(ix.reshape([4 * n, 1]), g, [b * h * w, c]).reshape([b, h, w, c]);
+        },
+      };
+    }) as unknown as Parameters<typeof tf.customGrad>[0]);
+    return op(x) as tf.Tensor4D;
+  });
+}

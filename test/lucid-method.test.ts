@@ -1,0 +1,173 @@
+/**
+ * The lucid method on a real model (MobileNet v1 0.25, wasm): determinism, batch-equals-alone,
+ * wiring helpers, and the new objectives. Small sizes and few steps.
+ */
+import * as tf from '@tensorflow/tfjs';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { configSchema } from '../pipeline/config/schema.ts';
+import { selectBackend } from '../pipeline/engine/backend.ts';
+import { buildLeanGraph, type LeanGraph } from '../pipeline/engine/graph.ts';
+import { loadLayersModelFromFile } from '../pipeline/model/load.ts';
+import type { RenderBatch } from '../pipeline/render/method.ts';
+import { METHODS } from '../pipeline/render/methods/index.ts';
+import { lucidBatchFields, lucidMethod, lucidObjective, lucidUnitSettings, type LucidRenderBatch } from '../pipeline/render/methods/lucid.ts';
+import { channelCossimObjective, channelObjective, classObjective, diversityObjective, negative, neuronObjective, preActivation, preActivationChannelObjective, sum } from '../pipeline/render/objectives.ts';
+import { unitSeed } from '../pipeline/render/seed.ts';
+
+const MODEL = path.join(process.env.ATLAS_MODELS ?? '/work/shared/models', 'mobilenet_v1_0.25_224', 'model.json');
+const pixels = { range: [-1, 1] as [number, number] };
+const LAYER = 'conv_pw_3_relu';
+let graph: LeanGraph;
+
+before(async () => {
+  await selectBackend('wasm');
+  const { model } = await loadLayersModelFromFile(MODEL);
+  graph = buildLeanGraph(model);
+  model.dispose();
+});
+after(() => graph.dispose());
+
+const small = { pad: 4, jitter: 4, scale: [0.9, 1.1] as [number, number], rotate: 10, jitter2: 2 };
+
+function filterBatch(channels: number[], seeds: number[], steps = 4): LucidRenderBatch {
+  return {
+    units: channels.map((c, i) => ({ key: `lucid/filter/${LAYER}/${c}`, seed: seeds[i]! })),
+    objective: channelObjective(LAYER, channels, 1, true),
+    size: [48, 48],
+    steps,
+    stepSize: 0.05,
+    l2: 0,
+    frameEvery: 2,
+    deprocess: 'clip',
+    crop: 0,
+    lucid: { transforms: small },
+  };
+}
+
+const render = (b: RenderBatch) => METHODS.lucid!.render(b, { graph, pixels });
+
+describe('lucid method', () => {
+  test('is registered with a description for the site', () => {
+    assert.equal(METHODS.lucid, lucidMethod);
+    assert.ok(lucidMethod.description.length > 200);
+  });
+
+  test('same seed → same bytes; another seed → another image; the objective rises', async () => {
+    const a = await render(filterBatch([3, 7], [11, 12], 6));
+    const b = await render(filterBatch([3, 7], [11, 12], 6));
+    const c = await render(filterBatch([3, 7], [99, 12], 6));
+    // Objective of the first frame (the start image) and of the final image, both untransformed.
+    const objectiveOf = (images: Uint8Array[]) =>
+      channelObjective(LAYER, [3, 7], 1, true)(graph, tf.tensor4d(Float32Array.from(Buffer.concat(images), (v) => v / 127.5 - 1), [2, 48, 48, 3])).arraySync();
+    const start = objectiveOf(a.map((r) => r.frames[0]!));
+    const end = objectiveOf(a.map((r) => r.image));
+    for (let i = 0; i < 2; i++) {
+      assert.deepEqual(Buffer.from(a[i]!.image), Buffer.from(b[i]!.image));
+      assert.deepEqual(a[i]!.curve, b[i]!.curve);
+      assert.equal(a[i]!.frames.length, b[i]!.frames.length);
+      a[i]!.frames.forEach((f, k) => assert.deepEqual(Buffer.from(f), Buffer.from(b[i]!.frames[k]!)));
+    }
+    assert.notDeepEqual(Buffer.from(c[0]!.image), Buffer.from(a[0]!.image));
+    assert.deepEqual(Buffer.from(c[1]!.image), Buffer.from(a[1]!.image));
+    for (const r of a) {
+      assert.equal(r.width, 48);
+      assert.equal(r.image.length, 48 * 48 * 3);
+      assert.equal(r.curve.length, 7);
+      assert.equal(r.frames.length, 4); // steps 0, 2, 4 and the final image
+      assert.equal(r.error, undefined);
+    }
+    a.forEach((r, i) => assert.ok(end[i]! > start[i]! && Math.abs(r.curve[6]! - end[i]!) < 0.05 * Math.abs(end[i]!) + 0.05, `filter ${i}: ${start[i]} → ${end[i]} (curve ${r.curve[6]})`));
+  });
+
+  test("a unit's result in a batch equals its result alone (filters and classes)", async () => {
+    const channels = [1, 5, 9];
+    const seeds = channels.map((c) => unitSeed(0, `lucid/filter/${LAYER}/${c}`));
+    const together = await render(filterBatch(channels, seeds));
+    for (let i = 0; i < channels.length; i++) {
+      const [alone] = await render(filterBatch([channels[i]!], [seeds[i]!]));
+      assert.deepEqual(Buffer.from(alone!.image), Buffer.from(together[i]!.image), `filter ${channels[i]}`);
+      assert.deepEqual(alone!.curve, together[i]!.curve);
+    }
+    const classes = [1, 130];
+    const classBatch = (ids: number[]): LucidRenderBatch => ({
+      ...filterBatch(ids, ids.map((c) => unitSeed(0, `lucid/class/${c}`)), 3),
+      units: ids.map((c) => ({ key: `lucid/class/${c}`, seed: unitSeed(0, `lucid/class/${c}`) })),
+      objective: classObjective({ node: graph.logitNode!, isLogit: true }, ids, 'logit'),
+    });
+    const both = await render(classBatch(classes));
+    const [second] = await render(classBatch([130]));
+    assert.deepEqual(Buffer.from(second!.image), Buffer.from(both[1]!.image));
+  });
+
+  test('settings from the config schema become batch fields and objectives', async () => {
+    const config = configSchema.parse({ model: { id: 'm', source: 'x' }, render: { lucid: { steps: 3, filterObjective: 'neuron', negative: true } } });
+    assert.equal(configSchema.parse({ model: { id: 'm', source: 'x' } }).render.lucid.steps, 512);
+    const s = lucidUnitSettings(config.render.lucid, { kind: 'filter', size: [48, 48], border: 1, redirect: true, score: 'logit' });
+    assert.equal(s.lr, 0.05);
+    assert.deepEqual(s.transforms, { pad: 12, jitter: 8, scale: [0.9, 1.1], rotate: 10, jitter2: 4 });
+    const objective = lucidObjective(s, { kind: 'filter', target: LAYER, indices: [2] }, { node: graph.logitNode!, isLogit: true });
+    const batch: LucidRenderBatch = { units: [{ key: 'u', seed: 5 }], objective, size: [48, 48], ...lucidBatchFields(s) };
+    const [r] = await render(batch);
+    assert.equal(r!.curve.length, 4);
+    // Negative neuron objective: the final value is minus the centre activation of channel 2.
+    const x = tf.tensor4d(Float32Array.from(r!.image, (v) => v / 127.5 - 1), [1, 48, 48, 3]);
+    const centre = neuronObjective(LAYER, [2], false)(graph, x).dataSync()[0]!;
+    assert.ok(Math.abs(-centre - r!.curve[3]!) < 0.05 * Math.max(1, Math.abs(centre)), `${-centre} vs ${r!.curve[3]}`);
+  });
+});
+
+describe('objectives for lucid', () => {
+  test('neuron = the centre of the activation map; negative negates; sum weights', () => {
+    const x = tf.randomUniform([2, 48, 48, 3], -1, 1, 'float32', 3) as tf.Tensor4D;
+    const [act] = graph.run(x, [LAYER]) as [tf.Tensor4D];
+    const [, h, w] = act.shape;
+    const want = act.slice([0, Math.floor(h / 2), Math.floor(w / 2), 0], [2, 1, 1, -1]).reshape([2, -1]).arraySync() as number[][];
+    const got = neuronObjective(LAYER, [4, 6], false)(graph, x).arraySync();
+    assert.deepEqual(got, [want[0]![4], want[1]![6]]);
+    const neg = negative(neuronObjective(LAYER, [4, 6], false))(graph, x).arraySync();
+    assert.deepEqual(neg, got.map((v) => -v));
+    const s = sum([neuronObjective(LAYER, [4, 6], false), 2], [channelObjective(LAYER, [4, 6], 1, false), -1])(graph, x).arraySync();
+    const ch = channelObjective(LAYER, [4, 6], 1, false)(graph, x).arraySync();
+    s.forEach((v, i) => assert.ok(Math.abs(v - (2 * got[i]! - ch[i]!)) < 1e-4));
+  });
+
+  test('pre-activation: clipping it gives the ReLU6 layer; its channel objective can exceed 6', () => {
+    const x = tf.randomUniform([2, 32, 32, 3], -1, 1, 'float32', 4) as tf.Tensor4D;
+    const pre = preActivation(graph, x, LAYER);
+    const [post] = graph.run(x, [LAYER]);
+    const diff = tf.max(tf.abs(pre.clipByValue(0, 6).sub(post!))).dataSync()[0]!;
+    assert.ok(diff < 1e-5, `max difference ${diff}`);
+    assert.ok(tf.min(pre).dataSync()[0]! < 0); // values below the clip are visible
+    const want = tf.mean(pre.slice([0, 1, 1, 0], [2, pre.shape[1]! - 2, pre.shape[2]! - 2, -1]), [1, 2]).arraySync() as number[][];
+    const got = preActivationChannelObjective(LAYER, [3, 8], 1)(graph, x).arraySync();
+    assert.ok(Math.abs(got[0]! - want[0]![3]!) < 1e-5 && Math.abs(got[1]! - want[1]![8]!) < 1e-5);
+  });
+
+  test('channel × cosine similarity = v_t² / ‖v‖ over channel means of relu(pre-activation)', () => {
+    const x = tf.randomUniform([2, 32, 32, 3], -1, 1, 'float32', 6) as tf.Tensor4D;
+    const pre = tf.relu(preActivation(graph, x, LAYER));
+    const v = tf.mean(pre.slice([0, 1, 1, 0], [2, pre.shape[1]! - 2, pre.shape[2]! - 2, -1]), [1, 2]).arraySync() as number[][];
+    const got = channelCossimObjective(LAYER, [3, 8], 1)(graph, x).arraySync();
+    [3, 8].forEach((t, i) => {
+      const norm = Math.hypot(...v[i]!);
+      const want = (v[i]![t]! * v[i]![t]!) / norm;
+      assert.ok(Math.abs(got[i]! - want) < 1e-4 * Math.max(1, want), `${got[i]} vs ${want}`);
+      assert.ok(got[i]! <= v[i]![t]! + 1e-6);
+    });
+  });
+
+  test('diversity only couples images of one group and is 0 for a lone image', () => {
+    const x = tf.randomUniform([4, 32, 32, 3], -1, 1, 'float32', 8) as tf.Tensor4D;
+    const all = diversityObjective(LAYER, [0, 0, 1, 2])(graph, x).arraySync();
+    const firstTwo = diversityObjective(LAYER, [0, 0])(graph, x.slice([0], [2]) as tf.Tensor4D).arraySync();
+    assert.ok(Math.abs(all[0]! - firstTwo[0]!) < 1e-5 && Math.abs(all[1]! - firstTwo[1]!) < 1e-5);
+    assert.equal(all[0], all[1]); // symmetric pair
+    assert.ok(all[0]! < 0 && all[0]! >= -1 - 1e-6);
+    assert.ok(all[2] === 0 && all[3] === 0); // -0 counts
+    // Identical images are maximally similar.
+    const same = diversityObjective(LAYER, [0, 0])(graph, tf.concat([x.slice([0], [1]), x.slice([0], [1])]) as tf.Tensor4D).arraySync();
+    assert.ok(Math.abs(same[0]! + 1) < 1e-4);
+  });
+});
