@@ -22,9 +22,10 @@ import { sheetFile, slug, unitFiles, unitKey } from './output/paths.ts';
 import { formBatches } from './engine/batch-size.ts';
 import { planClasses, planLayers, planUnits, type PlannedLayer, type PlannedUnit } from './plan.ts';
 import { createProgress, type Progress } from './progress.ts';
-import { topK } from './render/classify.ts';
 import type { RenderBatch, UnitResult } from './render/method.ts';
 import { METHODS, METHOD_IDS } from './render/methods/index.ts';
+import { lucidBatchFields, lucidObjective, lucidUnitSettings, type LucidUnitSettings } from './render/methods/lucid.ts';
+import { classQuality, type ClassQuality } from './render/quality.ts';
 import { channelObjective, classObjective, type Objective } from './render/objectives.ts';
 import type { PixelSpace } from './render/pixels.ts';
 import { unitSeed } from './render/seed.ts';
@@ -153,8 +154,9 @@ async function planAtlas(loaded: LoadedConfig, graph: LeanGraph, modelJson: stri
   };
 }
 
-function settingsFor(ctx: AtlasContext, kind: 'filter' | 'class'): UnitSettings {
+function settingsFor(ctx: AtlasContext, kind: 'filter' | 'class', method: string): UnitSettings {
   const r = ctx.loaded.config.render;
+  if (method === 'lucid') return lucidUnitSettings(r.lucid, { kind, size: ctx.size, border: r.border, redirect: r.redirect, score: ctx.loaded.config.model.score });
   const phase = kind === 'filter' ? r.filters : r.classes;
   return {
     steps: phase.steps,
@@ -209,9 +211,13 @@ async function filesExist(outDir: string, files: Record<string, string>): Promis
   return true;
 }
 
-function objectiveFor(ctx: AtlasContext, batch: PlannedUnit[]): Objective {
+function objectiveFor(ctx: AtlasContext, batch: (PlannedUnit & { settings: UnitSettings })[]): Objective {
   const head = batch[0]!;
   const r = ctx.loaded.config.render;
+  if (head.method === 'lucid') {
+    const indices = batch.map((u) => u.index);
+    return lucidObjective(head.settings as LucidUnitSettings, { kind: head.kind, target: head.target, indices }, { node: ctx.scoreLayer, isLogit: ctx.scoreIsLogit });
+  }
   if (head.kind === 'filter') return channelObjective(head.target, batch.map((u) => u.index), r.border, r.redirect);
   return classObjective({ node: ctx.scoreLayer, isLogit: ctx.scoreIsLogit }, batch.map((u) => u.index), ctx.loaded.config.model.score);
 }
@@ -264,9 +270,10 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
     let reused = 0;
     for (const u of planned) {
       const key = unitKey(u);
-      const settings = settingsFor(ctx, u.kind);
+      const settings = settingsFor(ctx, u.kind, u.method);
       const seed = unitSeed(config.render.seed, key);
-      const cacheKey = cacheKeyOf(ctx, u, settings, seed, backend.name, photoHash);
+      // The lucid method has no start photo.
+      const cacheKey = cacheKeyOf(ctx, u, settings, seed, backend.name, u.method === 'lucid' ? null : photoHash);
       const old = previousUnits.get(key);
       const valid = old !== undefined && old.cacheKey === cacheKey && old.status === 'ok' && old.files !== undefined && (await filesExist(outDir, old.files));
       // A valid entry stays listed (under --force until its unit is recomputed); labels may have changed.
@@ -330,18 +337,20 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
       const head = group[0]!;
       const method = METHODS[head.method]!;
       const settings = head.settings;
-      const batch: RenderBatch = {
-        units: group.map((u) => ({ key: unitKey(u), seed: u.seed })),
-        objective: objectiveFor(ctx, group),
-        size: ctx.size,
-        steps: settings.steps,
-        stepSize: settings.stepSize,
-        l2: settings.l2,
-        frameEvery: settings.frameEvery,
-        deprocess: settings.deprocess,
-        crop: settings.crop,
-        photo,
-      };
+      const common = { units: group.map((u) => ({ key: unitKey(u), seed: u.seed })), objective: objectiveFor(ctx, group), size: ctx.size };
+      const batch: RenderBatch =
+        head.method === 'lucid'
+          ? { ...common, ...lucidBatchFields(settings as LucidUnitSettings) }
+          : {
+              ...common,
+              steps: settings.steps,
+              stepSize: settings.stepSize,
+              l2: settings.l2,
+              frameEvery: settings.frameEvery,
+              deprocess: settings.deprocess,
+              crop: settings.crop,
+              photo,
+            };
       const t0 = performance.now();
       let results: UnitResult[];
       try {
@@ -357,13 +366,13 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
         results = group.map((u) => ({ key: unitKey(u), image: new Uint8Array(), width: 0, height: 0, frames: [], curve: [], error: `rendering failed: ${(err as Error).message}` }));
       }
       const seconds = (performance.now() - t0) / 1000 / group.length;
-      let tops: number[][] | undefined;
+      let qualities: (ClassQuality | undefined)[] | undefined;
       if (head.kind === 'class') {
-        const ok = results.filter((r) => !r.error);
+        const ok = results.flatMap((r, i) => (r.error ? [] : [{ r, u: group[i]! }]));
         if (ok.length) {
           try {
-            const found = await topK(ctx.graph, ctx.pixels, ctx.outputNode, ok.map((r) => r.image), ok[0]!.width, ok[0]!.height);
-            tops = results.map((r) => (r.error ? [] : found.shift()!));
+            const found = await classQuality(ctx.graph, ctx.pixels, ctx.outputNode, ok.map((o) => o.r.image), ok[0]!.r.width, ok[0]!.r.height, ok.map((o) => o.u.index), ok.map((o) => o.u.seed));
+            qualities = results.map((r) => (r.error ? undefined : found.shift()));
           } catch (err) {
             // Quality numbers are extra: the images are still good.
             progress.log(`note: no quality numbers for classes ${group.map((u) => u.index).join(', ')}: ${(err as Error).message}`);
@@ -377,7 +386,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
       }
       const batchWrites = results.map((result, i) => {
         const u = group[i]!;
-        const entry = unitEntry(ctx, u, result, backend.name, seconds, tops?.[i]);
+        const entry = unitEntry(ctx, u, result, backend.name, seconds, qualities?.[i]);
         return encodeLimit(async () => {
             if (!result.error) {
               try {
@@ -457,7 +466,7 @@ async function readPreviousManifest(outDir: string, progress: Progress): Promise
   }
 }
 
-function unitEntry(ctx: AtlasContext, u: PlannedUnit & { seed: number; settings: UnitSettings; cacheKey: string }, r: UnitResult, backend: string, seconds: number, top?: number[]): ManifestUnit {
+function unitEntry(ctx: AtlasContext, u: PlannedUnit & { seed: number; settings: UnitSettings; cacheKey: string }, r: UnitResult, backend: string, seconds: number, quality?: ClassQuality): ManifestUnit {
   // Six significant digits: the curve is for plotting and comparing, not for bit-exact replay.
   const curve = r.curve.map((v) => (Number.isFinite(v) ? Number(v.toPrecision(6)) : v));
   const start = curve[0] ?? NaN;
@@ -485,7 +494,7 @@ function unitEntry(ctx: AtlasContext, u: PlannedUnit & { seed: number; settings:
     backend,
     seconds: Number(seconds.toFixed(3)),
     cacheKey: u.cacheKey,
-    ...(top ? { quality: { top5: top, top1: top[0], top1IsTarget: top[0] === u.index, top5HasTarget: top.includes(u.index) } } : {}),
+    ...(quality ? { quality: { ...quality } } : {}),
   };
 }
 

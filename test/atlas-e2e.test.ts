@@ -164,3 +164,52 @@ output: data
     assert.ok(ratio >= 2 || u.finalObjective >= 0.99 * CAP, `${u.key}: ${u.startObjective} → ${u.finalObjective}`);
   }
 });
+
+test('two methods side by side: both rendered per unit, on the same pages, with class quality numbers', async () => {
+  const dir = await tempDir();
+  const config = await writeConfig(
+    dir,
+    `model:
+  id: ${M025}
+  source: ${path.join(MODELS, M025)}
+layers:
+  conv_pw_3_relu: [2, 9]
+classes: [goldfish]
+render:
+  methods: [lecture, lucid]
+  size: 64
+  filters: { steps: 4 }
+  classes: { steps: 4 }
+  lucid: { steps: 6, frameEvery: 2 }
+  batch: 2
+output: data
+site: { base: /two/ }
+`,
+  );
+  const dist = path.join(dir, 'dist');
+  const run = await runCli(['build', '--config', config, '--dist', dist, '--quiet']);
+  assert.equal(run.code, 0, run.stderr);
+  const m = await readManifest(path.join(dir, 'data'));
+  assert.deepEqual(m.methods.map((x) => x.id), ['lecture', 'lucid']);
+  assert.deepEqual(m.units.map((u) => u.key).sort(), [
+    'lecture/class/1',
+    'lecture/filter/conv_pw_3_relu/2',
+    'lecture/filter/conv_pw_3_relu/9',
+    'lucid/class/1',
+    'lucid/filter/conv_pw_3_relu/2',
+    'lucid/filter/conv_pw_3_relu/9',
+  ]);
+  for (const u of m.units) {
+    assert.equal(u.status, 'ok', `${u.key}: ${u.error}`);
+    assert.equal(u.curve.length, u.settings.steps + 1);
+  }
+  for (const u of m.units.filter((x) => x.kind === 'class')) {
+    const q = u.quality as { copies: number; jitterTop1Rate: number; top5: number[] };
+    assert.equal(q.copies, 16);
+    assert.ok(q.jitterTop1Rate >= 0 && q.jitterTop1Rate <= 1);
+    assert.equal(q.top5.length, 5);
+  }
+  const page = await fs.readFile(path.join(dist, pages.filter('conv_pw_3_relu', 9), 'index.html'), 'utf8');
+  for (const meth of m.methods) assert.ok(page.includes(meth.name.replace(/&/g, '&amp;')), `filter page shows ${meth.name}`);
+  for (const u of m.units.filter((x) => x.kind === 'filter' && x.index === 9)) assert.ok(page.includes(u.files!.png), `filter page shows ${u.key}`);
+});

@@ -58,7 +58,8 @@ async function topKOf(graph: LeanGraph, pixels: PixelSpace, outputNode: string, 
   const idx = tf.tidy(() => {
     const resized = x.shape[1] === h && x.shape[2] === w ? x : tf.image.resizeBilinear(x, [h, w], true);
     const [out] = graph.run(toModelInput(resized, pixels), [outputNode]);
-    return tf.topk(out!.reshape([x.shape[0], -1]), k).indices;
+    const flat = out!.reshape([x.shape[0], -1]);
+    return tf.topk(flat, Math.min(k, flat.shape[1]!)).indices;
   });
   const data = (await idx.array()) as number[][];
   idx.dispose();
