@@ -15,13 +15,13 @@ import { METHODS } from '../pipeline/render/methods/index.ts';
 import { classObjective } from '../pipeline/render/objectives.ts';
 import { classQuality } from '../pipeline/render/quality.ts';
 import { unitSeed } from '../pipeline/render/seed.ts';
-import { arg, loadGraph, wasm } from './lucid-common.ts';
+import { SHARED_MODELS, arg, loadGraph, wasm } from './lucid-common.ts';
 
 export const DEFAULT_CLASSES = [1, 9, 22, 76, 130, 145, 207, 291, 309, 323, 340, 388, 417, 430, 483, 817, 949, 954, 963, 980];
 
 const out = arg('out', 'bench-out/classes');
-const modelDir = arg('model', '/work/shared/models/mobilenet_v1_0.75_224');
-const transferDir = arg('transfer', '/work/shared/models/mobilenet_v1_0.25_224');
+const modelDir = arg('model', path.join(SHARED_MODELS, 'mobilenet_v1_0.75_224'));
+const transferDir = arg('transfer', path.join(SHARED_MODELS, 'mobilenet_v1_0.25_224'));
 const classes = arg('classes', DEFAULT_CLASSES.join(',')).split(',').map(Number);
 const lucidSteps = Number(arg('steps', '512'));
 const size = Number(arg('size', '224'));

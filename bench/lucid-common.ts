@@ -1,5 +1,6 @@
 /** Shared helpers for the lucid experiments and the quality report (bench only). */
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { selectBackend } from '../pipeline/engine/backend.ts';
 import { buildLeanGraph, type LeanGraph } from '../pipeline/engine/graph.ts';
 import { loadLabels, loadLayersModelFromFile } from '../pipeline/model/load.ts';
@@ -28,3 +29,7 @@ export function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1]! : fallback;
 }
+
+/** The shared models and photos: ATLAS_MODELS, else ../shared/models beside the checkout. */
+export const SHARED_MODELS = path.resolve(process.env.ATLAS_MODELS ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'shared', 'models'));
+export const SHARED_PHOTOS = path.resolve(SHARED_MODELS, '..', 'photos');

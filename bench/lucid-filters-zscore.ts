@@ -6,7 +6,7 @@
  * photos would otherwise win on any small activation). The criterion: the target has the
  * highest z of the layer. Reads <dir>/filters.json and <dir>/<method>/<filter>.png; no rendering.
  *
- *   nice npx tsx bench/lucid-filters-zscore.ts --dir bench-out/filters-... [--photos /work/shared/photos] [--model DIR] [--border 2]
+ *   nice npx tsx bench/lucid-filters-zscore.ts --dir bench-out/filters-... [--photos ../shared/photos] [--model DIR] [--border 2]
  */
 import * as tf from '@tensorflow/tfjs';
 import fs from 'node:fs/promises';
@@ -14,11 +14,11 @@ import path from 'node:path';
 import { decodeRgb } from '../pipeline/output/images.ts';
 import { preActivation } from '../pipeline/render/objectives.ts';
 import { toModelInput } from '../pipeline/render/pixels.ts';
-import { arg, loadGraph, wasm } from './lucid-common.ts';
+import { SHARED_MODELS, SHARED_PHOTOS, arg, loadGraph, wasm } from './lucid-common.ts';
 
 const dir = arg('dir', 'bench-out/filters');
-const photos = arg('photos', '/work/shared/photos');
-const modelDir = arg('model', '/work/shared/models/mobilenet_v1_0.75_224');
+const photos = arg('photos', SHARED_PHOTOS);
+const modelDir = arg('model', path.join(SHARED_MODELS, 'mobilenet_v1_0.75_224'));
 const border = Number(arg('border', '2'));
 
 await wasm();

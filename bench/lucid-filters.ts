@@ -18,10 +18,10 @@ import { METHODS } from '../pipeline/render/methods/index.ts';
 import { channelCossimObjective, channelObjective, preActivationChannelObjective } from '../pipeline/render/objectives.ts';
 import { filterQuality } from '../pipeline/render/quality.ts';
 import { unitSeed } from '../pipeline/render/seed.ts';
-import { arg, loadGraph, wasm } from './lucid-common.ts';
+import { SHARED_MODELS, arg, loadGraph, wasm } from './lucid-common.ts';
 
 const out = arg('out', 'bench-out/filters');
-const modelDir = arg('model', '/work/shared/models/mobilenet_v1_0.75_224');
+const modelDir = arg('model', path.join(SHARED_MODELS, 'mobilenet_v1_0.75_224'));
 const layer = arg('layer', 'conv_pw_6_relu');
 const filters = arg('filters', Array.from({ length: 16 }, (_, i) => i * 24).join(',')).split(',').map(Number);
 const lucidSteps = Number(arg('steps', '512'));

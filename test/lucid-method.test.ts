@@ -15,8 +15,9 @@ import { METHODS } from '../pipeline/render/methods/index.ts';
 import { lucidBatchFields, lucidMethod, lucidObjective, lucidUnitSettings, type LucidRenderBatch } from '../pipeline/render/methods/lucid.ts';
 import { channelCossimObjective, channelObjective, classObjective, diversityObjective, negative, neuronObjective, preActivation, preActivationChannelObjective, sum } from '../pipeline/render/objectives.ts';
 import { unitSeed } from '../pipeline/render/seed.ts';
+import { M025, MODELS } from './support/fixtures.ts';
 
-const MODEL = path.join(process.env.ATLAS_MODELS ?? '/work/shared/models', 'mobilenet_v1_0.25_224', 'model.json');
+const MODEL = path.join(MODELS, M025, 'model.json');
 const pixels = { range: [-1, 1] as [number, number] };
 const LAYER = 'conv_pw_3_relu';
 let graph: LeanGraph;

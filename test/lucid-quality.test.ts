@@ -8,9 +8,10 @@ import { buildLeanGraph, type LeanGraph } from '../pipeline/engine/graph.ts';
 import { loadLayersModelFromFile } from '../pipeline/model/load.ts';
 import { decodeRgb } from '../pipeline/output/images.ts';
 import { classQuality, copyTransforms, filterQuality } from '../pipeline/render/quality.ts';
+import { M025, MODELS, PHOTOS } from './support/fixtures.ts';
 
-const SHARED = path.dirname(process.env.ATLAS_MODELS ?? '/work/shared/models');
-const MODEL = path.join(process.env.ATLAS_MODELS ?? '/work/shared/models', 'mobilenet_v1_0.25_224', 'model.json');
+const SHARED = path.dirname(PHOTOS);
+const MODEL = path.join(MODELS, M025, 'model.json');
 const pixels = { range: [-1, 1] as [number, number] };
 let graph: LeanGraph;
 let outputNode: string;

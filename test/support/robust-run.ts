@@ -6,10 +6,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const MODELS = process.env.ATLAS_TEST_MODELS ?? '/work/shared/models';
+export { ROOT, MODELS } from './fixtures.ts';
+import { MODELS, ROOT } from './fixtures.ts';
 export const SMALL_MODEL = path.join(MODELS, 'mobilenet_v1_0.25_224');
 
 export interface CliResult {
