@@ -5,6 +5,8 @@
  * z_c = (a_c − μ_c) / σ_c, with σ_c floored at the median channel σ (a channel silent on the
  * photos would otherwise win on any small activation). The criterion: the target has the
  * highest z of the layer. Reads <dir>/filters.json and <dir>/<method>/<filter>.png; no rendering.
+ * With `--reference rendered`, μ_c and σ_c come from the method's own rendered images of the layer
+ * instead (each channel normalized by how it responds across all the filter images).
  *
  *   nice npx tsx bench/lucid-filters-zscore.ts --dir bench-out/filters-... [--photos ../shared/photos] [--model DIR] [--border 2]
  */
@@ -20,6 +22,7 @@ const dir = arg('dir', 'bench-out/filters');
 const photos = arg('photos', SHARED_PHOTOS);
 const modelDir = arg('model', path.join(SHARED_MODELS, 'mobilenet_v1_0.75_224'));
 const border = Number(arg('border', '2'));
+const reference = arg('reference', 'photos');
 
 await wasm();
 const { graph } = await loadGraph(modelDir);
@@ -60,28 +63,34 @@ for (const f of files) {
   refs[1]!.push(...channelMeans(crops, true));
   crops.dispose();
 }
-const stats = refs.map((ref) => {
+function statsOf(ref: number[][]): { mu: number[]; sd: number[] } {
   const c = ref[0]!.length;
   const mu = Array.from({ length: c }, (_, k) => ref.reduce((a, r) => a + r[k]!, 0) / ref.length);
   const sd = Array.from({ length: c }, (_, k) => Math.sqrt(ref.reduce((a, r) => a + (r[k]! - mu[k]!) ** 2, 0) / ref.length));
   const median = [...sd].sort((a, b) => a - b)[Math.floor(c / 2)]!;
   return { mu, sd: sd.map((s) => Math.max(s, median)) };
-});
+}
+const photoStats = refs.map(statsOf);
 
 const groups = new Map<string, { filter: number; method: string }[]>();
 for (const r of rows) groups.set(`${r.method} (${r.objective ?? ''})`, [...(groups.get(`${r.method} (${r.objective ?? ''})`) ?? []), r]);
-console.log(`${dir}: ${layer}, reference: ${refs[0]!.length} crops of ${files.length} photos`);
+console.log(`${dir}: ${layer}, reference: ${reference === 'rendered' ? 'the rendered images' : `${refs[0]!.length} crops of ${files.length} photos`}`);
 for (const [name, units] of groups) {
   const counts = [0, 0];
+  const acts: number[][][] = [[], []];
   for (const u of units) {
     const { rgb, width, height } = await decodeRgb(path.join(dir, u.method, `${u.filter}.png`));
     const x = tf.tensor4d(Float32Array.from(rgb, (v) => v / 127.5 - 1), [1, height, width, 3]);
+    for (const v of [0, 1]) acts[v]!.push(channelMeans(x, v === 1)[0]!);
+    x.dispose();
+  }
+  const stats = reference === 'rendered' ? acts.map(statsOf) : photoStats;
+  units.forEach((u, i) => {
     for (const v of [0, 1]) {
-      const a = channelMeans(x, v === 1)[0]!;
+      const a = acts[v]![i]!;
       const z = a.map((val, k) => (val - stats[v]!.mu[k]!) / stats[v]!.sd[k]!);
       if (z.every((s, k) => k === u.filter || s < z[u.filter]!)) counts[v]!++;
     }
-    x.dispose();
-  }
-  console.log(`  ${name}: target has the highest reference z-score — layer output ${counts[0]}/${units.length} (${((100 * counts[0]!) / units.length).toFixed(1)}%), pre-activation ${counts[1]}/${units.length} (${((100 * counts[1]!) / units.length).toFixed(1)}%)`);
+  });
+  console.log(`  ${name}: target has the highest ${reference} z-score — layer output ${counts[0]}/${units.length} (${((100 * counts[0]!) / units.length).toFixed(1)}%), pre-activation ${counts[1]}/${units.length} (${((100 * counts[1]!) / units.length).toFixed(1)}%)`);
 }
