@@ -3,14 +3,10 @@
  * or (model id, method, class id): never on build order, other layers or content.
  * Shared by the pipeline (where files go) and the site (where links point).
  */
+import { fnv1a } from '../hash.ts';
 
 function hash36(text: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0).toString(36);
+  return fnv1a(text).toString(36);
 }
 
 /**

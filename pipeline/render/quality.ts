@@ -12,7 +12,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { LeanGraph } from '../engine/graph.ts';
 import { preActivation } from './objectives.ts';
 import { toModelInput, type PixelSpace } from './pixels.ts';
-import { copyAffine, prng, samplingMap, warp, type Affine } from './transforms.ts';
+import { prng } from './seed.ts';
+import { copyAffine, samplingMap, warp, type Affine } from './transforms.ts';
 
 export interface ClassQuality {
   /** Top-5 class ids on the final image, best first. */

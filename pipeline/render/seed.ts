@@ -3,16 +3,7 @@
  * it runs in, so a unit's result in a batch equals its result alone.
  */
 import * as tf from '@tensorflow/tfjs';
-
-/** 32-bit FNV-1a of a string. */
-export function fnv1a(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
+import { fnv1a } from '../hash.ts';
 
 export function unitSeed(atlasSeed: number, unitKey: string): number {
   return fnv1a(`${atlasSeed}:${unitKey}`);
@@ -24,4 +15,16 @@ export function unitSeed(atlasSeed: number, unitKey: string): number {
  */
 export function lectureNoise(seeds: number[], h: number, w: number): tf.Tensor4D {
   return tf.tidy(() => tf.stack(seeds.map((s) => tf.randomUniform([h, w, 3], 0, 1, 'float32', s).sub(0.5).mul(0.25))) as tf.Tensor4D);
+}
+
+/** mulberry32: a small seeded PRNG (uniform in [0, 1)). */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }

@@ -10,6 +10,7 @@
  * in JS from per-image parameters, so an image's warp does not depend on the rest of its batch.
  */
 import * as tf from '@tensorflow/tfjs';
+import { prng } from './seed.ts';
 
 export interface TransformSettings {
   /** Grey margin added on every side before jittering, pixels. */
@@ -36,18 +37,6 @@ export interface Affine {
   /** Shift before scaling (input pixels) and after scaling/rotation (output pixels), [dy, dx]. */
   shift1: [number, number];
   shift2: [number, number];
-}
-
-/** mulberry32: a small seeded PRNG (uniform in [0, 1)). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Mixes a unit seed and a step into one 32-bit seed. */

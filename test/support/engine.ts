@@ -33,16 +33,7 @@ export function relErr(a: Float32Array, b: Float32Array): number {
 }
 
 /** Deterministic uniform [0, 1) numbers (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng as rng } from '../../pipeline/render/seed.ts';
 
 /** The shared models folder: ATLAS_MODELS, else ../shared/models beside the repo root. */
 export function modelsDir(): string {
