@@ -135,7 +135,7 @@ async function leftClean(out: string): Promise<void> {
   await assert.rejects(fs.access(lockFile(out)));
 }
 
-test('a second signal exits at once with 130, leaving no partial or temporary file and no lock', async () => {
+test('a second signal exits at once with 128 + the first signal, leaving no partial or temporary file and no lock', async () => {
   // Two SIGINTs sent back to back merge into one in the kernel (signals do not queue), so the
   // second here is a SIGTERM, which the pipeline treats like Ctrl-C: both arrive together.
   const { out, cfg } = await setup('twice');
@@ -144,9 +144,11 @@ test('a second signal exits at once with 130, leaving no partial or temporary fi
   run.child.kill('SIGINT');
   run.child.kill('SIGTERM');
   const r = await run.done;
-  assert.equal(r.code, 130, r.stderr);
+  // Node may handle the two pending signals in either order; the exit code is 128 + the first one.
+  const first = /SIGINT after SIGTERM/.test(r.stderr) ? 143 : 130;
+  assert.equal(r.code, first, r.stderr);
   assert.equal(r.signal, null);
-  assert.match(r.stderr, /SIGTERM after SIGINT: stopping now/);
+  assert.match(r.stderr, /(SIGTERM after SIGINT|SIGINT after SIGTERM): stopping now/);
   assert.doesNotMatch(r.stderr, /interrupted: |done: /, 'it did not wind down the run');
   await leftClean(out);
 });
