@@ -172,3 +172,10 @@ describe('objectives for lucid', () => {
     assert.ok(Math.abs(same[0]! + 1) < 1e-4);
   });
 });
+
+test('lucid rendering leaks no tensors', async () => {
+  await render(filterBatch([1], [1], 2));
+  const before = tf.memory().numTensors;
+  await render(filterBatch([1, 2], [1, 2], 4));
+  assert.equal(tf.memory().numTensors, before);
+});
