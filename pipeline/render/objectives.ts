@@ -15,19 +15,36 @@ export function pickPerRow(values: tf.Tensor2D, indices: number[]): tf.Tensor1D 
   return tf.sum(tf.mul(values, mask), 1) as tf.Tensor1D;
 }
 
+/** Where a filter objective reads a layer: its output (optionally with redirected ReLU) or its pre-activation. */
+type Source = { redirect: boolean } | 'pre';
+
+/** The layer's [B, h, w, C] feature map from `source`. */
+function featureMap(graph: LeanGraph, x: tf.Tensor4D, layer: string, source: Source): tf.Tensor4D {
+  const act = source === 'pre' ? preActivation(graph, x, layer) : graph.run(x, [layer], source)[0]!;
+  if (act.rank !== 4) throw new Error(`layer ${layer} has rank ${act.rank}; filter objectives need a [batch, h, w, channels] output`);
+  return act as tf.Tensor4D;
+}
+
+/** Per-channel means ignoring `border` pixels on each side (none when the map is too small): [B, C]. */
+function innerMeans(act: tf.Tensor4D, border: number): tf.Tensor2D {
+  const [b, h, w, c] = act.shape;
+  const cut = h > 2 * border && w > 2 * border ? border : 0;
+  const inner = cut ? act.slice([0, cut, cut, 0], [b, h - 2 * cut, w - 2 * cut, c]) : act;
+  return tf.mean(inner, [1, 2]) as tf.Tensor2D;
+}
+
+/** The centre position (h/2, w/2) of each channel: [B, C]. */
+function centre(act: tf.Tensor4D): tf.Tensor2D {
+  const [b, h, w, c] = act.shape;
+  return act.slice([0, Math.floor(h / 2), Math.floor(w / 2), 0], [b, 1, 1, c]).reshape([b, c]) as tf.Tensor2D;
+}
+
 /**
  * Mean activation of channel `channels[b]` of `layer` for image b, ignoring `border` pixels on each
  * side. With `redirect`, a ReLU layer's dead channel still passes a gradient (see redirectedRelu).
  */
 export function channelObjective(layer: string, channels: number[], border: number, redirect = true): Objective {
-  return (graph, x) => {
-    const [act] = graph.run(x, [layer], { redirect }) as [tf.Tensor4D];
-    if (act.rank !== 4) throw new Error(`layer ${layer} has rank ${act.rank}; filter objectives need a [batch, h, w, channels] output`);
-    const [b, h, w, c] = act.shape;
-    const cut = h > 2 * border && w > 2 * border ? border : 0;
-    const inner = cut ? act.slice([0, cut, cut, 0], [b, h - 2 * cut, w - 2 * cut, c]) : act;
-    return pickPerRow(tf.mean(inner, [1, 2]) as tf.Tensor2D, channels);
-  };
+  return (graph, x) => pickPerRow(innerMeans(featureMap(graph, x, layer, { redirect }), border), channels);
 }
 
 export type ScoreKind = 'logit' | 'probability';
@@ -50,13 +67,7 @@ export function classObjective(target: { node: string; isLogit: boolean }, class
  * activation map, for image b.
  */
 export function neuronObjective(layer: string, channels: number[], redirect = true): Objective {
-  return (graph, x) => {
-    const [act] = graph.run(x, [layer], { redirect }) as [tf.Tensor4D];
-    if (act.rank !== 4) throw new Error(`layer ${layer} has rank ${act.rank}; neuron objectives need a [batch, h, w, channels] output`);
-    const [b, h, w, c] = act.shape;
-    const centre = act.slice([0, Math.floor(h / 2), Math.floor(w / 2), 0], [b, 1, 1, c]).reshape([b, c]) as tf.Tensor2D;
-    return pickPerRow(centre, channels);
-  };
+  return (graph, x) => pickPerRow(centre(featureMap(graph, x, layer, { redirect })), channels);
 }
 
 /** The negative of an objective: maximizing it minimizes the original (e.g. what a filter dislikes). */
@@ -111,23 +122,12 @@ export function preActivation(graph: LeanGraph, x: tf.Tensor4D, layer: string): 
 
 /** Like `channelObjective`, on the layer's pre-activation (see `preActivation`). */
 export function preActivationChannelObjective(layer: string, channels: number[], border: number): Objective {
-  return (graph, x) => {
-    const act = preActivation(graph, x, layer) as tf.Tensor4D;
-    if (act.rank !== 4) throw new Error(`layer ${layer} has rank ${act.rank}; filter objectives need a [batch, h, w, channels] output`);
-    const [b, h, w, c] = act.shape;
-    const cut = h > 2 * border && w > 2 * border ? border : 0;
-    const inner = cut ? act.slice([0, cut, cut, 0], [b, h - 2 * cut, w - 2 * cut, c]) : act;
-    return pickPerRow(tf.mean(inner, [1, 2]) as tf.Tensor2D, channels);
-  };
+  return (graph, x) => pickPerRow(innerMeans(featureMap(graph, x, layer, 'pre'), border), channels);
 }
 
 /** Like `neuronObjective`, on the layer's pre-activation. */
 export function preActivationNeuronObjective(layer: string, channels: number[]): Objective {
-  return (graph, x) => {
-    const act = preActivation(graph, x, layer) as tf.Tensor4D;
-    const [b, h, w, c] = act.shape;
-    return pickPerRow(act.slice([0, Math.floor(h / 2), Math.floor(w / 2), 0], [b, 1, 1, c]).reshape([b, c]) as tf.Tensor2D, channels);
-  };
+  return (graph, x) => pickPerRow(centre(featureMap(graph, x, layer, 'pre')), channels);
 }
 
 /**
@@ -138,11 +138,7 @@ export function preActivationNeuronObjective(layer: string, channels: number[]):
  */
 export function channelCossimObjective(layer: string, channels: number[], border: number, power = 1): Objective {
   return (graph, x) => {
-    const act = tf.relu(preActivation(graph, x, layer)) as tf.Tensor4D;
-    const [b, h, w, c] = act.shape;
-    const cut = h > 2 * border && w > 2 * border ? border : 0;
-    const inner = cut ? act.slice([0, cut, cut, 0], [b, h - 2 * cut, w - 2 * cut, c]) : act;
-    const v = tf.mean(inner, [1, 2]) as tf.Tensor2D;
+    const v = innerMeans(tf.relu(featureMap(graph, x, layer, 'pre')), border);
     const target = pickPerRow(v, channels);
     const cos = target.div(tf.norm(v, 'euclidean', 1).add(1e-6));
     return tf.mul(target, tf.pow(tf.relu(cos), power)) as tf.Tensor1D;
