@@ -3,9 +3,10 @@
  * with the gradient L2-normalized per image, from seeded uniform noise (optionally plus a photo).
  */
 import * as tf from '@tensorflow/tfjs';
-import { clipToBytes, cropFor, deprocess, toRgbBuffers } from '../deprocess.ts';
+import { clipToBytes, cropFor, deprocess } from '../deprocess.ts';
 import type { Method, RenderBatch, RenderContext, UnitResult } from '../method.ts';
 import { toModelInput } from '../pixels.ts';
+import { BatchRecorder } from '../record.ts';
 import { lectureNoise } from '../seed.ts';
 
 /** Per-image objective minus the L2 penalty, as a function of canonical pixels. */
@@ -36,48 +37,25 @@ export function initialImages(batch: RenderBatch): tf.Tensor4D {
 }
 
 export async function renderLecture(batch: RenderBatch, ctx: RenderContext): Promise<UnitResult[]> {
-  const n = batch.units.length;
   const f = penalized(batch, ctx);
-  const curves: number[][] = batch.units.map(() => []);
-  const frames: Uint8Array[][] = batch.units.map(() => []);
-  const record = async (x: tf.Tensor4D) => {
-    const images = batch.deprocess === 'clip' ? clipToBytes(x) : deprocess(x, batch.crop);
-    const buffers = await toRgbBuffers(images);
-    images.dispose();
-    buffers.forEach((b, i) => frames[i]!.push(b));
-  };
+  const rec = new BatchRecorder(batch.units);
+  const record = (x: tf.Tensor4D) => rec.frame(batch.deprocess === 'clip' ? clipToBytes(x) : deprocess(x, batch.crop));
   let x = initialImages(batch);
   try {
     for (let step = 0; step < batch.steps; step++) {
       if (step % batch.frameEvery === 0) await record(x);
       const { value, next } = ascentStep(f, x, batch.stepSize);
-      const values = await value.data();
-      value.dispose();
       x.dispose();
       x = next;
-      for (let i = 0; i < n; i++) curves[i]!.push(values[i]!);
+      await rec.values(value);
       ctx.onStep?.(step);
       if (ctx.shouldStop?.()) break;
     }
-    const last = tf.tidy(() => f(x));
-    const values = await last.data();
-    last.dispose();
-    for (let i = 0; i < n; i++) curves[i]!.push(values[i]!);
+    await rec.values(tf.tidy(() => f(x)));
     await record(x);
     const [h, w] = batch.size;
     const crop = batch.deprocess === 'clip' ? 0 : batch.crop;
-    return batch.units.map((u, i) => {
-      const bad = curves[i]!.findIndex((v) => !Number.isFinite(v));
-      return {
-        key: u.key,
-        image: frames[i]![frames[i]!.length - 1]!,
-        width: w - 2 * cropFor(w, crop),
-        height: h - 2 * cropFor(h, crop),
-        frames: frames[i]!,
-        curve: curves[i]!,
-        error: bad >= 0 ? `objective became ${curves[i]![bad]} at step ${bad}` : undefined,
-      };
-    });
+    return rec.results(w - 2 * cropFor(w, crop), h - 2 * cropFor(h, crop));
   } finally {
     x.dispose();
   }

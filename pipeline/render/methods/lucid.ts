@@ -11,12 +11,13 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LucidSettings } from '../../config/schema.ts';
 import type { UnitSettings } from '../../output/manifest.ts';
-import { clipToBytes, toRgbBuffers } from '../deprocess.ts';
+import { clipToBytes } from '../deprocess.ts';
 import type { Method, RenderBatch, RenderContext, UnitResult } from '../method.ts';
 import { channelCossimObjective, channelObjective, classObjective, negative, neuronObjective, preActivationChannelObjective, preActivationNeuronObjective, type Objective, type ScoreKind } from '../objectives.ts';
 import { toCanonicalPixels } from '../param/color.ts';
 import { fourierBasis, initialSpectrum, spectrumToImage, type FourierBasis } from '../param/fourier.ts';
 import { toModelInput } from '../pixels.ts';
+import { BatchRecorder } from '../record.ts';
 import { randomAffine, samplingMap, STANDARD_TRANSFORMS, stepSeed, warp, type TransformSettings } from '../transforms.ts';
 
 /** What only this method reads (the rest of its settings come through RenderBatch: steps, stepSize = Adam's learning rate, frameEvery). */
@@ -81,51 +82,28 @@ export function lucidStep(batch: LucidRenderBatch, ctx: RenderContext, state: Lu
 
 export async function renderLucid(batch: LucidRenderBatch, ctx: RenderContext): Promise<UnitResult[]> {
   const options: LucidOptions = { ...LUCID_DEFAULTS, ...batch.lucid, transforms: { ...LUCID_DEFAULTS.transforms, ...batch.lucid?.transforms } };
-  const n = batch.units.length;
   const [h, w] = batch.size;
   const basis = fourierBasis(h, w, options.decay);
   const spectrum = initialSpectrum(batch.units.map((u) => u.seed), basis, options.sd);
   let state: LucidState = { basis, spectrum, m: tf.zerosLike(spectrum), v: tf.zerosLike(spectrum) };
-  const curves: number[][] = batch.units.map(() => []);
-  const frames: Uint8Array[][] = batch.units.map(() => []);
-  const record = async () => {
-    const bytes = tf.tidy(() => clipToBytes(lucidImages(state.spectrum, basis)));
-    const buffers = await toRgbBuffers(bytes);
-    bytes.dispose();
-    buffers.forEach((b, i) => frames[i]!.push(b));
-  };
+  const rec = new BatchRecorder(batch.units);
+  const record = () => rec.frame(tf.tidy(() => clipToBytes(lucidImages(state.spectrum, basis))));
   try {
     for (let step = 0; step < batch.steps; step++) {
       if (step % batch.frameEvery === 0) await record();
       const { value, next } = lucidStep(batch, ctx, state, step, options);
-      const values = await value.data();
-      value.dispose();
       state.spectrum.dispose();
       state.m.dispose();
       state.v.dispose();
       state = { basis, ...next };
-      for (let i = 0; i < n; i++) curves[i]!.push(values[i]!);
+      await rec.values(value);
       ctx.onStep?.(step);
       if (ctx.shouldStop?.()) break;
     }
     // The last entry: the objective of the final image itself, untransformed.
-    const last = tf.tidy(() => batch.objective(ctx.graph, toModelInput(lucidImages(state.spectrum, basis), ctx.pixels)));
-    const values = await last.data();
-    last.dispose();
-    for (let i = 0; i < n; i++) curves[i]!.push(values[i]!);
+    await rec.values(tf.tidy(() => batch.objective(ctx.graph, toModelInput(lucidImages(state.spectrum, basis), ctx.pixels))));
     await record();
-    return batch.units.map((u, i) => {
-      const bad = curves[i]!.findIndex((v) => !Number.isFinite(v));
-      return {
-        key: u.key,
-        image: frames[i]![frames[i]!.length - 1]!,
-        width: w,
-        height: h,
-        frames: frames[i]!,
-        curve: curves[i]!,
-        error: bad >= 0 ? `objective became ${curves[i]![bad]} at step ${bad}` : undefined,
-      };
-    });
+    return rec.results(w, h);
   } finally {
     state.spectrum.dispose();
     state.m.dispose();

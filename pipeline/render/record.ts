@@ -1,0 +1,49 @@
+/**
+ * What a method records while a batch renders: one objective curve and one list of frames per unit,
+ * turned into `UnitResult`s at the end (a non-finite objective fails its unit). Shared by every method.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import { toRgbBuffers } from './deprocess.ts';
+import type { BatchUnit, UnitResult } from './method.ts';
+
+export class BatchRecorder {
+  private readonly curves: number[][];
+  private readonly frames: Uint8Array[][];
+
+  constructor(private readonly units: BatchUnit[]) {
+    this.curves = units.map(() => []);
+    this.frames = units.map(() => []);
+  }
+
+  /** Appends each unit's value; takes ownership of `values` ([B]). */
+  async values(values: tf.Tensor1D): Promise<void> {
+    const data = await values.data();
+    values.dispose();
+    this.curves.forEach((c, i) => c.push(data[i]!));
+  }
+
+  /** Appends each unit's frame; takes ownership of `images` ([B, h, w, 3] bytes as int32). */
+  async frame(images: tf.Tensor4D): Promise<void> {
+    const buffers = await toRgbBuffers(images);
+    images.dispose();
+    buffers.forEach((b, i) => this.frames[i]!.push(b));
+  }
+
+  /** One result per unit; its image is its last frame. */
+  results(width: number, height: number): UnitResult[] {
+    return this.units.map((u, i) => {
+      const curve = this.curves[i]!;
+      const frames = this.frames[i]!;
+      const bad = curve.findIndex((v) => !Number.isFinite(v));
+      return {
+        key: u.key,
+        image: frames[frames.length - 1]!,
+        width,
+        height,
+        frames,
+        curve,
+        error: bad >= 0 ? `objective became ${curve[bad]} at step ${bad}` : undefined,
+      };
+    });
+  }
+}
