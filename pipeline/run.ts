@@ -201,13 +201,7 @@ export function cacheKeyOf(ctx: AtlasContext, unit: PlannedUnit, settings: UnitS
 }
 
 async function filesExist(outDir: string, files: Record<string, string>): Promise<boolean> {
-  for (const f of Object.values(files)) {
-    try {
-      await fs.access(path.join(outDir, f));
-    } catch {
-      return false;
-    }
-  }
+  for (const f of Object.values(files)) if (!(await exists(path.join(outDir, f)))) return false;
   return true;
 }
 
@@ -466,7 +460,7 @@ async function readPreviousManifest(outDir: string, progress: Progress): Promise
   }
 }
 
-function unitEntry(ctx: AtlasContext, u: PlannedUnit & { seed: number; settings: UnitSettings; cacheKey: string }, r: UnitResult, backend: string, seconds: number, quality?: ClassQuality): ManifestUnit {
+function unitEntry(ctx: AtlasContext, u: TodoUnit, r: UnitResult, backend: string, seconds: number, quality?: ClassQuality): ManifestUnit {
   // Six significant digits: the curve is for plotting and comparing, not for bit-exact replay.
   const curve = r.curve.map((v) => (Number.isFinite(v) ? Number(v.toPrecision(6)) : v));
   const start = curve[0] ?? NaN;

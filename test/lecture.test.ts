@@ -2,23 +2,18 @@ import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { before, test } from 'node:test';
-import { selectBackend } from '../pipeline/engine/backend.ts';
-import { buildLeanGraph, type LeanGraph } from '../pipeline/engine/graph.ts';
-import { loadLayersModelFromFile } from '../pipeline/model/load.ts';
+import type { LeanGraph } from '../pipeline/engine/graph.ts';
 import { cropFor, deprocess } from '../pipeline/render/deprocess.ts';
 import type { RenderBatch } from '../pipeline/render/method.ts';
 import { renderLecture } from '../pipeline/render/methods/lecture.ts';
 import { channelObjective, classObjective } from '../pipeline/render/objectives.ts';
-import { M025, MODELS } from './support/fixtures.ts';
+import { M025, sharedGraph } from './support/fixtures.ts';
 
 let graph: LeanGraph;
 const ctx = () => ({ graph, pixels: { range: [-1, 1] as [number, number] } });
 
 before(async () => {
-  await selectBackend('auto');
-  const { model } = await loadLayersModelFromFile(path.join(MODELS, M025, 'model.json'));
-  graph = buildLeanGraph(model);
-  model.dispose();
+  graph = await sharedGraph(M025, 'auto');
 });
 
 function filterBatch(channels: number[], seeds: number[], steps = 5): RenderBatch {

@@ -4,29 +4,22 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { configSchema } from '../pipeline/config/schema.ts';
-import { selectBackend } from '../pipeline/engine/backend.ts';
-import { buildLeanGraph, type LeanGraph } from '../pipeline/engine/graph.ts';
-import { loadLayersModelFromFile } from '../pipeline/model/load.ts';
+import type { LeanGraph } from '../pipeline/engine/graph.ts';
 import type { RenderBatch } from '../pipeline/render/method.ts';
 import { METHODS } from '../pipeline/render/methods/index.ts';
 import { lucidBatchFields, lucidMethod, lucidObjective, lucidUnitSettings, type LucidRenderBatch } from '../pipeline/render/methods/lucid.ts';
 import { channelCossimObjective, channelObjective, classObjective, diversityObjective, negative, neuronObjective, preActivation, preActivationChannelObjective, sum } from '../pipeline/render/objectives.ts';
 import { unitSeed } from '../pipeline/render/seed.ts';
-import { M025, MODELS } from './support/fixtures.ts';
+import { M025, sharedGraph } from './support/fixtures.ts';
 
-const MODEL = path.join(MODELS, M025, 'model.json');
 const pixels = { range: [-1, 1] as [number, number] };
 const LAYER = 'conv_pw_3_relu';
 let graph: LeanGraph;
 
 before(async () => {
-  await selectBackend('wasm');
-  const { model } = await loadLayersModelFromFile(MODEL);
-  graph = buildLeanGraph(model);
-  model.dispose();
+  graph = await sharedGraph(M025);
 });
 after(() => graph.dispose());
 

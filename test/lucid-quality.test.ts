@@ -3,24 +3,18 @@ import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { selectBackend } from '../pipeline/engine/backend.ts';
-import { buildLeanGraph, type LeanGraph } from '../pipeline/engine/graph.ts';
-import { loadLayersModelFromFile } from '../pipeline/model/load.ts';
+import type { LeanGraph } from '../pipeline/engine/graph.ts';
 import { decodeRgb } from '../pipeline/output/images.ts';
 import { classQuality, copyTransforms, filterQuality } from '../pipeline/render/quality.ts';
-import { M025, MODELS, PHOTOS } from './support/fixtures.ts';
+import { M025, PHOTOS, sharedGraph } from './support/fixtures.ts';
 
 const SHARED = path.dirname(PHOTOS);
-const MODEL = path.join(MODELS, M025, 'model.json');
 const pixels = { range: [-1, 1] as [number, number] };
 let graph: LeanGraph;
 let outputNode: string;
 
 before(async () => {
-  await selectBackend('wasm');
-  const { model } = await loadLayersModelFromFile(MODEL);
-  graph = buildLeanGraph(model);
-  model.dispose();
+  graph = await sharedGraph(M025);
   outputNode = graph.nodes[graph.nodes.length - 1]!.name;
 });
 after(() => graph.dispose());

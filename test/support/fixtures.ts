@@ -4,6 +4,9 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { selectBackend, type BackendChoice } from '../../pipeline/engine/backend.ts';
+import { buildLeanGraph, type LeanGraph } from '../../pipeline/engine/graph.ts';
+import { loadLayersModelFromFile } from '../../pipeline/model/load.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 /** The folder of local models (ATLAS_MODELS), by default ../shared/models beside the checkout. */
@@ -43,4 +46,13 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Cli
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** The lean graph of a shared model on the given backend (tests of methods and objectives). */
+export async function sharedGraph(id: string, backend: BackendChoice = 'wasm'): Promise<LeanGraph> {
+  await selectBackend(backend);
+  const { model } = await loadLayersModelFromFile(path.join(MODELS, id, 'model.json'));
+  const graph = buildLeanGraph(model);
+  model.dispose();
+  return graph;
 }
