@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { loadConfig, type LoadedConfig } from './config/load.ts';
-import { backendFamily, selectBackend, type BackendChoice, type SelectedBackend } from './engine/backend.ts';
+import { selectBackend, type BackendChoice, type BackendName, type SelectedBackend } from './engine/backend.ts';
 import { buildLeanGraph, type LeanGraph } from './engine/graph.ts';
 import { AtlasError, closest } from './errors.ts';
 import { acquireLock, lockWriteError, type Lock } from './lock.ts';
@@ -178,7 +178,7 @@ function settingsFor(ctx: AtlasContext, kind: 'filter' | 'class', method: string
  * images, the score only class images, the crop only the lecture deprocessing. The batch size does
  * not (each image's gradient is its own), nor does the label.
  */
-export function cacheKeyOf(ctx: AtlasContext, unit: PlannedUnit, settings: UnitSettings, seed: number, backend: string, photoHash: string | null): string {
+export function cacheKeyOf(ctx: AtlasContext, unit: PlannedUnit, settings: UnitSettings, seed: number, backend: BackendName, photoHash: string | null): string {
   const shaping: Partial<UnitSettings> = { ...settings };
   if (unit.kind === 'class') delete shaping.border;
   if (settings.deprocess !== 'lecture') delete shaping.crop;
@@ -191,9 +191,11 @@ export function cacheKeyOf(ctx: AtlasContext, unit: PlannedUnit, settings: UnitS
       unit: unitKey(unit),
       target: unit.target,
       settings: shaping,
-      photoHash,
+      // The photo's pixels, for units whose settings start from it (the lucid method never does).
+      photoHash: settings.photo ? photoHash : null,
       seed,
-      backend: backendFamily(backend as never),
+      // Each backend computes its own float rounding: a unit made on another backend is made again.
+      backend,
       gifFrameMs: ctx.loaded.config.render.gifFrameMs,
     }),
   );
@@ -266,8 +268,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
       const key = unitKey(u);
       const settings = settingsFor(ctx, u.kind, u.method);
       const seed = unitSeed(config.render.seed, key);
-      // The lucid method has no start photo.
-      const cacheKey = cacheKeyOf(ctx, u, settings, seed, backend.name, u.method === 'lucid' ? null : photoHash);
+      const cacheKey = cacheKeyOf(ctx, u, settings, seed, backend.name, photoHash);
       const old = previousUnits.get(key);
       const valid = old !== undefined && old.cacheKey === cacheKey && old.status === 'ok' && old.files !== undefined && (await filesExist(outDir, old.files));
       // A valid entry stays listed (under --force until its unit is recomputed); labels may have changed.

@@ -14,11 +14,6 @@ export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 
 export type BackendName = (typeof BACKEND_NAMES)[number];
 export type BackendChoice = BackendName | 'auto';
 
-/** The family a backend's results belong to: same family, same numbers for the same seed. */
-export function backendFamily(name: BackendName): string {
-  return name === 'tensorflow-gpu' ? 'tensorflow-gpu' : name;
-}
-
 export interface BackendCandidate {
   name: BackendName;
   /**

@@ -81,7 +81,7 @@ export interface ManifestUnit {
   backend: string;
   /** Wall-clock seconds of the batch divided by its size. */
   seconds: number;
-  /** Hash of everything that determines the pixels (model weights, unit, settings, seed, backend family). */
+  /** Hash of everything that determines the pixels (model weights, unit, settings, seed, backend). */
   cacheKey: string;
   /** Free-form quality numbers (e.g. top-k of class images). */
   quality?: Record<string, unknown>;
