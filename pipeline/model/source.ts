@@ -115,14 +115,10 @@ export async function downloadModel(url: string, dir: string, fetchImpl: typeof 
         throw new AtlasError(`model.source: weight path "${p}" in ${url} leaves the model folder; expected a path relative to model.json`, { key: 'model.source', path: ['model', 'source'] });
       }
       const data = await get(new URL(p, url).toString());
-      await writeAtomic(path.join(dir, p), data);
+      await writeFileAtomic(path.join(dir, p), data);
     }
   }
   // model.json last: its presence marks a complete download.
-  await writeAtomic(modelJson, json);
+  await writeFileAtomic(modelJson, json);
   return modelJson;
-}
-
-async function writeAtomic(file: string, data: Buffer): Promise<void> {
-  await writeFileAtomic(file, data);
 }

@@ -10,6 +10,7 @@ import sharp from 'sharp';
 import { encodeFramesZip } from '../../pipeline/output/frames-zip.ts';
 import type { ManifestUnit } from '../../pipeline/output/manifest.ts';
 import { zipFile } from '../lib/files.ts';
+import { writeFileAtomic } from '../../pipeline/output/atomic.ts';
 
 /** RGB frames of an animated GIF. */
 export async function gifFrames(file: string): Promise<{ frames: Uint8Array[]; width: number; height: number }> {
@@ -53,8 +54,7 @@ export async function ensureFrameZips(units: ManifestUnit[], dataDir: string, ou
         }
         const zip = await zipFromGif(gif);
         await fs.writeFile(target, zip);
-        await fs.writeFile(`${cacheFile}.tmp-${process.pid}`, zip);
-        await fs.rename(`${cacheFile}.tmp-${process.pid}`, cacheFile);
+        await writeFileAtomic(cacheFile, zip);
         made++;
       }),
     ),
