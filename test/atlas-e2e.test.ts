@@ -11,7 +11,7 @@ import { selectBackend } from '../pipeline/engine/backend.ts';
 import { loadLayersModelFromFile } from '../pipeline/model/load.ts';
 import { frameDelays } from '../pipeline/output/images.ts';
 import type { Manifest } from '../pipeline/output/manifest.ts';
-import { pages, slug } from '../pipeline/output/paths.ts';
+import { pages } from '../pipeline/output/paths.ts';
 import { M025, M075, MODELS, runCli, tempDir, writeConfig } from './support/fixtures.ts';
 
 async function readManifest(dir: string): Promise<Manifest> {
@@ -106,7 +106,8 @@ site:
     }
   }
   assert.ok(images >= m.units.length * 2, `only ${images} image references`);
-  assert.ok(slug('conv_pw_1_relu') === 'conv_pw_1_relu');
+  // Safe layer names are their own slugs in the manifest (and so in every URL).
+  assert.deepEqual(m.layers.map((l) => l.slug), ['conv_pw_1_relu', 'conv_pw_11_relu']);
 });
 
 test('class images of the default model are classified as their class (top-1), read back from the PNG files', async () => {
@@ -206,7 +207,9 @@ site: { base: /two/ }
   for (const u of m.units.filter((x) => x.kind === 'class')) {
     const q = u.quality as { copies: number; jitterTop1Rate: number; top5: number[] };
     assert.equal(q.copies, 16);
-    assert.ok(q.jitterTop1Rate >= 0 && q.jitterTop1Rate <= 1);
+    // A share of the 16 copies: k/16 for some whole k.
+    const k = q.jitterTop1Rate * q.copies;
+    assert.ok(Math.abs(k - Math.round(k)) < 1e-9 && k >= 0 && k <= q.copies, `jitterTop1Rate ${q.jitterTop1Rate}`);
     assert.equal(q.top5.length, 5);
   }
   const page = await fs.readFile(path.join(dist, pages.filter('conv_pw_3_relu', 9), 'index.html'), 'utf8');
