@@ -30,6 +30,5 @@ export function arg(name: string, fallback: string): string {
   return i >= 0 ? process.argv[i + 1]! : fallback;
 }
 
-/** The shared models and photos: ATLAS_MODELS, else ../shared/models beside the checkout. */
+/** The shared models: ATLAS_MODELS, else ../shared/models beside the checkout. */
 export const SHARED_MODELS = path.resolve(process.env.ATLAS_MODELS ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'shared', 'models'));
-export const SHARED_PHOTOS = path.resolve(SHARED_MODELS, '..', 'photos');

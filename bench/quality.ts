@@ -1,12 +1,16 @@
 /**
  * The quality report: per method, summarizes
- *  - a pipeline output folder (its manifest.json: ManifestUnit.quality of class units), and/or
- *  - the experiment files of bench/lucid-classes.ts (classes.json) and bench/lucid-filters.ts (filters.json).
+ *  - a pipeline output folder (its manifest.json: ManifestUnit.quality of class units — top-k on the
+ *    image and on jittered/scaled copies — and of filter units — where the target ranks among the
+ *    layer's channels), and/or
+ *  - the experiment file of bench/lucid-classes.ts (classes.json).
  *
  *   npm run quality -- <folder or file> [...]
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type { ManifestUnit } from '../pipeline/output/manifest.ts';
+import type { FilterQualityRecord } from '../pipeline/render/quality.ts';
 
 interface Row {
   [k: string]: string | number;
@@ -46,65 +50,68 @@ function classRows(byMethod: Map<string, { q: ClassQ; transfer?: { top5HasTarget
   });
 }
 
+/** What a filter unit's objective was, for grouping: its objective name, and where it read the layer. */
+function objectiveName(u: ManifestUnit): string {
+  const s = u.settings as ManifestUnit['settings'] & { preActivation?: boolean };
+  const kind = s.filterObjective ?? 'channel';
+  return kind === 'channel' || kind === 'neuron' ? `${kind} (${s.preActivation ? 'pre-activation' : 'layer output'})` : kind;
+}
+
+/**
+ * Per method, objective and layer: how often the target is the layer's most activated channel on
+ * the final optimized image (ManifestUnit.quality of filters, see render/quality.ts).
+ */
+function filterRows(units: ManifestUnit[]): Row[] {
+  const groups = new Map<string, ManifestUnit[]>();
+  for (const u of units) {
+    const key = `${u.method}|${objectiveName(u)}|${u.layer}`;
+    groups.set(key, [...(groups.get(key) ?? []), u]);
+  }
+  return [...groups].map(([key, us]) => {
+    const [method, objective, layer] = key.split('|');
+    const q = us.map((u) => u.quality as unknown as FilterQualityRecord);
+    const pre = q.filter((r) => r.preActivation).map((r) => r.preActivation!);
+    return {
+      method: method!,
+      objective: objective!,
+      layer: layer!,
+      filters: us.length,
+      'target top (ties count)': pct(q.filter((r) => r.rank === 0).length, q.length),
+      'strictly top': pct(q.filter((r) => r.rank === 0 && r.ties === 0).length, q.length),
+      'in top 3': pct(q.filter((r) => r.rank < 3).length, q.length),
+      'mean z': mean(q.map((r) => r.z)).toFixed(2),
+      'pre-activation: strictly top': pre.length ? pct(pre.filter((r) => r.rank === 0 && r.ties === 0).length, pre.length) : '–',
+    };
+  });
+}
+
 async function report(target: string): Promise<void> {
   const stat = await fs.stat(target);
-  const files = stat.isDirectory() ? ['manifest.json', 'classes.json', 'filters.json'].map((f) => path.join(target, f)) : [target];
+  const files = stat.isDirectory() ? ['manifest.json', 'classes.json'].map((f) => path.join(target, f)) : [target];
   for (const file of files) {
     const text = await fs.readFile(file, 'utf8').catch(() => undefined);
     if (text === undefined) continue;
     const data = JSON.parse(text);
     console.log(`\n== ${file}`);
-    if (path.basename(file) === 'filters.json') {
-      type F = { method: string; layer: string; filter: number; rank: number; z: number; means: number[]; steps: number; size: number; objective?: string; pre?: { rank: number; z: number; means: number[] } };
-      const rows = data as F[];
-      const methods = [...new Set(rows.map((r) => `${r.method}|${r.objective ?? ''}`))];
-      const out: Row[] = [];
-      for (const key of methods) {
-        const [method, objective] = key.split('|');
-        const mine = rows.filter((r) => r.method === method && (r.objective ?? '') === objective);
-        for (const view of ['layer output', 'pre-activation'] as const) {
-          const get = (r: F) => (view === 'layer output' ? r : r.pre);
-          if (!mine.every((r) => get(r))) continue;
-          // Second view: each channel standardized over all images of this method (its own scale removed).
-          const c = get(mine[0]!)!.means.length;
-          const mu = Array.from({ length: c }, (_, k) => mean(mine.map((r) => get(r)!.means[k]!)));
-          const sd = Array.from({ length: c }, (_, k) => Math.sqrt(mean(mine.map((r) => (get(r)!.means[k]! - mu[k]!) ** 2))) || 1);
-          const topStd = mine.filter((r) => {
-            const z = get(r)!.means.map((v, k) => (v - mu[k]!) / sd[k]!);
-            return z.every((v) => v <= z[r.filter]!);
-          }).length;
-          out.push({
-            method: objective ? `${method} (${objective === 'pre' ? 'objective: pre-activation' : objective === 'post' ? 'objective: layer output' : objective})` : method,
-            layer: mine[0]!.layer,
-            'size/steps': `${mine[0]!.size}/${mine[0]!.steps}`,
-            filters: mine.length,
-            'measured on': view,
-            'target is top channel (z across channels; ties count)': pct(mine.filter((r) => get(r)!.rank === 0).length, mine.length),
-            'strictly top': pct(mine.filter((r) => get(r)!.means.every((v, k) => k === r.filter || v < get(r)!.means[r.filter]!)).length, mine.length),
-            'in top 3': pct(mine.filter((r) => get(r)!.rank < 3).length, mine.length),
-            'mean z': mean(mine.map((r) => get(r)!.z)).toFixed(2),
-            'top after per-channel standardization over images': pct(topStd, mine.length),
-          });
-        }
-      }
-      console.log(table(out));
-    } else if (path.basename(file) === 'classes.json') {
+    if (path.basename(file) === 'classes.json') {
       const rows = data as { method: string; class: number; quality: ClassQ; transfer: { top5HasTarget: boolean }; steps: number }[];
       const by = new Map<string, { q: ClassQ; transfer?: { top5HasTarget: boolean } }[]>();
       for (const r of rows) by.set(`${r.method} (${r.steps} steps)`, [...(by.get(`${r.method} (${r.steps} steps)`) ?? []), { q: r.quality, transfer: r.transfer }]);
       console.log(table(classRows(by)));
     } else {
-      const units = (data.units ?? []) as { method: string; kind: string; status: string; quality?: ClassQ }[];
+      const units = (data.units ?? []) as ManifestUnit[];
       const by = new Map<string, { q: ClassQ }[]>();
-      for (const u of units) if (u.kind === 'class' && u.status === 'ok' && u.quality) by.set(u.method, [...(by.get(u.method) ?? []), { q: u.quality }]);
-      console.log(table(classRows(by)));
+      for (const u of units) if (u.kind === 'class' && u.status === 'ok' && u.quality) by.set(u.method, [...(by.get(u.method) ?? []), { q: u.quality as unknown as ClassQ }]);
+      if (by.size) console.log(table(classRows(by)));
+      const filters = units.filter((u) => u.kind === 'filter' && u.status === 'ok' && u.quality);
+      if (filters.length) console.log(`${by.size ? '\n' : ''}${table(filterRows(filters))}`);
     }
   }
 }
 
 const targets = process.argv.slice(2);
 if (!targets.length) {
-  console.error('usage: npm run quality -- <output folder | manifest.json | classes.json | filters.json> [...]');
+  console.error('usage: npm run quality -- <output folder | manifest.json | classes.json> [...]');
   process.exit(2);
 }
 for (const t of targets) await report(t);

@@ -25,8 +25,8 @@ import { createProgress, type Progress } from './progress.ts';
 import type { RenderBatch, UnitResult } from './render/method.ts';
 import { METHODS, METHOD_IDS } from './render/methods/index.ts';
 import { lucidBatchFields, lucidObjective, lucidUnitSettings, type LucidUnitSettings } from './render/methods/lucid.ts';
-import { classQuality, type ClassQuality } from './render/quality.ts';
-import { channelObjective, classObjective, type Objective } from './render/objectives.ts';
+import { classQuality, filterQuality, filterRank, type UnitQuality } from './render/quality.ts';
+import { classObjective, filterObjective, type Objective } from './render/objectives.ts';
 import type { PixelSpace } from './render/pixels.ts';
 import { unitSeed } from './render/seed.ts';
 
@@ -169,6 +169,8 @@ function settingsFor(ctx: AtlasContext, kind: 'filter' | 'class', method: string
     frameEvery: r.frameEvery,
     photo: r.photo ?? null,
     ...(kind === 'class' ? { score: ctx.loaded.config.model.score } : { redirect: r.redirect }),
+    // Written only when not the default, so that atlases made before it was a setting keep their cache keys.
+    ...(kind === 'filter' && r.filters.objective !== 'channel' ? { filterObjective: r.filters.objective } : {}),
   };
 }
 
@@ -214,7 +216,8 @@ function objectiveFor(ctx: AtlasContext, batch: (PlannedUnit & { settings: UnitS
     const indices = batch.map((u) => u.index);
     return lucidObjective(head.settings as LucidUnitSettings, { kind: head.kind, target: head.target, indices }, { node: ctx.scoreLayer, isLogit: ctx.scoreIsLogit });
   }
-  if (head.kind === 'filter') return channelObjective(head.target, batch.map((u) => u.index), r.border, r.redirect);
+  if (head.kind === 'filter')
+    return filterObjective(head.settings.filterObjective ?? 'channel', head.target, batch.map((u) => u.index), { border: r.border, redirect: r.redirect, preActivation: false });
   return classObjective({ node: ctx.scoreLayer, isLogit: ctx.scoreIsLogit }, batch.map((u) => u.index), ctx.loaded.config.model.score);
 }
 
@@ -358,22 +361,14 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
           },
         });
       } catch (err) {
-        results = group.map((u) => ({ key: unitKey(u), image: new Uint8Array(), width: 0, height: 0, frames: [], curve: [], error: `rendering failed: ${(err as Error).message}` }));
+        results = group.map((u) => ({ key: unitKey(u), image: new Uint8Array(), input: new Uint8Array(), width: 0, height: 0, frames: [], curve: [], error: `rendering failed: ${(err as Error).message}` }));
       }
       const seconds = (performance.now() - t0) / 1000 / group.length;
-      let qualities: (ClassQuality | undefined)[] | undefined;
-      if (head.kind === 'class') {
-        const ok = results.flatMap((r, i) => (r.error ? [] : [{ r, u: group[i]! }]));
-        if (ok.length) {
-          try {
-            const found = await classQuality(ctx.graph, ctx.pixels, ctx.outputNode, ok.map((o) => o.r.image), ok[0]!.r.width, ok[0]!.r.height, ok.map((o) => o.u.index), ok.map((o) => o.u.seed));
-            qualities = results.map((r) => (r.error ? undefined : found.shift()));
-          } catch (err) {
-            // Quality numbers are extra: the images are still good.
-            progress.log(`note: no quality numbers for classes ${group.map((u) => u.index).join(', ')}: ${(err as Error).message}`);
-          }
-        }
-      }
+      const qualities = await qualityOf(ctx, group, results).catch((err: Error) => {
+        // Quality numbers are extra: the images are still good.
+        progress.log(`note: no quality numbers for ${head.kind === 'class' ? 'classes' : `${head.target} filters`} ${group.map((u) => u.index).join(', ')}: ${err.message}`);
+        return undefined;
+      });
       // Under --force a unit may still be listed with its previous files: unlist it before they are replaced.
       if (group.some((u) => units.has(unitKey(u)))) {
         for (const u of group) units.delete(unitKey(u));
@@ -461,7 +456,32 @@ async function readPreviousManifest(outDir: string, progress: Progress): Promise
   }
 }
 
-function unitEntry(ctx: AtlasContext, u: TodoUnit, r: UnitResult, backend: string, seconds: number, quality?: ClassQuality): ManifestUnit {
+/**
+ * Quality numbers of a rendered batch, measured on each unit's final optimized image (`input`):
+ * classes, the model's top-k on it and on jittered/scaled copies; filters, where the target ranks
+ * among the layer's channels (on the layer's output and, for a ReLU/ReLU6 layer, its pre-activation).
+ * Failed units get none.
+ */
+async function qualityOf(ctx: AtlasContext, group: TodoUnit[], results: UnitResult[]): Promise<(UnitQuality | undefined)[] | undefined> {
+  const ok = results.flatMap((r, i) => (r.error ? [] : [{ r, u: group[i]! }]));
+  if (!ok.length) return undefined;
+  const [h, w] = ctx.size;
+  const inputs = ok.map((o) => o.r.input);
+  const indices = ok.map((o) => o.u.index);
+  let found: UnitQuality[];
+  if (group[0]!.kind === 'class') {
+    found = await classQuality(ctx.graph, ctx.pixels, ctx.outputNode, inputs, w, h, indices, ok.map((o) => o.u.seed));
+  } else {
+    const layer = group[0]!.target;
+    const border = ctx.loaded.config.render.border;
+    const out = await filterQuality(ctx.graph, ctx.pixels, layer, inputs, w, h, indices, border);
+    const pre = ctx.graph.nodes.find((n) => n.name === layer)?.relu ? await filterQuality(ctx.graph, ctx.pixels, layer, inputs, w, h, indices, border, { preActivation: true }) : undefined;
+    found = out.map((q, i) => ({ ...filterRank(q), ...(pre ? { preActivation: filterRank(pre[i]!) } : {}) }));
+  }
+  return results.map((r) => (r.error ? undefined : found.shift()));
+}
+
+function unitEntry(ctx: AtlasContext, u: TodoUnit, r: UnitResult, backend: string, seconds: number, quality?: UnitQuality): ManifestUnit {
   // Six significant digits: the curve is for plotting and comparing, not for bit-exact replay.
   const curve = r.curve.map((v) => (Number.isFinite(v) ? Number(v.toPrecision(6)) : v));
   const start = curve[0] ?? NaN;

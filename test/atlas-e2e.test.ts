@@ -12,6 +12,8 @@ import { loadLayersModelFromFile } from '../pipeline/model/load.ts';
 import { frameDelays } from '../pipeline/output/images.ts';
 import type { Manifest } from '../pipeline/output/manifest.ts';
 import { pages } from '../pipeline/output/paths.ts';
+import type { FilterQualityRecord } from '../pipeline/render/quality.ts';
+import { rankText } from '../src/lib/quality.ts';
 import { M025, M075, MODELS, runCli, tempDir, writeConfig } from './support/fixtures.ts';
 
 async function readManifest(dir: string): Promise<Manifest> {
@@ -166,7 +168,7 @@ output: data
   }
 });
 
-test('two methods side by side: both rendered per unit, on the same pages, with class quality numbers', async () => {
+test('two methods side by side: both rendered per unit, on the same pages, with class and filter quality numbers', async () => {
   const dir = await tempDir();
   const config = await writeConfig(
     dir,
@@ -212,7 +214,19 @@ site: { base: /two/ }
     assert.ok(Math.abs(k - Math.round(k)) < 1e-9 && k >= 0 && k <= q.copies, `jitterTop1Rate ${q.jitterTop1Rate}`);
     assert.equal(q.top5.length, 5);
   }
+  // Filters: the target's rank among the layer's channels on the final optimized image.
+  const channels = m.layers.find((l) => l.name === 'conv_pw_3_relu')!.filterCount;
+  for (const u of m.units.filter((x) => x.kind === 'filter')) {
+    const q = u.quality as unknown as FilterQualityRecord;
+    for (const r of [q, q.preActivation!]) {
+      assert.equal(r.channels, channels, u.key);
+      assert.ok(Number.isInteger(r.rank) && r.rank >= 0 && r.rank + r.ties < channels, `${u.key}: rank ${r.rank}, ties ${r.ties}`);
+      if (r.rank === 0 && r.ties === 0) assert.equal(r.top, u.index, u.key);
+      if (r.rank > 0) assert.notEqual(r.top, u.index, u.key);
+    }
+  }
   const page = await fs.readFile(path.join(dist, pages.filter('conv_pw_3_relu', 9), 'index.html'), 'utf8');
   for (const meth of m.methods) assert.ok(page.includes(meth.name.replace(/&/g, '&amp;')), `filter page shows ${meth.name}`);
+  for (const u of m.units.filter((x) => x.kind === 'filter' && x.index === 9)) assert.ok(page.includes(rankText(u.quality as unknown as FilterQualityRecord)), `filter page shows the rank of ${u.key}`);
   for (const u of m.units.filter((x) => x.kind === 'filter' && x.index === 9)) assert.ok(page.includes(u.files!.png), `filter page shows ${u.key}`);
 });

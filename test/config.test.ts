@@ -40,6 +40,14 @@ test('wrong type names key, line and value', () => {
   assert.match(e.message, /:5 render\.seed: expected number \(got "seven"\)/);
 });
 
+test('filter objective: channel by default, the named ones accepted, others named with the choices; classes have none', () => {
+  assert.equal(parseConfig(MIN, 'a.yaml').render.filters.objective, 'channel');
+  assert.equal(parseConfig(`${MIN}render:\n  filters: { objective: share }\n`, 'a.yaml').render.filters.objective, 'share');
+  const e = errorOf(`${MIN}render:\n  filters:\n    objective: biggest\n`);
+  assert.match(e.message, /:6 render\.filters\.objective: expected one of "channel", "neuron", "cossim", "share" \(got "biggest"\)/);
+  assert.match(errorOf(`${MIN}render:\n  classes: { objective: share }\n`).message, /unknown key "render\.classes\.objective"/);
+});
+
 test('YAML syntax error has line and column', () => {
   const e = errorOf('model:\n  id: [x\n');
   assert.match(e.message, /atlas\.config\.yaml:\d+:\d+ YAML syntax error/);

@@ -85,6 +85,18 @@ test('ascent raises the objective, records steps+1 values and frames at the requ
   assert.equal(r!.error, undefined);
 });
 
+test("a result's input is the optimized image itself: uncropped, only clipped (what quality numbers measure)", async () => {
+  const batch = { ...filterBatch([9], [7], 3), size: [128, 128] as [number, number] };
+  const [shown] = await renderLecture(batch, ctx());
+  assert.equal(shown!.width, 128 - 2 * 25);
+  assert.equal(shown!.image.length, 78 * 78 * 3);
+  assert.equal(shown!.input.length, 128 * 128 * 3);
+  // Deprocessing does not change the optimization: rendered with 'clip', the image is that input.
+  const [clipped] = await renderLecture({ ...batch, deprocess: 'clip' }, ctx());
+  assert.equal(maxAbsDiff(clipped!.image, shown!.input), 0);
+  assert.equal(clipped!.input, clipped!.image);
+});
+
 test('rendering leaks no tensors', async () => {
   await renderLecture(filterBatch([1], [1], 2), ctx());
   const before = tf.memory().numTensors;

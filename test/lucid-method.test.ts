@@ -10,7 +10,7 @@ import type { LeanGraph } from '../pipeline/engine/graph.ts';
 import type { RenderBatch } from '../pipeline/render/method.ts';
 import { METHODS } from '../pipeline/render/methods/index.ts';
 import { lucidBatchFields, lucidMethod, lucidObjective, lucidUnitSettings, type LucidRenderBatch } from '../pipeline/render/methods/lucid.ts';
-import { channelCossimObjective, channelObjective, classObjective, diversityObjective, negative, neuronObjective, preActivation, preActivationChannelObjective, sum } from '../pipeline/render/objectives.ts';
+import { channelCossimObjective, channelObjective, channelShareObjective, classObjective, SHARE_SHARPNESS, diversityObjective, filterObjective, negative, neuronObjective, preActivation, preActivationChannelObjective, preActivationNeuronObjective, sum } from '../pipeline/render/objectives.ts';
 import { unitSeed } from '../pipeline/render/seed.ts';
 import { M025, sharedGraph } from './support/fixtures.ts';
 
@@ -150,6 +150,41 @@ describe('objectives for lucid', () => {
       assert.ok(Math.abs(got[i]! - want) < 1e-4 * Math.max(1, want), `${got[i]} vs ${want}`);
       assert.ok(got[i]! <= v[i]![t]! + 1e-6);
     });
+  });
+
+  test("share = log-softmax of k × the layer's channel means of the pre-activation, z-scored across channels, at the target", () => {
+    const x = tf.randomUniform([2, 32, 32, 3], -1, 1, 'float32', 9) as tf.Tensor4D;
+    const pre = preActivation(graph, x, LAYER);
+    const v = tf.mean(pre.slice([0, 1, 1, 0], [2, pre.shape[1]! - 2, pre.shape[2]! - 2, -1]), [1, 2]).arraySync() as number[][];
+    const got = channelShareObjective(LAYER, [3, 8], 1)(graph, x).arraySync();
+    [3, 8].forEach((t, i) => {
+      const row = v[i]!;
+      const mu = row.reduce((a, b) => a + b, 0) / row.length;
+      const sd = Math.sqrt(row.reduce((a, b) => a + (b - mu) ** 2, 0) / row.length);
+      const z = row.map((val) => (SHARE_SHARPNESS * (val - mu)) / sd);
+      const top = Math.max(...z);
+      const want = z[t]! - top - Math.log(z.reduce((a, b) => a + Math.exp(b - top), 0));
+      assert.ok(Math.abs(got[i]! - want) < 1e-3, `${got[i]} vs ${want}`);
+      assert.ok(got[i]! < 0);
+    });
+    // Per image: a row's value does not depend on the other images of the batch.
+    const alone = channelShareObjective(LAYER, [8], 1)(graph, x.slice([1], [1]) as tf.Tensor4D).arraySync();
+    assert.ok(Math.abs(alone[0]! - got[1]!) < 1e-5);
+  });
+
+  test('filterObjective names each objective; channel and neuron read the pre-activation only when asked', () => {
+    const x = tf.randomUniform([2, 32, 32, 3], -1, 1, 'float32', 10) as tf.Tensor4D;
+    const o = (preActivation: boolean) => ({ border: 1, redirect: false, preActivation });
+    const same = (a: number[], b: number[]) => assert.ok(a.every((v, i) => Math.abs(v - b[i]!) < 1e-6), `${a} vs ${b}`);
+    const run = (f: ReturnType<typeof filterObjective>) => f(graph, x).arraySync();
+    same(run(filterObjective('channel', LAYER, [3, 8], o(false))), run(channelObjective(LAYER, [3, 8], 1, false)));
+    same(run(filterObjective('channel', LAYER, [3, 8], o(true))), run(preActivationChannelObjective(LAYER, [3, 8], 1)));
+    same(run(filterObjective('neuron', LAYER, [3, 8], o(false))), run(neuronObjective(LAYER, [3, 8], false)));
+    same(run(filterObjective('neuron', LAYER, [3, 8], o(true))), run(preActivationNeuronObjective(LAYER, [3, 8])));
+    for (const p of [false, true]) {
+      same(run(filterObjective('cossim', LAYER, [3, 8], o(p))), run(channelCossimObjective(LAYER, [3, 8], 1)));
+      same(run(filterObjective('share', LAYER, [3, 8], o(p))), run(channelShareObjective(LAYER, [3, 8], 1)));
+    }
   });
 
   test('diversity only couples images of one group and is 0 for a lone image', () => {

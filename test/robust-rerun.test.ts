@@ -1,6 +1,6 @@
 /**
  * Cache and resume: a rerun with nothing changed does no optimization work, writes nothing and
- * says so; a changed setting recomputes only the units it shapes; units dropped from the config
+ * says so; a changed setting (class steps, border, filter objective) recomputes only the units it shapes; units dropped from the config
  * leave the manifest (their files stay); --force recomputes everything.
  */
 import assert from 'node:assert/strict';
@@ -16,11 +16,11 @@ after(() => fs.rm(tmp, { recursive: true, force: true }));
 const out = path.join(tmp, 'atlas');
 const cfgFile = path.join(tmp, 'atlas.yaml');
 
-const config = (o: { filters?: string; classSteps?: number; border?: number } = {}) => `
+const config = (o: { filters?: string; classSteps?: number; border?: number; objective?: string } = {}) => `
 model: {id: mobilenet_v1_0.25_224, source: ${SMALL_MODEL}}
 layers: {conv_pw_2_relu: ${o.filters ?? '0-3'}}
 classes: [141, 967]
-render: {size: 64, border: ${o.border ?? 2}, filters: {steps: 3}, classes: {steps: ${o.classSteps ?? 3}}, batch: 4}
+render: {size: 64, border: ${o.border ?? 2}, filters: {steps: 3${o.objective ? `, objective: ${o.objective}` : ''}}, classes: {steps: ${o.classSteps ?? 3}}, batch: 4}
 output: ${out}
 `;
 
@@ -82,10 +82,24 @@ test('a changed setting recomputes only the units it shapes', async () => {
   now = await identities(out);
   for (const f of classFiles) assert.equal(now.get(f), mid.get(f), `${f} kept`);
   for (const f of filterFiles) assert.notEqual(now.get(f), mid.get(f), `${f} recomputed`);
+  // The default objective is not written into the settings (cache keys of earlier atlases stay valid).
+  assert.ok((await manifest()).units.every((u) => !('filterObjective' in u.settings)));
+
+  // The filter objective shapes filter images only, and is recorded.
+  const channel = now;
+  const share = await run({ classSteps: 4, border: 1, objective: 'share' });
+  assert.deepEqual([share.computed, share.reused], [4, 2]);
+  now = await identities(out);
+  for (const f of classFiles) assert.equal(now.get(f), channel.get(f), `${f} kept`);
+  for (const f of filterFiles) assert.notEqual(now.get(f), channel.get(f), `${f} recomputed`);
+  const filters = (await manifest()).units.filter((u) => u.kind === 'filter');
+  assert.ok(filters.every((u) => u.settings.filterObjective === 'share'));
+  // A log-share of the layer: below 0, and raised by the ascent.
+  for (const u of filters) assert.ok(u.finalObjective < 0 && u.finalObjective > u.startObjective, `${u.key}: ${u.startObjective} → ${u.finalObjective}`);
 });
 
 test('units dropped from the config leave the manifest, their files stay; --force recomputes all', async () => {
-  const dropped = await run({ classSteps: 4, border: 1, filters: '0-2' });
+  const dropped = await run({ classSteps: 4, border: 1, objective: 'share', filters: '0-2' });
   assert.deepEqual([dropped.computed, dropped.reused], [0, 5]);
   const m = await manifest();
   assert.deepEqual(ids(m, 'filter'), [0, 1, 2]);
@@ -95,7 +109,7 @@ test('units dropped from the config leave the manifest, their files stay; --forc
   for (const u of m.units) for (const f of Object.values(u.files!)) await fs.access(path.join(out, f));
 
   const before = await identities(out);
-  const forced = await run({ classSteps: 4, border: 1, filters: '0-2' }, ['--force']);
+  const forced = await run({ classSteps: 4, border: 1, objective: 'share', filters: '0-2' }, ['--force']);
   assert.deepEqual([forced.computed, forced.reused, forced.failed], [5, 0, 0]);
   const now = await identities(out);
   for (const u of (await manifest()).units) for (const f of Object.values(u.files!)) assert.notEqual(now.get(f), before.get(f), `${f} rewritten by --force`);

@@ -34,16 +34,22 @@ const model = z.strictObject({
 export const DEPROCESS = ['lecture', 'clip'] as const;
 export type DeprocessMode = (typeof DEPROCESS)[number];
 
-const phase = (steps: number, stepSize: number, l2: number, deprocess: DeprocessMode) =>
-  z
-    .strictObject({
-      steps: z.number().int().positive().default(steps),
-      stepSize: z.number().positive().default(stepSize),
-      l2: z.number().nonnegative().default(l2),
-      /** How images become pixels: the lecture's standardization + crop, or the optimized image clipped to the valid range. */
-      deprocess: z.enum(DEPROCESS).default(deprocess),
-    })
-    .prefault({});
+/**
+ * What a filter objective maximizes (render/objectives.ts filterObjective): the channel's mean
+ * (border ignored), its centre neuron, the channel mean times its cosine similarity with the layer's
+ * channel-mean vector, or the channel's share of the layer (log-softmax across channel means).
+ */
+export const FILTER_OBJECTIVES = ['channel', 'neuron', 'cossim', 'share'] as const;
+export type FilterObjectiveKind = (typeof FILTER_OBJECTIVES)[number];
+
+/** The keys of the lecture method's settings that filters (`render.filters`) and classes (`render.classes`) share. */
+const phase = (steps: number, stepSize: number, l2: number, deprocess: DeprocessMode) => ({
+  steps: z.number().int().positive().default(steps),
+  stepSize: z.number().positive().default(stepSize),
+  l2: z.number().nonnegative().default(l2),
+  /** How images become pixels: the lecture's standardization + crop, or the optimized image clipped to the valid range. */
+  deprocess: z.enum(DEPROCESS).default(deprocess),
+});
 
 /** Settings of the `lucid` method (render/methods/lucid.ts): one block for filters and classes. */
 export const lucidSettings = z
@@ -71,11 +77,8 @@ export const lucidSettings = z
         jitter2: z.number().int().nonnegative().default(4),
       })
       .prefault({}),
-    /**
-     * Filter objective: the channel's mean (border ignored), its centre neuron, or the channel mean
-     * times its cosine similarity with the layer's channel-mean vector (the target must dominate the layer).
-     */
-    filterObjective: z.enum(['channel', 'neuron', 'cossim']).default('channel'),
+    /** Filter objective (see FILTER_OBJECTIVES). */
+    filterObjective: z.enum(FILTER_OBJECTIVES).default('channel'),
     /**
      * Filters: optimize the pre-activation of a ReLU/ReLU6 layer (before the clip). A ReLU6 channel
      * saturates at 6 and then has no gradient; its pre-activation keeps rising.
@@ -97,8 +100,14 @@ const render = z
     border: z.number().int().nonnegative().default(2),
     /** Margin cropped by the deprocessing, in image pixels. */
     crop: z.number().int().nonnegative().default(25),
-    filters: phase(30, 10, 0, 'lecture'),
-    classes: phase(40, 100, 1e-6, 'clip'),
+    filters: z
+      .strictObject({
+        ...phase(30, 10, 0, 'lecture'),
+        /** The lecture method's filter objective (the notes: `channel`, the mean of the layer's output). */
+        objective: z.enum(FILTER_OBJECTIVES).default('channel'),
+      })
+      .prefault({}),
+    classes: z.strictObject(phase(40, 100, 1e-6, 'clip')).prefault({}),
     /** The lucid method's settings (filters and classes). */
     lucid: lucidSettings,
     /** Let the gradient reach a filter that is dead on the start image (redirected ReLU at the target layer). */

@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type { FilterObjectiveKind } from '../config/schema.ts';
 import type { UnitKind } from './paths.ts';
 
 export const SCHEMA_VERSION = 1;
@@ -45,6 +46,8 @@ export interface UnitSettings {
   deprocess: 'lecture' | 'clip';
   /** Filters: gradient redirected at a dead target channel. */
   redirect?: boolean;
+  /** Filters: what the objective maximizes; absent means 'channel' (so earlier atlases keep their cache keys). */
+  filterObjective?: FilterObjectiveKind;
   frameEvery: number;
   photo: string | null;
   /** What a class objective maximized. */

@@ -48,6 +48,12 @@ export interface UnitResult {
   image: Uint8Array;
   width: number;
   height: number;
+  /**
+   * The final optimized image itself, clipped to the valid range and uncropped (the batch's size),
+   * RGB bytes: what the model's response is measured on (quality numbers). The same bytes as `image`
+   * when the deprocessing only clips.
+   */
+  input: Uint8Array;
   /** Deprocessed frames of the evolution, first to last. */
   frames: Uint8Array[];
   /** Objective at every step (index 0 = the start image), length steps + 1. */

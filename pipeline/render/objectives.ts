@@ -4,6 +4,7 @@
  * A new objective is one more factory here returning `Objective`.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { FilterObjectiveKind } from '../config/schema.ts';
 import type { LeanGraph } from '../engine/graph.ts';
 
 /** Per-image objective values, shape [B]. */
@@ -143,4 +144,48 @@ export function channelCossimObjective(layer: string, channels: number[], border
     const cos = target.div(tf.norm(v, 'euclidean', 1).add(1e-6));
     return tf.mul(target, tf.pow(tf.relu(cos), power)) as tf.Tensor1D;
   };
+}
+
+/** How sharply `channelShareObjective` singles out the target: the softmax's scale in standard deviations. */
+export const SHARE_SHARPNESS = 5;
+
+/**
+ * The target's share of the layer. With v the layer's channel means of the pre-activation (border
+ * ignored), z-scored across the layer's channels, the value is log softmax(k·z)_t, k = SHARE_SHARPNESS.
+ * Raising it raises the target and lowers the channels that compete with it, so the image is
+ * specific to the unit: the plain channel mean also raises channels that fire on any strong pattern,
+ * and at a ReLU6 layer it stops at the cap of 6, where other channels tie with it. The z-score makes it
+ * independent of the model's activation scale; k = 5 was best of 1/σ, 5 and 10 on MobileNet v1
+ * (bench/lucid-results.md): softer spreads the push over hundreds of channels, sharper stalls. Per image.
+ */
+export function channelShareObjective(layer: string, channels: number[], border: number, sharpness = SHARE_SHARPNESS): Objective {
+  return (graph, x) => {
+    const v = innerMeans(featureMap(graph, x, layer, 'pre'), border);
+    const { mean, variance } = tf.moments(v, 1, true);
+    const z = v.sub(mean).div(tf.sqrt(variance).add(1e-6));
+    return pickPerRow(tf.logSoftmax(z.mul(sharpness)) as tf.Tensor2D, channels);
+  };
+}
+
+/**
+ * A filter objective by name (`render.filters.objective`, `render.lucid.filterObjective`).
+ * `channel` and `neuron` read the layer's output (with `redirect`) or, with `preActivation`, the
+ * values before its ReLU/ReLU6 clip; `cossim` and `share` always read the pre-activation.
+ */
+export function filterObjective(
+  kind: FilterObjectiveKind,
+  layer: string,
+  channels: number[],
+  o: { border: number; redirect: boolean; preActivation: boolean },
+): Objective {
+  switch (kind) {
+    case 'channel':
+      return o.preActivation ? preActivationChannelObjective(layer, channels, o.border) : channelObjective(layer, channels, o.border, o.redirect);
+    case 'neuron':
+      return o.preActivation ? preActivationNeuronObjective(layer, channels) : neuronObjective(layer, channels, o.redirect);
+    case 'cossim':
+      return channelCossimObjective(layer, channels, o.border);
+    case 'share':
+      return channelShareObjective(layer, channels, o.border);
+  }
 }

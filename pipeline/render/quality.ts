@@ -156,3 +156,24 @@ export async function filterQuality(
     return { rank: row.filter((x) => x > v).length, ties: row.filter((x, c) => c !== target && x === v).length, z: (v - mu) / sd, top, means: row };
   });
 }
+
+/** What the manifest keeps of a filter's quality (not every channel's mean). */
+export interface FilterRank {
+  rank: number;
+  ties: number;
+  top: number;
+  z: number;
+  /** Channels of the layer. */
+  channels: number;
+}
+
+/** A filter unit's quality numbers: on the layer's output and, for a ReLU/ReLU6 layer, its pre-activation. */
+export interface FilterQualityRecord extends FilterRank {
+  preActivation?: FilterRank;
+}
+
+export type UnitQuality = ClassQuality | FilterQualityRecord;
+
+export function filterRank(q: FilterQuality): FilterRank {
+  return { rank: q.rank, ties: q.ties, top: q.top, z: Number(q.z.toFixed(4)), channels: q.means.length };
+}

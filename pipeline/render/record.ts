@@ -29,8 +29,13 @@ export class BatchRecorder {
     buffers.forEach((b, i) => this.frames[i]!.push(b));
   }
 
-  /** One result per unit; its image is its last frame. */
-  results(width: number, height: number): UnitResult[] {
+  /**
+   * One result per unit; its image is its last frame. `inputs` ([B, h, w, 3] bytes as int32, taken
+   * over) are the final optimized images when the frames are not them (a cropping deprocess).
+   */
+  async results(width: number, height: number, inputs?: tf.Tensor4D): Promise<UnitResult[]> {
+    const own = inputs ? await toRgbBuffers(inputs) : undefined;
+    inputs?.dispose();
     return this.units.map((u, i) => {
       const curve = this.curves[i]!;
       const frames = this.frames[i]!;
@@ -38,6 +43,7 @@ export class BatchRecorder {
       return {
         key: u.key,
         image: frames[frames.length - 1]!,
+        input: own?.[i] ?? frames[frames.length - 1]!,
         width,
         height,
         frames,

@@ -55,7 +55,7 @@ export async function renderLecture(batch: RenderBatch, ctx: RenderContext): Pro
     await record(x);
     const [h, w] = batch.size;
     const crop = batch.deprocess === 'clip' ? 0 : batch.crop;
-    return rec.results(w - 2 * cropFor(w, crop), h - 2 * cropFor(h, crop));
+    return await rec.results(w - 2 * cropFor(w, crop), h - 2 * cropFor(h, crop), batch.deprocess === 'clip' ? undefined : clipToBytes(x));
   } finally {
     x.dispose();
   }

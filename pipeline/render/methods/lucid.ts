@@ -13,7 +13,7 @@ import type { LucidSettings } from '../../config/schema.ts';
 import type { UnitSettings } from '../../output/manifest.ts';
 import { clipToBytes } from '../deprocess.ts';
 import type { Method, RenderBatch, RenderContext, UnitResult } from '../method.ts';
-import { channelCossimObjective, channelObjective, classObjective, negative, neuronObjective, preActivationChannelObjective, preActivationNeuronObjective, type Objective, type ScoreKind } from '../objectives.ts';
+import { classObjective, filterObjective, negative, type Objective, type ScoreKind } from '../objectives.ts';
 import { toCanonicalPixels } from '../param/color.ts';
 import { fourierBasis, initialSpectrum, spectrumToImage, type FourierBasis } from '../param/fourier.ts';
 import { toModelInput } from '../pixels.ts';
@@ -103,7 +103,7 @@ export async function renderLucid(batch: LucidRenderBatch, ctx: RenderContext): 
     // The last entry: the objective of the final image itself, untransformed.
     await rec.values(tf.tidy(() => batch.objective(ctx.graph, toModelInput(lucidImages(state.spectrum, basis), ctx.pixels))));
     await record();
-    return rec.results(w, h);
+    return await rec.results(w, h);
   } finally {
     state.spectrum.dispose();
     state.m.dispose();
@@ -131,8 +131,6 @@ export interface LucidUnitSettings extends UnitSettings {
   sd: number;
   transforms: TransformSettings;
   negative: boolean;
-  /** Filters: 'channel' (mean, border ignored), 'neuron' (centre position) or 'cossim' (channel × cosine similarity, on relu(pre-activation)). */
-  filterObjective?: 'channel' | 'neuron' | 'cossim';
   /** Filters: objective on the pre-activation of a ReLU/ReLU6 layer. */
   preActivation?: boolean;
 }
@@ -190,14 +188,6 @@ export function lucidObjective(
   const base =
     batch.kind === 'class'
       ? classObjective(classTarget, batch.indices, s.score ?? 'logit')
-      : s.filterObjective === 'cossim'
-        ? channelCossimObjective(batch.target, batch.indices, s.border)
-        : s.preActivation
-        ? s.filterObjective === 'neuron'
-          ? preActivationNeuronObjective(batch.target, batch.indices)
-          : preActivationChannelObjective(batch.target, batch.indices, s.border)
-        : s.filterObjective === 'neuron'
-          ? neuronObjective(batch.target, batch.indices, s.redirect ?? true)
-          : channelObjective(batch.target, batch.indices, s.border, s.redirect ?? true);
+      : filterObjective(s.filterObjective ?? 'channel', batch.target, batch.indices, { border: s.border, redirect: s.redirect ?? true, preActivation: s.preActivation ?? false });
   return s.negative ? negative(base) : base;
 }
