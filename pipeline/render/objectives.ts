@@ -155,8 +155,9 @@ export const SHARE_SHARPNESS = 5;
  * Raising it raises the target and lowers the channels that compete with it, so the image is
  * specific to the unit: the plain channel mean also raises channels that fire on any strong pattern,
  * and at a ReLU6 layer it stops at the cap of 6, where other channels tie with it. The z-score makes it
- * independent of the model's activation scale; k = 5 was best of 1/σ, 5 and 10 on MobileNet v1
- * (bench/lucid-results.md): softer spreads the push over hundreds of channels, sharper stalls. Per image.
+ * independent of the model's activation scale. On MobileNet v1, k = 5 beat both a plain softmax of the
+ * means (k ≈ σ ≈ 1.3 there) and k = 10 (bench/lucid-results.md): softer spreads the push over hundreds
+ * of channels, sharper stalls on the nearest competitor. Per image.
  */
 export function channelShareObjective(layer: string, channels: number[], border: number, sharpness = SHARE_SHARPNESS): Objective {
   return (graph, x) => {
