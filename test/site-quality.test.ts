@@ -1,0 +1,31 @@
+/** A unit page's quality rows (src/lib/quality.ts): ranks in words, class copies, older atlases without numbers. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { ManifestUnit } from '../pipeline/output/manifest.ts';
+import { qualityRows, rankText } from '../src/lib/quality.ts';
+
+const rank = (r: number, ties = 0, top = 7) => ({ rank: r, ties, top, z: 1, channels: 384 });
+
+test('a rank in words: most activated, tied, or its place and the channel above it', () => {
+  assert.equal(rankText(rank(0)), 'the most activated of 384 channels');
+  assert.equal(rankText(rank(0, 1)), 'the most activated of 384 channels, tied with 1 other');
+  assert.equal(rankText(rank(0, 3)), 'the most activated of 384 channels, tied with 3 others');
+  assert.equal(rankText(rank(1, 0, 98)), '2nd of 384 channels (the most activated: channel 98)');
+  const places = [2, 3, 4, 10, 11, 12, 20, 21, 22, 100, 110, 111].map((r) => rankText(rank(r)).split(' ')[0]);
+  assert.deepEqual(places, ['3rd', '4th', '5th', '11th', '12th', '13th', '21st', '22nd', '23rd', '101st', '111th', '112th']);
+});
+
+test('rows for filter and class units; none for a unit without quality numbers (older atlases)', () => {
+  const base = { key: 'k', method: 'lecture', layer: 'l', index: 5 } as unknown as ManifestUnit;
+  const filter = { ...base, kind: 'filter', quality: { ...rank(2, 0, 9), preActivation: rank(0) } } as unknown as ManifestUnit;
+  assert.deepEqual(qualityRows(filter), [
+    ['target channel, on the optimized image', '3rd of 384 channels (the most activated: channel 9)'],
+    ['target channel, before the layer’s ReLU clip', 'the most activated of 384 channels'],
+  ]);
+  const cls = { ...base, kind: 'class', quality: { top5: [5, 1, 2, 3, 4], top1: 5, top1IsTarget: true, top5HasTarget: true, jitterTop1Rate: 0.9375, jitterTop5Rate: 1, copies: 16 } } as unknown as ManifestUnit;
+  assert.deepEqual(qualityRows(cls), [
+    ['top-1 on the optimized image', 'this class'],
+    ['top-1 on 16 shifted and scaled copies', 'this class on 94%'],
+  ]);
+  assert.deepEqual(qualityRows({ ...base, kind: 'filter' } as unknown as ManifestUnit), []);
+});
