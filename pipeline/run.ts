@@ -14,7 +14,7 @@ import { AtlasError, closest } from './errors.ts';
 import { acquireLock, lockWriteError, type Lock } from './lock.ts';
 import { loadLabels, loadLayersModelFromFile } from './model/load.ts';
 import { resolveModel } from './model/source.ts';
-import { cleanTemporaryFiles, writeFileAtomic } from './output/atomic.ts';
+import { cleanTemporaryFiles, exists, writeFileAtomic } from './output/atomic.ts';
 import { encodeFramesZip } from './output/frames-zip.ts';
 import { contactSheet, decodeRgb, encodeGif, encodePng, encodeThumb } from './output/images.ts';
 import { MANIFEST_FILE, SCHEMA_VERSION, readManifest, type Manifest, type ManifestLayer, type ManifestUnit, type UnitSettings } from './output/manifest.ts';
@@ -25,7 +25,7 @@ import { createProgress, type Progress } from './progress.ts';
 import type { RenderBatch, UnitResult } from './render/method.ts';
 import { METHODS, METHOD_IDS } from './render/methods/index.ts';
 import { lucidBatchFields, lucidObjective, lucidUnitSettings, type LucidUnitSettings } from './render/methods/lucid.ts';
-import { classQuality, filterQuality, filterRank, type UnitQuality } from './render/quality.ts';
+import { classQuality, filterQualityRecords, type UnitQuality } from './render/quality.ts';
 import { classObjective, filterObjective, type Objective } from './render/objectives.ts';
 import type { PixelSpace } from './render/pixels.ts';
 import { unitSeed } from './render/seed.ts';
@@ -304,7 +304,6 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
     await writeManifest();
 
     const encodeLimit = pLimit(2);
-    const pending: Promise<void>[] = [];
     const groups = await formBatches(todo, config.render.batch, ctx.graph, ctx.size, (line) => progress.log(line));
     const totalSteps = todo.reduce((s, u) => s + u.settings.steps, 0);
     const where = path.relative(process.cwd(), outDir) || '.';
@@ -406,12 +405,11 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
             await writeManifest();
         });
       });
-      pending.push(...batchWrites);
       writing.push(Promise.all(batchWrites));
       rendered += results.length;
       progress.batchDone(rendered, planned.length, `${head.method} ${head.kind === 'filter' ? head.layer : 'classes'}: ${group.map((u) => u.index).join(', ')}`);
     }
-    await Promise.all(pending);
+    await Promise.all(writing);
     progress.stop();
 
     if (!interrupted) problems.push(...(await writeSheets(ctx, outDir, sheets)));
@@ -440,13 +438,6 @@ function sameNumbers(a: readonly number[] | undefined, b: readonly number[]): bo
   return !!a && a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
-async function exists(file: string): Promise<boolean> {
-  return fs.access(file).then(
-    () => true,
-    () => false,
-  );
-}
-
 async function readPreviousManifest(outDir: string, progress: Progress): Promise<Manifest | undefined> {
   try {
     return await readManifest(outDir);
@@ -468,16 +459,10 @@ async function qualityOf(ctx: AtlasContext, group: TodoUnit[], results: UnitResu
   const [h, w] = ctx.size;
   const inputs = ok.map((o) => o.r.input);
   const indices = ok.map((o) => o.u.index);
-  let found: UnitQuality[];
-  if (group[0]!.kind === 'class') {
-    found = await classQuality(ctx.graph, ctx.pixels, ctx.outputNode, inputs, w, h, indices, ok.map((o) => o.u.seed));
-  } else {
-    const layer = group[0]!.target;
-    const border = ctx.loaded.config.render.border;
-    const out = await filterQuality(ctx.graph, ctx.pixels, layer, inputs, w, h, indices, border);
-    const pre = ctx.graph.nodes.find((n) => n.name === layer)?.relu ? await filterQuality(ctx.graph, ctx.pixels, layer, inputs, w, h, indices, border, { preActivation: true }) : undefined;
-    found = out.map((q, i) => ({ ...filterRank(q), ...(pre ? { preActivation: filterRank(pre[i]!) } : {}) }));
-  }
+  const found: UnitQuality[] =
+    group[0]!.kind === 'class'
+      ? await classQuality(ctx.graph, ctx.pixels, ctx.outputNode, inputs, w, h, indices, ok.map((o) => o.u.seed))
+      : await filterQualityRecords(ctx.graph, ctx.pixels, group[0]!.target, inputs, w, h, indices, ctx.loaded.config.render.border);
   return results.map((r) => (r.error ? undefined : found.shift()));
 }
 

@@ -20,15 +20,27 @@ async function readManifest(dir: string): Promise<Manifest> {
   return JSON.parse(await fs.readFile(path.join(dir, 'manifest.json'), 'utf8')) as Manifest;
 }
 
+/**
+ * Writes `yaml` (whose `output` is `data`) into a fresh folder and runs the CLI on it: `build`
+ * (pipeline, then the site into `dist`) or only `pipeline`. Asserts exit 0; returns the folders and manifest.
+ */
+async function runAtlas(yaml: string, command: 'build' | 'pipeline', env: NodeJS.ProcessEnv = {}): Promise<{ data: string; dist: string; m: Manifest }> {
+  const dir = await tempDir();
+  const config = await writeConfig(dir, yaml);
+  const dist = path.join(dir, 'dist');
+  const run = await runCli([command, '--config', config, ...(command === 'build' ? ['--dist', dist] : []), '--quiet'], env);
+  assert.equal(run.code, 0, run.stderr);
+  const data = path.join(dir, 'data');
+  return { data, dist, m: await readManifest(data) };
+}
+
 async function htmlFiles(dir: string): Promise<string[]> {
   const entries = await fs.readdir(dir, { recursive: true });
   return entries.filter((e) => e.endsWith('.html')).map((e) => path.join(dir, e));
 }
 
 test('build:atlas on the 0.25 model (by folder path): pages, images, GIFs, contact sheets, links', async () => {
-  const dir = await tempDir();
-  const config = await writeConfig(
-    dir,
+  const { data, dist, m } = await runAtlas(
     `model:
   id: small-mobilenet
   source: ${path.join(MODELS, M025)}
@@ -48,12 +60,8 @@ site:
   url: https://example.org
   base: /atlas/
 `,
+    'build',
   );
-  const dist = path.join(dir, 'dist');
-  const run = await runCli(['build', '--config', config, '--dist', dist, '--quiet']);
-  assert.equal(run.code, 0, run.stderr);
-  const data = path.join(dir, 'data');
-  const m = await readManifest(data);
   assert.equal(m.model.id, 'small-mobilenet');
   assert.deepEqual(m.layers.map((l) => [l.name, l.filters]), [
     ['conv_pw_1_relu', [0, 1, 2, 3]],
@@ -113,26 +121,23 @@ site:
 });
 
 test('class images of the default model are classified as their class (top-1), read back from the PNG files', async () => {
-  const dir = await tempDir();
   // The URL is not reachable here: ATLAS_MODELS must be searched first by id.
-  const config = await writeConfig(
-    dir,
+  const { data: out, m } = await runAtlas(
     `model:
   id: ${M075}
   source: https://models.invalid/${M075}/model.json
 classes: [141, goldfish, espresso]
 output: data
 `,
+    'pipeline',
+    { ATLAS_MODELS: MODELS },
   );
-  const run = await runCli(['pipeline', '--config', config, '--quiet'], { ATLAS_MODELS: MODELS });
-  assert.equal(run.code, 0, run.stderr);
-  const m = await readManifest(path.join(dir, 'data'));
   assert.equal(m.model.score, 'logit');
   assert.equal(m.model.scoreLayer, 'conv_preds');
   await selectBackend('auto');
   const { model } = await loadLayersModelFromFile(path.join(MODELS, M075, 'model.json'));
   for (const u of m.units) {
-    const { data, info } = await sharp(path.join(dir, 'data', u.files!.png)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await sharp(path.join(out, u.files!.png)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
     const top = tf.tidy(() => {
       const x = tf.tensor3d(new Uint8Array(data), [info.height, info.width, 3], 'int32').toFloat().div(127.5).sub(1);
       const input = tf.image.resizeBilinear(x as tf.Tensor3D, [224, 224]).expandDims(0);
@@ -144,9 +149,7 @@ output: data
 });
 
 test('filter images activate their filter far more than their start noise (default settings, 0.75 model)', async () => {
-  const dir = await tempDir();
-  const config = await writeConfig(
-    dir,
+  const { m } = await runAtlas(
     `model:
   id: ${M075}
   source: ${path.join(MODELS, M075)}
@@ -155,10 +158,8 @@ layers:
   conv_pw_13_relu: 0-3
 output: data
 `,
+    'pipeline',
   );
-  const run = await runCli(['pipeline', '--config', config, '--quiet']);
-  assert.equal(run.code, 0, run.stderr);
-  const m = await readManifest(path.join(dir, 'data'));
   // MobileNet's activations are ReLU6: an objective at the cap cannot rise further.
   const CAP = 6;
   for (const u of m.units) {
@@ -169,9 +170,7 @@ output: data
 });
 
 test('two methods side by side: both rendered per unit, on the same pages, with class and filter quality numbers', async () => {
-  const dir = await tempDir();
-  const config = await writeConfig(
-    dir,
+  const { dist, m } = await runAtlas(
     `model:
   id: ${M025}
   source: ${path.join(MODELS, M025)}
@@ -188,11 +187,8 @@ render:
 output: data
 site: { base: /two/ }
 `,
+    'build',
   );
-  const dist = path.join(dir, 'dist');
-  const run = await runCli(['build', '--config', config, '--dist', dist, '--quiet']);
-  assert.equal(run.code, 0, run.stderr);
-  const m = await readManifest(path.join(dir, 'data'));
   assert.deepEqual(m.methods.map((x) => x.id), ['lecture', 'lucid']);
   assert.deepEqual(m.units.map((u) => u.key).sort(), [
     'lecture/class/1',

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { LeanGraph } from '../pipeline/engine/graph.ts';
 import { decodeRgb } from '../pipeline/output/images.ts';
-import { classQuality, copyTransforms, filterQuality } from '../pipeline/render/quality.ts';
+import { classQuality, copyTransforms, filterQuality, filterQualityRecords } from '../pipeline/render/quality.ts';
 import { M025, PHOTOS, sharedGraph } from './support/fixtures.ts';
 
 const SHARED = path.dirname(PHOTOS);
@@ -53,4 +53,19 @@ test('filter quality ranks the target among the layer channels', async () => {
   assert.equal(best!.rank, 0);
   assert.ok(best!.z > 0);
   assert.equal(q!.rank, q!.means.filter((v) => v > q!.means[5]!).length);
+});
+
+test("a filter unit's manifest record = filterQuality on the layer's output and on its pre-activation, from one pass", async () => {
+  const { rgb } = await decodeRgb(path.join(SHARED, 'photos', 'chelsea.png'), [96, 96]);
+  const noise = Uint8Array.from(tf.randomUniform([96 * 96 * 3], 0, 256, 'int32', 2).dataSync());
+  const channels = [5, 11];
+  const records = await filterQualityRecords(graph, pixels, 'conv_pw_3_relu', [rgb, noise], 96, 96, channels, 1);
+  const out = await filterQuality(graph, pixels, 'conv_pw_3_relu', [rgb, noise], 96, 96, channels, 1);
+  const pre = await filterQuality(graph, pixels, 'conv_pw_3_relu', [rgb, noise], 96, 96, channels, 1, { preActivation: true });
+  records.forEach((r, i) => {
+    for (const [got, want] of [[r, out[i]!], [r.preActivation!, pre[i]!]] as const) {
+      assert.deepEqual([got.rank, got.ties, got.top, got.channels], [want.rank, want.ties, want.top, want.means.length]);
+      assert.ok(Math.abs(got.z - want.z) < 1e-3, `z ${got.z} vs ${want.z}`);
+    }
+  });
 });

@@ -6,7 +6,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { AtlasError } from '../errors.ts';
-import { writeFileAtomic } from '../output/atomic.ts';
+import { exists, writeFileAtomic } from '../output/atomic.ts';
 
 export interface ResolvedModel {
   /** Absolute path of model.json. */
@@ -31,14 +31,6 @@ export function isUrl(source: string): boolean {
   return /^https?:\/\//i.test(source);
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await fs.access(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** A folder holds model.json; a path may name model.json itself. */
 async function modelJsonIn(p: string): Promise<string | undefined> {

@@ -14,6 +14,14 @@ import path from 'node:path';
 
 /** Temporary files carry this marker: `<name>.tmp-<pid>-<random>`. */
 export const TMP_MARKER = '.tmp-';
+
+/** Whether a path exists (any kind of entry). */
+export async function exists(file: string): Promise<boolean> {
+  return fs.access(file).then(
+    () => true,
+    () => false,
+  );
+}
 const TMP_PATTERN = /\.tmp-\d+-[0-9a-f]{8}$/;
 
 /** Temporary files this process has created and not yet renamed or removed. */

@@ -121,6 +121,28 @@ export interface FilterQuality {
   means: number[];
 }
 
+/** Per-channel means of [B, h, w, C] activations, `border` pixels ignored per side (none on small maps), as rows. */
+async function channelMeanRows(act: tf.Tensor4D, border: number): Promise<number[][]> {
+  const means = tf.tidy(() => {
+    const [b, h, w, c] = act.shape;
+    const cut = h > 2 * border && w > 2 * border ? border : 0;
+    return tf.mean(cut ? act.slice([0, cut, cut, 0], [b, h - 2 * cut, w - 2 * cut, c]) : act, [1, 2]);
+  });
+  const rows = (await means.array()) as number[][];
+  means.dispose();
+  return rows;
+}
+
+/** Where channel `target` ranks in one image's channel means. */
+function rankIn(row: number[], target: number): FilterQuality {
+  const mu = row.reduce((a, b) => a + b, 0) / row.length;
+  const sd = Math.sqrt(row.reduce((a, b) => a + (b - mu) ** 2, 0) / row.length) || 1;
+  const v = row[target]!;
+  let top = 0;
+  for (let c = 1; c < row.length; c++) if (row[c]! > row[top]!) top = c;
+  return { rank: row.filter((x) => x > v).length, ties: row.filter((x, c) => c !== target && x === v).length, z: (v - mu) / sd, top, means: row };
+}
+
 /**
  * Per image: the layer's channel means (border ignored like the channel objective) and the target's
  * rank and z-score; with `preActivation`, of the values before a ReLU/ReLU6 clip (no ties at the cap).
@@ -136,25 +158,13 @@ export async function filterQuality(
   border: number,
   options: { preActivation?: boolean } = {},
 ): Promise<FilterQuality[]> {
-  const means = tf.tidy(() => {
+  const act = tf.tidy(() => {
     const x = toModelInput(fromByteImages(images, width, height), pixels);
-    const act = (options.preActivation ? preActivation(graph, x, layer) : graph.run(x, [layer])[0]!) as tf.Tensor4D;
-    const [b, h, w, c] = act.shape;
-    const cut = h > 2 * border && w > 2 * border ? border : 0;
-    const inner = cut ? act.slice([0, cut, cut, 0], [b, h - 2 * cut, w - 2 * cut, c]) : act;
-    return tf.mean(inner, [1, 2]);
+    return (options.preActivation ? preActivation(graph, x, layer) : graph.run(x, [layer])[0]!) as tf.Tensor4D;
   });
-  const rows = (await means.array()) as number[][];
-  means.dispose();
-  return rows.map((row, i) => {
-    const target = channels[i]!;
-    const mu = row.reduce((a, b) => a + b, 0) / row.length;
-    const sd = Math.sqrt(row.reduce((a, b) => a + (b - mu) ** 2, 0) / row.length) || 1;
-    const v = row[target]!;
-    let top = 0;
-    for (let c = 1; c < row.length; c++) if (row[c]! > row[top]!) top = c;
-    return { rank: row.filter((x) => x > v).length, ties: row.filter((x, c) => c !== target && x === v).length, z: (v - mu) / sd, top, means: row };
-  });
+  const rows = await channelMeanRows(act, border);
+  act.dispose();
+  return rows.map((row, i) => rankIn(row, channels[i]!));
 }
 
 /** What the manifest keeps of a filter's quality (not every channel's mean). */
@@ -174,6 +184,36 @@ export interface FilterQualityRecord extends FilterRank {
 
 export type UnitQuality = ClassQuality | FilterQualityRecord;
 
-export function filterRank(q: FilterQuality): FilterRank {
+function filterRank(q: FilterQuality): FilterRank {
   return { rank: q.rank, ties: q.ties, top: q.top, z: Number(q.z.toFixed(4)), channels: q.means.length };
+}
+
+/**
+ * A filter unit's manifest numbers (`filterQuality` on the layer's output and, for a ReLU/ReLU6
+ * layer, on its pre-activation), from one forward pass: the output is the pre-activation clipped.
+ */
+export async function filterQualityRecords(
+  graph: LeanGraph,
+  pixels: PixelSpace,
+  layer: string,
+  images: Uint8Array[],
+  width: number,
+  height: number,
+  channels: number[],
+  border: number,
+): Promise<FilterQualityRecord[]> {
+  const relu = graph.nodes.find((n) => n.name === layer)?.relu;
+  const [out, pre] = tf.tidy(() => {
+    const x = toModelInput(fromByteImages(images, width, height), pixels);
+    if (!relu) return [graph.run(x, [layer])[0]! as tf.Tensor4D];
+    const p = preActivation(graph, x, layer) as tf.Tensor4D;
+    return [(Number.isFinite(relu.cap) ? tf.clipByValue(p, 0, relu.cap) : tf.relu(p)) as tf.Tensor4D, p];
+  });
+  const outRows = await channelMeanRows(out!, border);
+  const preRows = pre ? await channelMeanRows(pre, border) : undefined;
+  tf.dispose([out!, ...(pre ? [pre] : [])]);
+  return outRows.map((row, i) => ({
+    ...filterRank(rankIn(row, channels[i]!)),
+    ...(preRows ? { preActivation: filterRank(rankIn(preRows[i]!, channels[i]!)) } : {}),
+  }));
 }

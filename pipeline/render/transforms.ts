@@ -105,17 +105,14 @@ export function samplingMap(affines: Affine[], size: [number, number]): Sampling
         const fy = sy - y0;
         const fx = sx - x0;
         const o = b * per + y * ow + x;
-        const corners: [number, number, number][] = [
-          [y0, x0, (1 - fy) * (1 - fx)],
-          [y0, x0 + 1, (1 - fy) * fx],
-          [y0 + 1, x0, fy * (1 - fx)],
-          [y0 + 1, x0 + 1, fy * fx],
-        ];
-        corners.forEach(([cy, cx, wt], k) => {
+        // The four corners k = 0..3: (y0, x0), (y0, x0 + 1), (y0 + 1, x0), (y0 + 1, x0 + 1).
+        for (let k = 0; k < 4; k++) {
+          const cy = y0 + (k >> 1);
+          const cx = x0 + (k & 1);
           const inside = cy >= 0 && cy < h && cx >= 0 && cx < w;
           index[k * n + o] = base + (inside ? cy * w + cx : 0);
-          weight[k * n + o] = inside ? wt : 0;
-        });
+          weight[k * n + o] = inside ? (k >> 1 ? fy : 1 - fy) * (k & 1 ? fx : 1 - fx) : 0;
+        }
       }
     }
   });
@@ -134,12 +131,9 @@ export function warp(x: tf.Tensor4D, map: SamplingMap, out: [number, number]): t
     const weight = tf.tensor2d(map.weight, [4, n]);
     const op = tf.customGrad(((input: tf.Tensor, save: tf.GradSaveFunc) => {
       const flat = input.reshape([b * h * w, c]);
-      let value: tf.Tensor = tf.zeros([n, c]);
-      for (let k = 0; k < 4; k++) {
-        const idx = index.slice([k, 0], [1, n]).reshape([n]);
-        const wt = weight.slice([k, 0], [1, n]).reshape([n, 1]);
-        value = k === 0 ? tf.gather(flat, idx).mul(wt) : value.add(tf.gather(flat, idx).mul(wt));
-      }
+      const value = tf.addN(
+        [0, 1, 2, 3].map((k) => tf.gather(flat, index.slice([k, 0], [1, n]).reshape([n])).mul(weight.slice([k, 0], [1, n]).reshape([n, 1]))),
+      );
       save([index, weight]);
       return {
         value: value.reshape([b, out[0], out[1], c]),
