@@ -81,6 +81,8 @@ function filterRows(units: ManifestUnit[]): Row[] {
       'in top 3': pct(q.filter((r) => r.rank < 3).length, q.length),
       'mean z': mean(q.map((r) => r.z)).toFixed(2),
       'pre-activation: strictly top': pre.length ? pct(pre.filter((r) => r.rank === 0 && r.ties === 0).length, pre.length) : '–',
+      // Filters not strictly top on the layer output: filter (its place, the top channel).
+      misses: us.flatMap((u, i) => (q[i]!.rank > 0 || q[i]!.ties > 0 ? [`${u.index} (place ${q[i]!.rank + 1}, top ${q[i]!.top})`] : [])).join(' ') || '–',
     };
   });
 }
