@@ -15,7 +15,9 @@ import { fileURLToPath } from 'node:url';
 import { BACKEND_NAMES, CANDIDATES, selectBackend, type BackendName } from '../pipeline/engine/backend.ts';
 import { buildLeanGraph, type LeanGraph } from '../pipeline/engine/graph.ts';
 import { loadLayersModelFromFile } from '../pipeline/model/load.ts';
-import { ascentStep } from '../pipeline/render/methods/lecture.ts';
+import { valueAndGradOfParams } from '../pipeline/engine/step.ts';
+import { tfjsEngine } from '../pipeline/engine/tfjs-engine.ts';
+import { normalizedAscent } from '../pipeline/render/optimizers.ts';
 import { channelObjective } from '../pipeline/render/objectives.ts';
 import { runPipeline } from '../pipeline/run.ts';
 
@@ -72,15 +74,17 @@ function plan(backend: string): { cases: StepCase[]; steps: number } {
 
 async function timeStep(graph: LeanGraph, c: StepCase, steps: number): Promise<number> {
   const obj = channelObjective(c.layer, Array.from({ length: c.batch }, (_, i) => i), 2, true);
-  const f = (x: tf.Tensor4D) => obj(graph, x);
+  const engine = tfjsEngine(graph);
+  const ascent = normalizedAscent(1);
   let x = tf.randomUniform([c.batch, c.size, c.size, 3], -0.1, 0.1) as tf.Tensor4D;
   const times: number[] = [];
   for (let i = 0; i <= steps; i++) {
     const t0 = performance.now();
-    const { value, next } = ascentStep(f, x, 1);
+    // The lecture's step: value and input gradient, then the normalized update.
+    const { value, grad } = await valueAndGradOfParams(engine, obj, (p) => ({ input: p as tf.Tensor4D }), x);
+    const next = ascent.step(x, grad, i) as tf.Tensor4D;
     await value.data();
-    value.dispose();
-    x.dispose();
+    tf.dispose([value, grad, x]);
     x = next;
     if (i > 0) times.push(performance.now() - t0);
   }

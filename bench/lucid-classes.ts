@@ -10,9 +10,10 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { encodePng } from '../pipeline/output/images.ts';
-import type { RenderBatch } from '../pipeline/render/method.ts';
+import { configSchema } from '../pipeline/config/schema.ts';
+import { tfjsEngine } from '../pipeline/engine/tfjs-engine.ts';
+import { renderBatch } from '../pipeline/render/loop.ts';
 import { METHODS } from '../pipeline/render/methods/index.ts';
-import { classObjective } from '../pipeline/render/objectives.ts';
 import { classQuality } from '../pipeline/render/quality.ts';
 import { unitSeed } from '../pipeline/render/seed.ts';
 import { SHARED_MODELS, arg, loadGraph, wasm } from './lucid-common.ts';
@@ -33,6 +34,11 @@ await wasm();
 const main = await loadGraph(modelDir);
 const transfer = await loadGraph(transferDir);
 const pixels = { range: [-1, 1] as [number, number] };
+// The atlas defaults for classes (lecture 40 steps, step 100, L2 1e-6, clipped), one frame per run.
+const config = configSchema.parse({
+  model: { id: 'bench', source: modelDir },
+  render: { lecture: { classes: { steps: 40 }, frameEvery: 40 }, lucid: { steps: lucidSteps, frameEvery: lucidSteps } },
+});
 const file = path.join(out, 'classes.json');
 await fs.mkdir(out, { recursive: true });
 const results: Record<string, unknown>[] = JSON.parse(await fs.readFile(file, 'utf8').catch(() => '[]'));
@@ -43,13 +49,11 @@ for (const method of methods) {
   for (let i = 0; i < todo.length; i += batchSize) {
     const group = todo.slice(i, i + batchSize);
     const units = group.map((c) => ({ key: `${method}/class/${c}`, seed: unitSeed(seed, `${method}/class/${c}`) }));
-    const settings =
-      method === 'lecture'
-        ? { steps: 40, stepSize: 100, l2: 1e-6, deprocess: 'clip' as const, frameEvery: 40 }
-        : { steps: lucidSteps, stepSize: 0.05, l2: 0, deprocess: 'clip' as const, frameEvery: lucidSteps };
-    const batch: RenderBatch = { units, objective: classObjective({ node: main.logitNode, isLogit: true }, group, 'logit'), size: [size, size], crop: 0, ...settings };
+    const m = METHODS[method]!;
+    const settings = m.settings(config, 'class', { size: [size, size] });
+    const objective = m.objective(settings, { kind: 'class', node: main.logitNode, indices: group, isLogit: true });
     const t0 = performance.now();
-    const rendered = await METHODS[method]!.render(batch, { graph: main.graph, pixels });
+    const rendered = await renderBatch(m.plan(settings, units, objective), { engine: tfjsEngine(main.graph), pixels });
     const seconds = (performance.now() - t0) / 1000;
     const { width, height } = rendered[0]!;
     const images = rendered.map((r) => r.image);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseConfig } from '../pipeline/config/load.ts';
+import { parseConfig, parseConfigWithLines } from '../pipeline/config/load.ts';
 import { AtlasError } from '../pipeline/errors.ts';
 import { batches, expandFilters, planClasses, planUnits } from '../pipeline/plan.ts';
 
@@ -18,12 +18,12 @@ function errorOf(text: string): AtlasError {
 
 test('defaults fill every render setting', () => {
   const c = parseConfig(MIN, 'a.yaml');
-  assert.equal(c.render.filters.steps, 30);
-  assert.equal(c.render.filters.stepSize, 10);
-  assert.equal(c.render.classes.stepSize, 100);
-  assert.equal(c.render.classes.l2, 1e-6);
+  assert.equal(c.render.lecture.filters.steps, 30);
+  assert.equal(c.render.lecture.filters.stepSize, 10);
+  assert.equal(c.render.lecture.classes.stepSize, 100);
+  assert.equal(c.render.lecture.classes.l2, 1e-6);
   assert.equal(c.render.border, 2);
-  assert.equal(c.render.crop, 25);
+  assert.equal(c.render.lecture.crop, 25);
   assert.deepEqual(c.model.pixels.range, [-1, 1]);
   assert.equal(c.site.base, '/');
 });
@@ -41,11 +41,25 @@ test('wrong type names key, line and value', () => {
 });
 
 test('filter objective: channel by default, the named ones accepted, others named with the choices; classes have none', () => {
-  assert.equal(parseConfig(MIN, 'a.yaml').render.filters.objective, 'channel');
-  assert.equal(parseConfig(`${MIN}render:\n  filters: { objective: share }\n`, 'a.yaml').render.filters.objective, 'share');
-  const e = errorOf(`${MIN}render:\n  filters:\n    objective: biggest\n`);
-  assert.match(e.message, /:6 render\.filters\.objective: expected one of "channel", "neuron", "cossim", "share" \(got "biggest"\)/);
-  assert.match(errorOf(`${MIN}render:\n  classes: { objective: share }\n`).message, /unknown key "render\.classes\.objective"/);
+  assert.equal(parseConfig(MIN, 'a.yaml').render.lecture.filterObjective, 'channel');
+  assert.equal(parseConfig(`${MIN}render:\n  lecture: { filterObjective: share }\n`, 'a.yaml').render.lecture.filterObjective, 'share');
+  const e = errorOf(`${MIN}render:\n  lecture:\n    filterObjective: biggest\n`);
+  assert.match(e.message, /:6 render\.lecture\.filterObjective: expected one of "channel", "neuron", "cossim", "share" \(got "biggest"\)/);
+  assert.match(errorOf(`${MIN}render:\n  lecture:\n    classes: { objective: share }\n`).message, /unknown key "render\.lecture\.classes\.objective"/);
+});
+
+test('old lecture keys under render still load, each with a notice naming the new key and its line', () => {
+  const text = `${MIN}render:\n  crop: 10\n  photo: cat.png\n  frameEvery: 3\n  filters:\n    steps: 7\n    objective: share\n  classes: { steps: 9 }\n`;
+  const { config, notices } = parseConfigWithLines(text, '/x/atlas.config.yaml');
+  const l = config.render.lecture;
+  assert.deepEqual([l.crop, l.photo, l.frameEvery, l.filters.steps, l.filterObjective, l.classes.steps], [10, 'cat.png', 3, 7, 'share', 9]);
+  assert.equal(notices.length, 6);
+  assert.ok(notices.includes('/x/atlas.config.yaml:10 note: render.filters.objective is now render.lecture.filterObjective (it applies to the lecture method only); the old key still works'), notices.join('\n'));
+  assert.ok(notices.some((n) => /:5 note: render\.crop is now render\.lecture\.crop/.test(n)));
+  // Errors in a moved block still name the line the file wrote it on.
+  assert.match(errorOf(`${MIN}render:\n  filters:\n    steps: many\n`).message, /:6 render\.lecture\.filters\.steps: expected number/);
+  assert.match(errorOf(`${MIN}render:\n  crop: 3\n  lecture: { crop: 4 }\n`).message, /:5 render\.crop and render\.lecture\.crop are the same setting; keep only render\.lecture\.crop/);
+  assert.deepEqual(parseConfigWithLines(MIN, 'a.yaml').notices, []);
 });
 
 test('YAML syntax error has line and column', () => {

@@ -4,13 +4,21 @@ import path from 'node:path';
 import { before, test } from 'node:test';
 import type { LeanGraph } from '../pipeline/engine/graph.ts';
 import { cropFor, deprocess } from '../pipeline/render/deprocess.ts';
-import type { RenderBatch } from '../pipeline/render/method.ts';
-import { renderLecture } from '../pipeline/render/methods/lecture.ts';
-import { channelObjective, classObjective } from '../pipeline/render/objectives.ts';
+import { tfjsEngine } from '../pipeline/engine/tfjs-engine.ts';
+import { renderBatch } from '../pipeline/render/loop.ts';
+import type { BatchUnit, RenderContext } from '../pipeline/render/method.ts';
+import { lectureMethod, type LectureUnitSettings } from '../pipeline/render/methods/lecture.ts';
+import { channelObjective, classObjective, type Objective } from '../pipeline/render/objectives.ts';
 import { M025, sharedGraph } from './support/fixtures.ts';
 
 let graph: LeanGraph;
-const ctx = () => ({ graph, pixels: { range: [-1, 1] as [number, number] } });
+const ctx = (): RenderContext => ({ engine: tfjsEngine(graph), pixels: { range: [-1, 1] as [number, number] } });
+
+/** A lecture batch: the units, their objective and the lecture settings the tests vary. */
+type RenderBatch = Pick<LectureUnitSettings, 'size' | 'steps' | 'stepSize' | 'l2' | 'frameEvery' | 'deprocess' | 'crop'> & { units: BatchUnit[]; objective: Objective; photo?: Float32Array };
+
+/** The lecture method's parts for the batch, through the one render loop. */
+const renderLecture = (b: RenderBatch, c: RenderContext) => renderBatch(lectureMethod.plan({ ...b, border: 2, photo: null }, b.units, b.objective, b.photo), c);
 
 before(async () => {
   graph = await sharedGraph(M025, 'auto');
@@ -37,45 +45,6 @@ function maxAbsDiff(a: Uint8Array, b: Uint8Array): number {
   return m;
 }
 
-test('a unit in a batch equals the same unit alone (filters)', async () => {
-  const batch = await renderLecture(filterBatch([3, 7, 11], [101, 202, 303]), ctx());
-  const alone = await renderLecture(filterBatch([7], [202]), ctx());
-  const b = batch[1]!;
-  const a = alone[0]!;
-  assert.equal(b.frames.length, a.frames.length);
-  assert.ok(maxAbsDiff(b.image, a.image) <= 1, `images differ by ${maxAbsDiff(b.image, a.image)}`);
-  for (let i = 0; i < a.curve.length; i++) assert.ok(Math.abs(a.curve[i]! - b.curve[i]!) <= 1e-4 * Math.max(1, Math.abs(a.curve[i]!)), `curve step ${i}`);
-  // and the batch's other units really are different images
-  assert.ok(maxAbsDiff(batch[0]!.image, b.image) > 10);
-});
-
-test('a unit in a batch equals the same unit alone (classes, with the L2 penalty)', async () => {
-  const mk = (classes: number[], seeds: number[]): RenderBatch => ({
-    units: classes.map((c, i) => ({ key: `c${c}`, seed: seeds[i]! })),
-    objective: classObjective({ node: graph.logitNode!, isLogit: true }, classes, 'logit'),
-    size: [64, 64],
-    steps: 4,
-    stepSize: 100,
-    l2: 1e-6,
-    frameEvery: 1,
-    deprocess: 'clip',
-    crop: 25,
-  });
-  const batch = await renderLecture(mk([1, 141], [5, 6]), ctx());
-  const alone = await renderLecture(mk([141], [6]), ctx());
-  assert.ok(maxAbsDiff(batch[1]!.image, alone[0]!.image) <= 1);
-  assert.equal(batch[1]!.width, 64, 'clip mode keeps the full size');
-});
-
-test('same seed, same bytes; another seed, other bytes', async () => {
-  const one = await renderLecture(filterBatch([5], [42]), ctx());
-  const two = await renderLecture(filterBatch([5], [42]), ctx());
-  const other = await renderLecture(filterBatch([5], [43]), ctx());
-  assert.deepEqual(Buffer.from(one[0]!.image), Buffer.from(two[0]!.image));
-  assert.deepEqual(one[0]!.curve, two[0]!.curve);
-  assert.notDeepEqual(Buffer.from(one[0]!.image), Buffer.from(other[0]!.image));
-});
-
 test('ascent raises the objective, records steps+1 values and frames at the requested interval', async () => {
   const [r] = await renderLecture(filterBatch([9], [7], 6), ctx());
   assert.equal(r!.curve.length, 7);
@@ -95,13 +64,6 @@ test("a result's input is the optimized image itself: uncropped, only clipped (w
   const [clipped] = await renderLecture({ ...batch, deprocess: 'clip' }, ctx());
   assert.equal(maxAbsDiff(clipped!.image, shown!.input), 0);
   assert.equal(clipped!.input, clipped!.image);
-});
-
-test('rendering leaks no tensors', async () => {
-  await renderLecture(filterBatch([1], [1], 2), ctx());
-  const before = tf.memory().numTensors;
-  await renderLecture(filterBatch([1, 2], [1, 2], 4), ctx());
-  assert.equal(tf.memory().numTensors, before);
 });
 
 test('deprocess: std 0.15 around 0.5, clipped, 25 px cropped only on large images', async () => {

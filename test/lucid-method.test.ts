@@ -1,5 +1,6 @@
 /**
- * The lucid method on a real model (MobileNet v1 0.25, wasm): determinism, batch-equals-alone,
+ * The lucid method on a real model (MobileNet v1 0.25, wasm): determinism and the curve (batch-equals-alone
+ * and leaks: method-contract.test.ts),
  * wiring helpers, and the new objectives. Small sizes and few steps.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -7,10 +8,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { configSchema } from '../pipeline/config/schema.ts';
 import type { LeanGraph } from '../pipeline/engine/graph.ts';
-import type { RenderBatch } from '../pipeline/render/method.ts';
-import { METHODS } from '../pipeline/render/methods/index.ts';
-import { lucidBatchFields, lucidMethod, lucidObjective, lucidUnitSettings, type LucidRenderBatch } from '../pipeline/render/methods/lucid.ts';
-import { channelCossimObjective, channelObjective, channelShareObjective, classObjective, SHARE_SHARPNESS, diversityObjective, filterObjective, negative, neuronObjective, preActivation, preActivationChannelObjective, preActivationNeuronObjective, sum } from '../pipeline/render/objectives.ts';
+import { evaluate, preActivation, tfjsEngine } from '../pipeline/engine/tfjs-engine.ts';
+import { renderBatch } from '../pipeline/render/loop.ts';
+import type { BatchUnit } from '../pipeline/render/method.ts';
+import { lucidMethod, type LucidUnitSettings } from '../pipeline/render/methods/lucid.ts';
+import { channelCossimObjective, channelObjective, channelShareObjective, SHARE_SHARPNESS, diversityObjective, filterObjective, negative, neuronObjective, preActivationChannelObjective, preActivationNeuronObjective, sum, type Objective } from '../pipeline/render/objectives.ts';
 import { unitSeed } from '../pipeline/render/seed.ts';
 import { M025, sharedGraph } from './support/fixtures.ts';
 
@@ -25,36 +27,34 @@ after(() => graph.dispose());
 
 const small = { pad: 4, jitter: 4, scale: [0.9, 1.1] as [number, number], rotate: 10, jitter2: 2 };
 
-function filterBatch(channels: number[], seeds: number[], steps = 4): LucidRenderBatch {
+/** A lucid batch: its units and objective, and the lucid settings (small transforms, 48 px, few steps). */
+interface LucidBatch {
+  units: BatchUnit[];
+  objective: Objective;
+  settings: LucidUnitSettings;
+}
+
+const defaults = lucidMethod.settings(configSchema.parse({ model: { id: 'm', source: 'x' } }), 'filter', { size: [48, 48] });
+
+function filterBatch(channels: number[], seeds: number[], steps = 4): LucidBatch {
   return {
     units: channels.map((c, i) => ({ key: `lucid/filter/${LAYER}/${c}`, seed: seeds[i]! })),
     objective: channelObjective(LAYER, channels, 1, true),
-    size: [48, 48],
-    steps,
-    stepSize: 0.05,
-    l2: 0,
-    frameEvery: 2,
-    deprocess: 'clip',
-    crop: 0,
-    lucid: { transforms: small },
+    settings: { ...defaults, steps, frameEvery: 2, transforms: small },
   };
 }
 
-const render = (b: RenderBatch) => METHODS.lucid!.render(b, { graph, pixels });
+/** The lucid method's parts for the batch, through the one render loop. */
+const render = (b: LucidBatch) => renderBatch(lucidMethod.plan(b.settings, b.units, b.objective), { engine: tfjsEngine(graph), pixels });
 
 describe('lucid method', () => {
-  test('is registered with a description for the site', () => {
-    assert.equal(METHODS.lucid, lucidMethod);
-    assert.ok(lucidMethod.description.length > 200);
-  });
-
   test('same seed → same bytes; another seed → another image; the objective rises', async () => {
     const a = await render(filterBatch([3, 7], [11, 12], 6));
     const b = await render(filterBatch([3, 7], [11, 12], 6));
     const c = await render(filterBatch([3, 7], [99, 12], 6));
     // Objective of the first frame (the start image) and of the final image, both untransformed.
     const objectiveOf = (images: Uint8Array[]) =>
-      channelObjective(LAYER, [3, 7], 1, true)(graph, tf.tensor4d(Float32Array.from(Buffer.concat(images), (v) => v / 127.5 - 1), [2, 48, 48, 3])).arraySync();
+      evaluate(channelObjective(LAYER, [3, 7], 1, true), graph, tf.tensor4d(Float32Array.from(Buffer.concat(images), (v) => v / 127.5 - 1), [2, 48, 48, 3])).arraySync();
     const start = objectiveOf(a.map((r) => r.frames[0]!));
     const end = objectiveOf(a.map((r) => r.image));
     for (let i = 0; i < 2; i++) {
@@ -75,39 +75,19 @@ describe('lucid method', () => {
     a.forEach((r, i) => assert.ok(end[i]! > start[i]! && Math.abs(r.curve[6]! - end[i]!) < 0.05 * Math.abs(end[i]!) + 0.05, `filter ${i}: ${start[i]} → ${end[i]} (curve ${r.curve[6]})`));
   });
 
-  test("a unit's result in a batch equals its result alone (filters and classes)", async () => {
-    const channels = [1, 5, 9];
-    const seeds = channels.map((c) => unitSeed(0, `lucid/filter/${LAYER}/${c}`));
-    const together = await render(filterBatch(channels, seeds));
-    for (let i = 0; i < channels.length; i++) {
-      const [alone] = await render(filterBatch([channels[i]!], [seeds[i]!]));
-      assert.deepEqual(Buffer.from(alone!.image), Buffer.from(together[i]!.image), `filter ${channels[i]}`);
-      assert.deepEqual(alone!.curve, together[i]!.curve);
-    }
-    const classes = [1, 130];
-    const classBatch = (ids: number[]): LucidRenderBatch => ({
-      ...filterBatch(ids, ids.map((c) => unitSeed(0, `lucid/class/${c}`)), 3),
-      units: ids.map((c) => ({ key: `lucid/class/${c}`, seed: unitSeed(0, `lucid/class/${c}`) })),
-      objective: classObjective({ node: graph.logitNode!, isLogit: true }, ids, 'logit'),
-    });
-    const both = await render(classBatch(classes));
-    const [second] = await render(classBatch([130]));
-    assert.deepEqual(Buffer.from(second!.image), Buffer.from(both[1]!.image));
-  });
-
-  test('settings from the config schema become batch fields and objectives', async () => {
-    const config = configSchema.parse({ model: { id: 'm', source: 'x' }, render: { lucid: { steps: 3, filterObjective: 'neuron', negative: true } } });
+  test('settings from the config schema become unit settings and objectives', async () => {
+    const config = configSchema.parse({ model: { id: 'm', source: 'x' }, render: { border: 1, lucid: { steps: 3, filterObjective: 'neuron', negative: true } } });
     assert.equal(configSchema.parse({ model: { id: 'm', source: 'x' } }).render.lucid.steps, 512);
-    const s = lucidUnitSettings(config.render.lucid, { kind: 'filter', size: [48, 48], border: 1, redirect: true, score: 'logit' });
+    const s = lucidMethod.settings(config, 'filter', { size: [48, 48] });
     assert.equal(s.lr, 0.05);
+    assert.equal(s.border, 1);
     assert.deepEqual(s.transforms, { pad: 12, jitter: 8, scale: [0.9, 1.1], rotate: 10, jitter2: 4 });
-    const objective = lucidObjective(s, { kind: 'filter', target: LAYER, indices: [2] }, { node: graph.logitNode!, isLogit: true });
-    const batch: LucidRenderBatch = { units: [{ key: 'u', seed: 5 }], objective, size: [48, 48], ...lucidBatchFields(s) };
-    const [r] = await render(batch);
+    const objective = lucidMethod.objective(s, { kind: 'filter', node: LAYER, indices: [2], isLogit: true });
+    const [r] = await render({ units: [{ key: 'u', seed: 5 }], objective, settings: s });
     assert.equal(r!.curve.length, 4);
     // Negative neuron objective: the final value is minus the centre activation of channel 2.
     const x = tf.tensor4d(Float32Array.from(r!.image, (v) => v / 127.5 - 1), [1, 48, 48, 3]);
-    const centre = neuronObjective(LAYER, [2], false)(graph, x).dataSync()[0]!;
+    const centre = evaluate(neuronObjective(LAYER, [2], false), graph, x).dataSync()[0]!;
     assert.ok(Math.abs(-centre - r!.curve[3]!) < 0.05 * Math.max(1, Math.abs(centre)), `${-centre} vs ${r!.curve[3]}`);
   });
 });
@@ -118,12 +98,12 @@ describe('objectives for lucid', () => {
     const [act] = graph.run(x, [LAYER]) as [tf.Tensor4D];
     const [, h, w] = act.shape;
     const want = act.slice([0, Math.floor(h / 2), Math.floor(w / 2), 0], [2, 1, 1, -1]).reshape([2, -1]).arraySync() as number[][];
-    const got = neuronObjective(LAYER, [4, 6], false)(graph, x).arraySync();
+    const got = evaluate(neuronObjective(LAYER, [4, 6], false), graph, x).arraySync();
     assert.deepEqual(got, [want[0]![4], want[1]![6]]);
-    const neg = negative(neuronObjective(LAYER, [4, 6], false))(graph, x).arraySync();
+    const neg = evaluate(negative(neuronObjective(LAYER, [4, 6], false)), graph, x).arraySync();
     assert.deepEqual(neg, got.map((v) => -v));
-    const s = sum([neuronObjective(LAYER, [4, 6], false), 2], [channelObjective(LAYER, [4, 6], 1, false), -1])(graph, x).arraySync();
-    const ch = channelObjective(LAYER, [4, 6], 1, false)(graph, x).arraySync();
+    const s = evaluate(sum([neuronObjective(LAYER, [4, 6], false), 2], [channelObjective(LAYER, [4, 6], 1, false), -1]), graph, x).arraySync();
+    const ch = evaluate(channelObjective(LAYER, [4, 6], 1, false), graph, x).arraySync();
     s.forEach((v, i) => assert.ok(Math.abs(v - (2 * got[i]! - ch[i]!)) < 1e-4));
   });
 
@@ -135,7 +115,7 @@ describe('objectives for lucid', () => {
     assert.ok(diff < 1e-5, `max difference ${diff}`);
     assert.ok(tf.min(pre).dataSync()[0]! < 0); // values below the clip are visible
     const want = tf.mean(pre.slice([0, 1, 1, 0], [2, pre.shape[1]! - 2, pre.shape[2]! - 2, -1]), [1, 2]).arraySync() as number[][];
-    const got = preActivationChannelObjective(LAYER, [3, 8], 1)(graph, x).arraySync();
+    const got = evaluate(preActivationChannelObjective(LAYER, [3, 8], 1), graph, x).arraySync();
     assert.ok(Math.abs(got[0]! - want[0]![3]!) < 1e-5 && Math.abs(got[1]! - want[1]![8]!) < 1e-5);
   });
 
@@ -143,7 +123,7 @@ describe('objectives for lucid', () => {
     const x = tf.randomUniform([2, 32, 32, 3], -1, 1, 'float32', 6) as tf.Tensor4D;
     const pre = tf.relu(preActivation(graph, x, LAYER));
     const v = tf.mean(pre.slice([0, 1, 1, 0], [2, pre.shape[1]! - 2, pre.shape[2]! - 2, -1]), [1, 2]).arraySync() as number[][];
-    const got = channelCossimObjective(LAYER, [3, 8], 1)(graph, x).arraySync();
+    const got = evaluate(channelCossimObjective(LAYER, [3, 8], 1), graph, x).arraySync();
     [3, 8].forEach((t, i) => {
       const norm = Math.hypot(...v[i]!);
       const want = (v[i]![t]! * v[i]![t]!) / norm;
@@ -156,7 +136,7 @@ describe('objectives for lucid', () => {
     const x = tf.randomUniform([2, 32, 32, 3], -1, 1, 'float32', 9) as tf.Tensor4D;
     const pre = preActivation(graph, x, LAYER);
     const v = tf.mean(pre.slice([0, 1, 1, 0], [2, pre.shape[1]! - 2, pre.shape[2]! - 2, -1]), [1, 2]).arraySync() as number[][];
-    const got = channelShareObjective(LAYER, [3, 8], 1)(graph, x).arraySync();
+    const got = evaluate(channelShareObjective(LAYER, [3, 8], 1), graph, x).arraySync();
     [3, 8].forEach((t, i) => {
       const row = v[i]!;
       const mu = row.reduce((a, b) => a + b, 0) / row.length;
@@ -168,7 +148,7 @@ describe('objectives for lucid', () => {
       assert.ok(got[i]! < 0);
     });
     // Per image: a row's value does not depend on the other images of the batch.
-    const alone = channelShareObjective(LAYER, [8], 1)(graph, x.slice([1], [1]) as tf.Tensor4D).arraySync();
+    const alone = evaluate(channelShareObjective(LAYER, [8], 1), graph, x.slice([1], [1]) as tf.Tensor4D).arraySync();
     assert.ok(Math.abs(alone[0]! - got[1]!) < 1e-5);
   });
 
@@ -176,7 +156,7 @@ describe('objectives for lucid', () => {
     const x = tf.randomUniform([2, 32, 32, 3], -1, 1, 'float32', 10) as tf.Tensor4D;
     const o = (preActivation: boolean) => ({ border: 1, redirect: false, preActivation });
     const same = (a: number[], b: number[]) => assert.ok(a.every((v, i) => Math.abs(v - b[i]!) < 1e-6), `${a} vs ${b}`);
-    const run = (f: ReturnType<typeof filterObjective>) => f(graph, x).arraySync();
+    const run = (f: Objective) => evaluate(f, graph, x).arraySync();
     same(run(filterObjective('channel', LAYER, [3, 8], o(false))), run(channelObjective(LAYER, [3, 8], 1, false)));
     same(run(filterObjective('channel', LAYER, [3, 8], o(true))), run(preActivationChannelObjective(LAYER, [3, 8], 1)));
     same(run(filterObjective('neuron', LAYER, [3, 8], o(false))), run(neuronObjective(LAYER, [3, 8], false)));
@@ -189,21 +169,14 @@ describe('objectives for lucid', () => {
 
   test('diversity only couples images of one group and is 0 for a lone image', () => {
     const x = tf.randomUniform([4, 32, 32, 3], -1, 1, 'float32', 8) as tf.Tensor4D;
-    const all = diversityObjective(LAYER, [0, 0, 1, 2])(graph, x).arraySync();
-    const firstTwo = diversityObjective(LAYER, [0, 0])(graph, x.slice([0], [2]) as tf.Tensor4D).arraySync();
+    const all = evaluate(diversityObjective(LAYER, [0, 0, 1, 2]), graph, x).arraySync();
+    const firstTwo = evaluate(diversityObjective(LAYER, [0, 0]), graph, x.slice([0], [2]) as tf.Tensor4D).arraySync();
     assert.ok(Math.abs(all[0]! - firstTwo[0]!) < 1e-5 && Math.abs(all[1]! - firstTwo[1]!) < 1e-5);
     assert.equal(all[0], all[1]); // symmetric pair
     assert.ok(all[0]! < 0 && all[0]! >= -1 - 1e-6);
     assert.ok(all[2] === 0 && all[3] === 0); // -0 counts
     // Identical images are maximally similar.
-    const same = diversityObjective(LAYER, [0, 0])(graph, tf.concat([x.slice([0], [1]), x.slice([0], [1])]) as tf.Tensor4D).arraySync();
+    const same = evaluate(diversityObjective(LAYER, [0, 0]), graph, tf.concat([x.slice([0], [1]), x.slice([0], [1])]) as tf.Tensor4D).arraySync();
     assert.ok(Math.abs(same[0]! + 1) < 1e-4);
   });
-});
-
-test('lucid rendering leaks no tensors', async () => {
-  await render(filterBatch([1], [1], 2));
-  const before = tf.memory().numTensors;
-  await render(filterBatch([1, 2], [1, 2], 4));
-  assert.equal(tf.memory().numTensors, before);
 });

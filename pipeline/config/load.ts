@@ -7,6 +7,7 @@ import path from 'node:path';
 import { LineCounter, parseDocument, isNode } from 'yaml';
 import type { z } from 'zod';
 import { AtlasError, closest } from '../errors.ts';
+import { moveLegacyKeys } from './legacy.ts';
 import { configSchema, type AtlasConfig } from './schema.ts';
 
 export interface LoadedConfig {
@@ -17,6 +18,8 @@ export interface LoadedConfig {
   dir: string;
   /** Line of the value at a key path (e.g. ['layers', 'conv1']), or of its closest parent. */
   lineOf: (keyPath: (string | number)[]) => number | undefined;
+  /** One line per old key that was mapped to its new name (see config/legacy.ts). */
+  notices: string[];
 }
 
 /** Known keys of the object schema at `keyPath` (for "did you mean"). */
@@ -55,7 +58,7 @@ export function parseConfig(text: string, file: string): AtlasConfig {
   return parseConfigWithLines(text, file).config;
 }
 
-export function parseConfigWithLines(text: string, file: string): { config: AtlasConfig; lineOf: LoadedConfig['lineOf'] } {
+export function parseConfigWithLines(text: string, file: string): Pick<LoadedConfig, 'config' | 'lineOf' | 'notices'> {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length) {
@@ -77,13 +80,15 @@ export function parseConfigWithLines(text: string, file: string): { config: Atla
     const pair = (map as any)?.items?.find((p: any) => p?.key?.value === key);
     return pair?.key?.range ? lineCounter.linePos(pair.key.range[0]).line : lineOf(parent);
   };
+  const { notices, writtenAt } = moveLegacyKeys(raw, file, lineOf);
+  const lineIn = (keyPath: PropertyKey[]) => lineOf(writtenAt(keyPath));
   const result = configSchema.safeParse(raw);
-  if (result.success) return { config: result.data, lineOf };
+  if (result.success) return { config: result.data, lineOf: lineIn, notices };
   const issue = result.error.issues.find((i) => i.code === 'unrecognized_keys') ?? result.error.issues[0]!;
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0]!;
     const where = [...issue.path, key].join('.');
-    const line = keyLine(issue.path, key);
+    const line = keyLine(writtenAt(issue.path), key);
     const suggestion = closest(key, knownKeys(issue.path), 1)[0];
     throw new AtlasError(`${file}:${line ?? '?'} unknown key "${where}"${suggestion ? ` (did you mean "${[...issue.path, suggestion].join('.')}"?)` : ''}`, {
       file,
@@ -92,7 +97,7 @@ export function parseConfigWithLines(text: string, file: string): { config: Atla
     });
   }
   const where = issue.path.join('.') || '(top level)';
-  const line = lineOf(issue.path);
+  const line = lineIn(issue.path);
   const value = issue.path.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined), raw);
   const shown = value === undefined ? 'missing' : JSON.stringify(value);
   throw new AtlasError(`${file}:${line ?? '?'} ${where}: ${describe(issue)} (got ${shown})`, { file, key: where, line });
@@ -106,6 +111,6 @@ export async function loadConfig(file: string): Promise<LoadedConfig> {
   } catch (err) {
     throw new AtlasError(`${file}: cannot read config (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); expected an atlas config YAML file (--config FILE)`, { file });
   }
-  const { config, lineOf } = parseConfigWithLines(text, abs);
-  return { config, file: abs, dir: path.dirname(abs), lineOf };
+  const { config, lineOf, notices } = parseConfigWithLines(text, abs);
+  return { config, file: abs, dir: path.dirname(abs), lineOf, notices };
 }

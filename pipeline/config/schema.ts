@@ -1,6 +1,6 @@
 /**
  * The schema of atlas.config.yaml (zod). Every key is documented in the README's config reference;
- * defaults live here and nowhere else.
+ * defaults live here and nowhere else. Keys that moved are mapped by `config/legacy.ts`.
  */
 import { z } from 'zod';
 import { BACKEND_NAMES } from '../engine/backend.ts';
@@ -51,6 +51,19 @@ const phase = (steps: number, stepSize: number, l2: number, deprocess: Deprocess
   deprocess: z.enum(DEPROCESS).default(deprocess),
 });
 
+/** Random transformations (pad, jitter, scale, rotate, jitter), drawn per unit and step (render/transforms.ts). */
+export const transformSettings = z
+      .strictObject({
+        pad: z.number().int().nonnegative().default(12),
+        jitter: z.number().int().nonnegative().default(8),
+        scale: z
+          .tuple([z.number().positive(), z.number().positive()])
+          .refine(([a, b]) => a <= b, 'the first value must not be larger')
+          .default([0.9, 1.1]),
+        rotate: z.number().nonnegative().max(180).default(10),
+        jitter2: z.number().int().nonnegative().default(4),
+      });
+
 /** Settings of the `lucid` method (render/methods/lucid.ts): one block for filters and classes. */
 export const lucidSettings = z
   .strictObject({
@@ -65,18 +78,7 @@ export const lucidSettings = z
     /** Keep a frame every k steps for the GIF (512 steps → 33 frames). */
     frameEvery: z.number().int().positive().default(16),
     /** Random transformations at every step (Lucid's standard set). */
-    transforms: z
-      .strictObject({
-        pad: z.number().int().nonnegative().default(12),
-        jitter: z.number().int().nonnegative().default(8),
-        scale: z
-          .tuple([z.number().positive(), z.number().positive()])
-          .refine(([a, b]) => a <= b, 'the first value must not be larger')
-          .default([0.9, 1.1]),
-        rotate: z.number().nonnegative().max(180).default(10),
-        jitter2: z.number().int().nonnegative().default(4),
-      })
-      .prefault({}),
+    transforms: transformSettings.prefault({}),
     /** Filter objective (see FILTER_OBJECTIVES). */
     filterObjective: z.enum(FILTER_OBJECTIVES).default('channel'),
     /**
@@ -90,34 +92,44 @@ export const lucidSettings = z
   .prefault({});
 export type LucidSettings = z.infer<typeof lucidSettings>;
 
+/**
+ * Settings of the `lecture` method (render/methods/lecture.ts): pixel-space ascent with the
+ * gradient L2-normalized, per unit kind, plus what only it reads (crop, frame interval, start photo).
+ */
+export const lectureSettings = z
+  .strictObject({
+    filters: z.strictObject(phase(30, 10, 0, 'lecture')).prefault({}),
+    classes: z.strictObject(phase(40, 100, 1e-6, 'clip')).prefault({}),
+    /** The filter objective (the notes: `channel`, the mean of the layer's output). */
+    filterObjective: z.enum(FILTER_OBJECTIVES).default('channel'),
+    /** Margin cropped by the lecture deprocessing, in image pixels (images ≥ 100 px). */
+    crop: z.number().int().nonnegative().default(25),
+    /** Keep a frame every k steps for the GIF. */
+    frameEvery: z.number().int().positive().default(1),
+    /** Optional start photo added to the noise; relative to this file. */
+    photo: z.string().min(1).optional(),
+    /** Random transformations at every step, as lucid uses them (absent: none, the notes' method). */
+    transforms: transformSettings.optional(),
+  })
+  .prefault({});
+export type LectureSettings = z.infer<typeof lectureSettings>;
+
 const render = z
   .strictObject({
     methods: z.array(z.string()).min(1).default(['lecture']),
     seed: z.number().int().nonnegative().default(0),
     /** Optimized image size in pixels (square). Default: the model's input size. */
     size: z.number().int().min(16).max(1024).optional(),
-    /** Border ignored by the filter objective, in activation pixels. */
+    /** Border ignored by filter objectives, in activation pixels (every method). */
     border: z.number().int().nonnegative().default(2),
-    /** Margin cropped by the deprocessing, in image pixels. */
-    crop: z.number().int().nonnegative().default(25),
-    filters: z
-      .strictObject({
-        ...phase(30, 10, 0, 'lecture'),
-        /** The lecture method's filter objective (the notes: `channel`, the mean of the layer's output). */
-        objective: z.enum(FILTER_OBJECTIVES).default('channel'),
-      })
-      .prefault({}),
-    classes: z.strictObject(phase(40, 100, 1e-6, 'clip')).prefault({}),
+    /** The lecture method's settings. */
+    lecture: lectureSettings,
     /** The lucid method's settings (filters and classes). */
     lucid: lucidSettings,
     /** Let the gradient reach a filter that is dead on the start image (redirected ReLU at the target layer). */
     redirect: z.boolean().default(true),
-    /** Keep a frame every k steps for the GIF. */
-    frameEvery: z.number().int().positive().default(1),
     /** GIF delay per frame, ms (the last frame is held 10× longer). */
     gifFrameMs: z.number().int().min(20).max(10000).default(80),
-    /** Optional start photo added to the noise; relative to this file. */
-    photo: z.string().min(1).optional(),
     /** Units optimized together in one batch: a number, or `auto` (picked per layer by a short probe). */
     batch: z.union([z.literal('auto'), z.number().int().positive()]).default('auto'),
     backend: z.enum(['auto', ...BACKEND_NAMES]).default('auto'),

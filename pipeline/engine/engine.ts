@@ -47,3 +47,16 @@ export interface GradientEngine {
   features(reads: FeatureRead[], x: tf.Tensor4D): Promise<tf.Tensor[]>;
   dispose(): void;
 }
+
+/**
+ * How the render loop builds the model input from its parameters θ: the input (after the
+ * parameterization, transforms and pixel mapping) and an optional per-image penalty subtracted from
+ * the objective (the lecture's L2 term). Pure TF.js, differentiable in θ.
+ */
+export type Prefix = (params: tf.Tensor) => { input: tf.Tensor4D; penalty?: tf.Tensor1D };
+
+/** Engines that run the network in TF.js differentiate the whole step at once (`through`). */
+export interface FusedGradientEngine extends GradientEngine {
+  /** value [B] = head(read(prefix(θ).input)) − penalty, and ∂value/∂θ, in one differentiation. */
+  through(objective: Objective, prefix: Prefix, params: tf.Tensor): { value: tf.Tensor1D; grad: tf.Tensor };
+}

@@ -12,7 +12,7 @@ export function cropFor(size: number, crop: number): number {
 }
 
 /** x: [B, H, W, 3] canonical pixels → [B, H', W', 3] int32 in 0..255. */
-export function deprocess(x: tf.Tensor4D, crop = 25): tf.Tensor4D {
+export function deprocess(x: tf.Tensor4D, crop: number): tf.Tensor4D {
   return tf.tidy(() => {
     const { mean, variance } = tf.moments(x, [1, 2, 3], true);
     const std = tf.sqrt(variance).add(1e-5);
@@ -36,4 +36,22 @@ export async function toRgbBuffers(images: tf.Tensor4D): Promise<Uint8Array[]> {
   const data = await images.data();
   const size = h * w * c;
   return Array.from({ length: b }, (_, i) => Uint8Array.from(data.subarray(i * size, (i + 1) * size)));
+}
+
+/** How frames are shown: the lecture's standardization with a crop, or the optimized image clipped. */
+export interface DisplayDeprocess {
+  mode: 'lecture' | 'clip';
+  /** Pixels cropped per side by `lecture` (images ≥ MIN_SIZE_FOR_CROP). */
+  crop: number;
+}
+
+/** Display bytes [B, h', w', 3] of canonical images. */
+export function displayBytes(x: tf.Tensor4D, d: DisplayDeprocess): tf.Tensor4D {
+  return d.mode === 'clip' ? clipToBytes(x) : deprocess(x, d.crop);
+}
+
+/** The displayed size [width, height] of an optimized image of size [h, w]. */
+export function displaySize([h, w]: [number, number], d: DisplayDeprocess): [number, number] {
+  const crop = d.mode === 'clip' ? 0 : d.crop;
+  return [w - 2 * cropFor(w, crop), h - 2 * cropFor(h, crop)];
 }

@@ -1,11 +1,15 @@
 /**
- * What a visualization method is. A method turns a batch of units (all with one objective target:
- * the same layer, or the classes) into images, frames and an objective curve per unit.
- * Methods are listed in `methods/index.ts`; a new one is a module there.
+ * What a visualization method is: a bundle of parts that one render loop (`loop.ts`) runs —
+ * a parameterization (what is optimized and how it becomes an image), an optimizer, optional
+ * random transforms, a display deprocessing — plus the method's settings (from its own config
+ * block), its objective and the settings that shape its pixels (cache keys). Methods are listed in
+ * `methods/index.ts`; `run.ts` reaches them only through this interface.
  */
-import type { DeprocessMode } from '../config/schema.ts';
-import type { LeanGraph } from '../engine/graph.ts';
-import type { Objective } from './objectives.ts';
+import type * as tf from '@tensorflow/tfjs';
+import type { AtlasConfig } from '../config/schema.ts';
+import type { GradientEngine, Objective } from '../engine/engine.ts';
+import type { UnitKind } from '../output/paths.ts';
+import type { DisplayDeprocess } from './deprocess.ts';
 import type { PixelSpace } from './pixels.ts';
 
 export interface BatchUnit {
@@ -13,33 +17,47 @@ export interface BatchUnit {
   seed: number;
 }
 
-export interface RenderBatch {
+/** What is optimized: parameters θ and the canonical image ([-1, 1] RGB) they make. */
+export interface Parameterization {
+  /** Start parameters of the units, each from its own seed (so a unit's start does not depend on its batch). */
+  init(units: BatchUnit[], size: [number, number]): tf.Tensor;
+  /** Canonical images [B, h, w, 3] of the parameters. Differentiable, inside tidy. */
+  image(params: tf.Tensor): tf.Tensor4D;
+  dispose(): void;
+}
+
+/** One ascent update: the next parameters from the current ones and the objective's gradient. */
+export interface Optimizer {
+  /** Returns new parameters; takes no ownership of `params` or `grad`. Keeps its own state. */
+  step(params: tf.Tensor, grad: tf.Tensor, step: number): tf.Tensor;
+  dispose(): void;
+}
+
+/** The random transforms of one step, drawn per unit from its seed and the step; undefined: none. */
+export type Transforms = (units: BatchUnit[], step: number, size: [number, number]) => ((x: tf.Tensor4D) => tf.Tensor4D) | undefined;
+
+/** Everything the render loop needs for one batch. */
+export interface RenderPlan {
   units: BatchUnit[];
-  /** Per-image objective on model inputs. */
   objective: Objective;
-  /** Optimized image size (before the deprocessing crop). */
+  /** Optimized image size [h, w] (before any display crop). */
   size: [number, number];
   steps: number;
-  stepSize: number;
-  /** L2 penalty weight λ in objective − λ·‖x‖²/2 (canonical pixels). */
-  l2: number;
   /** Record a frame every k steps (the first and the last are always recorded). */
   frameEvery: number;
-  /** How frames become pixels: 'lecture' (standardize, std 0.15, crop) or 'clip' (valid range, uncropped). */
-  deprocess: DeprocessMode;
-  /** Pixels cropped per side by the lecture deprocessing. */
-  crop: number;
-  /** Optional start image, canonical [-1, 1], [h, w, 3] row-major. */
-  photo?: Float32Array;
+  parameterization: Parameterization;
+  optimizer: Optimizer;
+  transforms?: Transforms;
+  /** L2 penalty weight λ in objective − λ·‖x‖²/2 (canonical pixels). */
+  l2: number;
+  deprocess: DisplayDeprocess;
 }
 
 export interface RenderContext {
-  graph: LeanGraph;
+  engine: GradientEngine;
   pixels: PixelSpace;
   /** Called after every step with the step index (for progress). */
   onStep?: (step: number) => void;
-  /** Checked between steps; true stops the batch early (its units are not written). */
-  shouldStop?: () => boolean;
 }
 
 export interface UnitResult {
@@ -62,10 +80,41 @@ export interface UnitResult {
   error?: string;
 }
 
-export interface Method {
+/** A unit's settings: every value that shaped its pixels (stored in the manifest, hashed into its cache key). */
+export interface MethodSettings {
+  /** Optimization steps (progress counts them). */
+  steps: number;
+  /** A start photo (path relative to the config) the method reads, or null. */
+  photo: string | null;
+}
+
+/** Where a batch's objective reads: filters of one layer, or classes at the score node. */
+export interface BatchTarget {
+  kind: UnitKind;
+  /** The layer (filters) or the score node (classes). */
+  node: string;
+  /** Filter indices or class ids, one per unit. */
+  indices: number[];
+  /** Classes: whether `node` is the pre-softmax logit. */
+  isLogit: boolean;
+}
+
+/** Atlas-wide facts a method's settings depend on. */
+export interface SettingsContext {
+  size: [number, number];
+}
+
+export interface Method<S extends MethodSettings = MethodSettings> {
   id: string;
   name: string;
   /** One short paragraph for the site. */
   description: string;
-  render(batch: RenderBatch, ctx: RenderContext): Promise<UnitResult[]>;
+  /** The unit settings of this method for a unit kind, from the validated config. */
+  settings(config: AtlasConfig, kind: UnitKind, ctx: SettingsContext): S;
+  /** The settings that shape a unit's pixels (its cache key): the rest is recorded but does not recompute. */
+  shaping(settings: S, kind: UnitKind): Partial<S>;
+  /** The objective of a batch of units that share settings and a target. */
+  objective(settings: S, target: BatchTarget): Objective;
+  /** The render plan of a batch; `photo` is the decoded start photo when the settings name one. */
+  plan(settings: S, units: BatchUnit[], objective: Objective, photo?: Float32Array): RenderPlan;
 }

@@ -1,14 +1,14 @@
 /**
- * Objectives: pure functions from the lean graph and a batch of model inputs to one value per image.
- * A batch's loss is the sum of its images' objectives, so each image's gradient is its own.
- * A new objective is one more factory here returning `Objective`.
+ * Objectives: what a unit maximizes, as data an engine can run. Each is a `FeatureRead` (which
+ * feature map: a layer's output, or its values before a ReLU/ReLU6 clip) and a small per-image
+ * `head` from that map to one value per image (see `engine/engine.ts`). A batch's loss is the sum of
+ * its images' values, so each image's gradient is its own. A new objective is one more factory here.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { FilterObjectiveKind } from '../config/schema.ts';
-import type { LeanGraph } from '../engine/graph.ts';
+import type { FeatureRead, Objective } from '../engine/engine.ts';
 
-/** Per-image objective values, shape [B]. */
-export type Objective = (graph: LeanGraph, modelInput: tf.Tensor4D) => tf.Tensor1D;
+export type { Objective } from '../engine/engine.ts';
 
 /** Row-wise pick: values [B, K], one index per row → [B]. */
 export function pickPerRow(values: tf.Tensor2D, indices: number[]): tf.Tensor1D {
@@ -16,18 +16,13 @@ export function pickPerRow(values: tf.Tensor2D, indices: number[]): tf.Tensor1D 
   return tf.sum(tf.mul(values, mask), 1) as tf.Tensor1D;
 }
 
-/** Where a filter objective reads a layer: its output (optionally with redirected ReLU) or its pre-activation. */
-type Source = { redirect: boolean } | 'pre';
-
-/** The layer's [B, h, w, C] feature map from `source`. */
-function featureMap(graph: LeanGraph, x: tf.Tensor4D, layer: string, source: Source): tf.Tensor4D {
-  const act = source === 'pre' ? preActivation(graph, x, layer) : graph.run(x, [layer], source)[0]!;
-  if (act.rank !== 4) throw new Error(`layer ${layer} has rank ${act.rank}; filter objectives need a [batch, h, w, channels] output`);
+function asMap(act: tf.Tensor, read: FeatureRead): tf.Tensor4D {
+  if (act.rank !== 4) throw new Error(`layer ${read.node} has rank ${act.rank}; filter objectives need a [batch, h, w, channels] output`);
   return act as tf.Tensor4D;
 }
 
 /** Per-channel means ignoring `border` pixels on each side (none when the map is too small): [B, C]. */
-function innerMeans(act: tf.Tensor4D, border: number): tf.Tensor2D {
+export function channelMeans(act: tf.Tensor4D, border: number): tf.Tensor2D {
   const [b, h, w, c] = act.shape;
   const cut = h > 2 * border && w > 2 * border ? border : 0;
   const inner = cut ? act.slice([0, cut, cut, 0], [b, h - 2 * cut, w - 2 * cut, c]) : act;
@@ -40,45 +35,69 @@ function centre(act: tf.Tensor4D): tf.Tensor2D {
   return act.slice([0, Math.floor(h / 2), Math.floor(w / 2), 0], [b, 1, 1, c]).reshape([b, c]) as tf.Tensor2D;
 }
 
+const output = (node: string, redirect: boolean): FeatureRead => ({ node, pre: false, redirect });
+const pre = (node: string): FeatureRead => ({ node, pre: true, redirect: false });
+
 /**
  * Mean activation of channel `channels[b]` of `layer` for image b, ignoring `border` pixels on each
  * side. With `redirect`, a ReLU layer's dead channel still passes a gradient (see redirectedRelu).
  */
 export function channelObjective(layer: string, channels: number[], border: number, redirect = true): Objective {
-  return (graph, x) => pickPerRow(innerMeans(featureMap(graph, x, layer, { redirect }), border), channels);
+  const read = output(layer, redirect);
+  return { read, linear: true, head: (a) => pickPerRow(channelMeans(asMap(a, read), border), channels) };
+}
+
+/** Like `channelObjective`, on the layer's values before its ReLU/ReLU6 clip. */
+export function preActivationChannelObjective(layer: string, channels: number[], border: number): Objective {
+  const read = pre(layer);
+  return { read, linear: true, head: (a) => pickPerRow(channelMeans(asMap(a, read), border), channels) };
+}
+
+/** Channel `channels[b]` of `layer` at the centre position (h/2, w/2) of the map, for image b. */
+export function neuronObjective(layer: string, channels: number[], redirect = true): Objective {
+  const read = output(layer, redirect);
+  return { read, linear: true, head: (a) => pickPerRow(centre(asMap(a, read)), channels) };
+}
+
+/** Like `neuronObjective`, on the layer's pre-activation. */
+export function preActivationNeuronObjective(layer: string, channels: number[]): Objective {
+  const read = pre(layer);
+  return { read, linear: true, head: (a) => pickPerRow(centre(asMap(a, read)), channels) };
 }
 
 export type ScoreKind = 'logit' | 'probability';
 
 /**
- * The score of class `classes[b]` for image b: the pre-softmax logit (`logitNode`) or the
- * probability (softmax of the logit, or the model's output when it has no separable softmax).
+ * The score of class `classes[b]` for image b: the pre-softmax logit (`node` is the logit node) or
+ * the probability (softmax of the logit, or the model's output when it has no separable softmax).
  */
 export function classObjective(target: { node: string; isLogit: boolean }, classes: number[], score: ScoreKind): Objective {
-  return (graph, x) => {
-    const [out] = graph.run(x, [target.node]);
-    let flat = out!.reshape([out!.shape[0], -1]) as tf.Tensor2D;
-    if (score === 'probability' && target.isLogit) flat = tf.softmax(flat);
-    return pickPerRow(flat, classes);
+  const softmax = score === 'probability' && target.isLogit;
+  return {
+    read: output(target.node, false),
+    linear: !softmax,
+    head: (out) => {
+      const flat = out.reshape([out.shape[0]!, -1]) as tf.Tensor2D;
+      return pickPerRow(softmax ? tf.softmax(flat) : flat, classes);
+    },
   };
 }
 
-/**
- * The neuron objective: channel `channels[b]` of `layer` at the centre position (h/2, w/2) of the
- * activation map, for image b.
- */
-export function neuronObjective(layer: string, channels: number[], redirect = true): Objective {
-  return (graph, x) => pickPerRow(centre(featureMap(graph, x, layer, { redirect })), channels);
-}
-
 /** The negative of an objective: maximizing it minimizes the original (e.g. what a filter dislikes). */
-export function negative(objective: Objective): Objective {
-  return (graph, x) => tf.neg(objective(graph, x)) as tf.Tensor1D;
+export function negative(o: Objective): Objective {
+  return { ...o, head: (a) => tf.neg(o.head(a)) as tf.Tensor1D };
 }
 
-/** Weighted sum of objectives, per image. */
+/** Weighted sum of objectives that read the same feature map, per image. */
 export function sum(...terms: [Objective, number][]): Objective {
-  return (graph, x) => tf.addN(terms.map(([o, w]) => (w === 1 ? o(graph, x) : tf.mul(o(graph, x), w)))) as tf.Tensor1D;
+  const read = terms[0]![0].read;
+  const other = terms.find(([o]) => JSON.stringify(o.read) !== JSON.stringify(read));
+  if (other) throw new Error(`sum: objectives read ${JSON.stringify(read)} and ${JSON.stringify(other[0].read)}; a sum reads one feature map`);
+  return {
+    read,
+    linear: terms.every(([o]) => o.linear),
+    head: (a) => tf.addN(terms.map(([o, w]) => (w === 1 ? o.head(a) : tf.mul(o.head(a), w)))) as tf.Tensor1D,
+  };
 }
 
 /**
@@ -89,46 +108,29 @@ export function sum(...terms: [Objective, number][]): Objective {
  * group's values do not depend on the rest of the batch. Use with `sum` and a weight.
  */
 export function diversityObjective(layer: string, groups: number[]): Objective {
-  return (graph, x) => {
-    const [act] = graph.run(x, [layer]) as [tf.Tensor4D];
-    const [b, h, w, c] = act.shape;
-    const flat = act.reshape([b, h * w, c]) as tf.Tensor3D;
-    const gram = tf.matMul(flat, flat, true, false).reshape([b, c * c]).div(h * w);
-    const unit = gram.div(tf.norm(gram, 'euclidean', 1, true).add(1e-8)) as tf.Tensor2D;
-    const sim = tf.matMul(unit, unit, false, true); // [b, b] cosine similarities
-    const mask = new Float32Array(b * b);
-    const count = new Float32Array(b);
-    for (let i = 0; i < b; i++)
-      for (let j = 0; j < b; j++)
-        if (i !== j && groups[i] === groups[j]) {
-          mask[i * b + j] = 1;
-          count[i]! += 1;
-        }
-    const total = tf.sum(tf.mul(sim, tf.tensor2d(mask, [b, b])), 1);
-    return tf.neg(tf.div(total, tf.maximum(tf.tensor1d(count), 1))) as tf.Tensor1D;
+  const read = output(layer, false);
+  return {
+    read,
+    linear: false,
+    head: (a) => {
+      const act = asMap(a, read);
+      const [b, h, w, c] = act.shape;
+      const flat = act.reshape([b, h * w, c]) as tf.Tensor3D;
+      const gram = tf.matMul(flat, flat, true, false).reshape([b, c * c]).div(h * w);
+      const unit = gram.div(tf.norm(gram, 'euclidean', 1, true).add(1e-8)) as tf.Tensor2D;
+      const sim = tf.matMul(unit, unit, false, true); // [b, b] cosine similarities
+      const mask = new Float32Array(b * b);
+      const count = new Float32Array(b);
+      for (let i = 0; i < b; i++)
+        for (let j = 0; j < b; j++)
+          if (i !== j && groups[i] === groups[j]) {
+            mask[i * b + j] = 1;
+            count[i]! += 1;
+          }
+      const total = tf.sum(tf.mul(sim, tf.tensor2d(mask, [b, b])), 1);
+      return tf.neg(tf.div(total, tf.maximum(tf.tensor1d(count), 1))) as tf.Tensor1D;
+    },
   };
-}
-
-/**
- * A layer's pre-activation: for a ReLU/ReLU6 output (the lean graph's `relu.pre`), the values before
- * the clip; otherwise the layer's output. A ReLU6 channel saturates at 6 everywhere long before the
- * optimization is done (and then has no gradient); its pre-activation keeps rising.
- */
-export function preActivation(graph: LeanGraph, x: tf.Tensor4D, layer: string): tf.Tensor {
-  const node = graph.nodes.find((n) => n.name === layer);
-  if (!node) throw new Error(`no layer named "${layer}"`);
-  if (!node.relu) return graph.run(x, [layer])[0]!;
-  return node.relu.pre(graph.run(x, node.inputs));
-}
-
-/** Like `channelObjective`, on the layer's pre-activation (see `preActivation`). */
-export function preActivationChannelObjective(layer: string, channels: number[], border: number): Objective {
-  return (graph, x) => pickPerRow(innerMeans(featureMap(graph, x, layer, 'pre'), border), channels);
-}
-
-/** Like `neuronObjective`, on the layer's pre-activation. */
-export function preActivationNeuronObjective(layer: string, channels: number[]): Objective {
-  return (graph, x) => pickPerRow(centre(featureMap(graph, x, layer, 'pre')), channels);
 }
 
 /**
@@ -138,11 +140,16 @@ export function preActivationNeuronObjective(layer: string, channels: number[]):
  * raise every channel (some channels respond strongly to any structured pattern).
  */
 export function channelCossimObjective(layer: string, channels: number[], border: number, power = 1): Objective {
-  return (graph, x) => {
-    const v = innerMeans(tf.relu(featureMap(graph, x, layer, 'pre')), border);
-    const target = pickPerRow(v, channels);
-    const cos = target.div(tf.norm(v, 'euclidean', 1).add(1e-6));
-    return tf.mul(target, tf.pow(tf.relu(cos), power)) as tf.Tensor1D;
+  const read = pre(layer);
+  return {
+    read,
+    linear: false,
+    head: (a) => {
+      const v = channelMeans(tf.relu(asMap(a, read)), border);
+      const target = pickPerRow(v, channels);
+      const cos = target.div(tf.norm(v, 'euclidean', 1).add(1e-6));
+      return tf.mul(target, tf.pow(tf.relu(cos), power)) as tf.Tensor1D;
+    },
   };
 }
 
@@ -160,16 +167,21 @@ export const SHARE_SHARPNESS = 5;
  * of channels, sharper stalls on the nearest competitor. Per image.
  */
 export function channelShareObjective(layer: string, channels: number[], border: number, sharpness = SHARE_SHARPNESS): Objective {
-  return (graph, x) => {
-    const v = innerMeans(featureMap(graph, x, layer, 'pre'), border);
-    const { mean, variance } = tf.moments(v, 1, true);
-    const z = v.sub(mean).div(tf.sqrt(variance).add(1e-6));
-    return pickPerRow(tf.logSoftmax(z.mul(sharpness)) as tf.Tensor2D, channels);
+  const read = pre(layer);
+  return {
+    read,
+    linear: false,
+    head: (a) => {
+      const v = channelMeans(asMap(a, read), border);
+      const { mean, variance } = tf.moments(v, 1, true);
+      const z = v.sub(mean).div(tf.sqrt(variance).add(1e-6));
+      return pickPerRow(tf.logSoftmax(z.mul(sharpness)) as tf.Tensor2D, channels);
+    },
   };
 }
 
 /**
- * A filter objective by name (`render.filters.objective`, `render.lucid.filterObjective`).
+ * A filter objective by name (`render.lecture.filterObjective`, `render.lucid.filterObjective`).
  * `channel` and `neuron` read the layer's output (with `redirect`) or, with `preActivation`, the
  * values before its ReLU/ReLU6 clip; `cossim` and `share` always read the pre-activation.
  */

@@ -10,7 +10,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { LeanGraph } from '../engine/graph.ts';
-import { preActivation } from './objectives.ts';
+import { preActivation } from '../engine/tfjs-engine.ts';
+import { channelMeans } from './objectives.ts';
 import { toModelInput, type PixelSpace } from './pixels.ts';
 import { prng } from './seed.ts';
 import { copyAffine, samplingMap, warp, type Affine } from './transforms.ts';
@@ -123,11 +124,7 @@ export interface FilterQuality {
 
 /** Per-channel means of [B, h, w, C] activations, `border` pixels ignored per side (none on small maps), as rows. */
 async function channelMeanRows(act: tf.Tensor4D, border: number): Promise<number[][]> {
-  const means = tf.tidy(() => {
-    const [b, h, w, c] = act.shape;
-    const cut = h > 2 * border && w > 2 * border ? border : 0;
-    return tf.mean(cut ? act.slice([0, cut, cut, 0], [b, h - 2 * cut, w - 2 * cut, c]) : act, [1, 2]);
-  });
+  const means = tf.tidy(() => channelMeans(act, border));
   const rows = (await means.array()) as number[][];
   means.dispose();
   return rows;

@@ -10,6 +10,8 @@
  * in JS from per-image parameters, so an image's warp does not depend on the rest of its batch.
  */
 import * as tf from '@tensorflow/tfjs';
+import { transformSettings } from '../config/schema.ts';
+import type { Transforms } from './method.ts';
 import { prng } from './seed.ts';
 
 export interface TransformSettings {
@@ -25,7 +27,7 @@ export interface TransformSettings {
   jitter2: number;
 }
 
-export const STANDARD_TRANSFORMS: TransformSettings = { pad: 12, jitter: 8, scale: [0.9, 1.1], rotate: 10, jitter2: 4 };
+export const STANDARD_TRANSFORMS: TransformSettings = transformSettings.parse({});
 
 /** One image's affine transform: output centred coords → input coords. */
 export interface Affine {
@@ -146,4 +148,13 @@ export function warp(x: tf.Tensor4D, map: SamplingMap, out: [number, number]): t
     }) as unknown as Parameters<typeof tf.customGrad>[0]);
     return op(x) as tf.Tensor4D;
   });
+}
+
+/** The render loop's transforms: at every step, one random affine per unit from its seed and the step. */
+export function randomTransforms(t: TransformSettings): Transforms {
+  return (units, step, size) => {
+    const affines = units.map((u) => randomAffine(stepSeed(u.seed, step), size, t));
+    const map = samplingMap(affines, size);
+    return (x) => warp(x, map, affines[0]!.out);
+  };
 }

@@ -1,70 +1,78 @@
 /**
- * The lecture method (Chollet, "visualizing what convnets learn"): gradient ascent in pixel space
- * with the gradient L2-normalized per image, from seeded uniform noise (optionally plus a photo).
+ * The lecture method (Chollet, "visualizing what convnets learn"): gradient ascent on the pixels
+ * with the gradient L2-normalized per image, from seeded uniform noise (optionally plus a photo);
+ * frames standardized to std 0.15 and cropped for display. Parts: `pixelImage`, `normalizedAscent`,
+ * no transforms unless `render.lecture.transforms` asks for them, the lecture deprocessing.
  */
-import * as tf from '@tensorflow/tfjs';
-import { clipToBytes, cropFor, deprocess } from '../deprocess.ts';
-import type { Method, RenderBatch, RenderContext, UnitResult } from '../method.ts';
-import { toModelInput } from '../pixels.ts';
-import { BatchRecorder } from '../record.ts';
-import { lectureNoise } from '../seed.ts';
+import type { FilterObjectiveKind, LectureSettings } from '../../config/schema.ts';
+import type { Method } from '../method.ts';
+import { classObjective, filterObjective, type ScoreKind } from '../objectives.ts';
+import { normalizedAscent } from '../optimizers.ts';
+import { pixelImage } from '../param/index.ts';
+import { randomTransforms, type TransformSettings } from '../transforms.ts';
+import { shapingSettings } from './shaping.ts';
 
-/** Per-image objective minus the L2 penalty, as a function of canonical pixels. */
-function penalized(batch: RenderBatch, ctx: RenderContext): (x: tf.Tensor4D) => tf.Tensor1D {
-  return (x) => {
-    const value = batch.objective(ctx.graph, toModelInput(x, ctx.pixels));
-    if (!batch.l2) return value;
-    return value.sub(tf.sum(tf.square(x), [1, 2, 3]).mul(batch.l2 / 2)) as tf.Tensor1D;
-  };
+/** A lecture unit's settings (the manifest's `settings`; their key order is part of the cache key). */
+export interface LectureUnitSettings {
+  steps: number;
+  stepSize: number;
+  l2: number;
+  size: [number, number];
+  border: number;
+  crop: number;
+  deprocess: 'lecture' | 'clip';
+  frameEvery: number;
+  photo: string | null;
+  /** Classes: what the class objective maximized. */
+  score?: ScoreKind;
+  /** Filters: gradient redirected at a dead target channel. */
+  redirect?: boolean;
+  /** Filters: absent means 'channel' (so atlases made before it was a setting keep their cache keys). */
+  filterObjective?: FilterObjectiveKind;
+  /** Random transforms at every step (absent: none, the notes' method). */
+  transforms?: TransformSettings;
 }
 
-/** One ascent step: returns the objective at x and the next x. Pure; disposes nothing it did not make. */
-export function ascentStep(f: (x: tf.Tensor4D) => tf.Tensor1D, x: tf.Tensor4D, stepSize: number): { value: tf.Tensor1D; next: tf.Tensor4D } {
-  return tf.tidy(() => {
-    const { value, grad } = tf.valueAndGrad(f)(x, tf.onesLike(tf.zeros([x.shape[0]])));
-    const norm = tf.sqrt(tf.sum(tf.square(grad), [1, 2, 3], true)).add(1e-8);
-    const next = x.add(grad.div(norm).mul(stepSize)) as tf.Tensor4D;
-    return { value: value as tf.Tensor1D, next };
-  });
-}
-
-export function initialImages(batch: RenderBatch): tf.Tensor4D {
-  const [h, w] = batch.size;
-  return tf.tidy(() => {
-    const noise = lectureNoise(batch.units.map((u) => u.seed), h, w);
-    return batch.photo ? (noise.add(tf.tensor3d(batch.photo, [h, w, 3])) as tf.Tensor4D) : noise;
-  });
-}
-
-export async function renderLecture(batch: RenderBatch, ctx: RenderContext): Promise<UnitResult[]> {
-  const f = penalized(batch, ctx);
-  const rec = new BatchRecorder(batch.units);
-  const record = (x: tf.Tensor4D) => rec.frame(batch.deprocess === 'clip' ? clipToBytes(x) : deprocess(x, batch.crop));
-  let x = initialImages(batch);
-  try {
-    for (let step = 0; step < batch.steps; step++) {
-      if (step % batch.frameEvery === 0) await record(x);
-      const { value, next } = ascentStep(f, x, batch.stepSize);
-      x.dispose();
-      x = next;
-      await rec.values(value);
-      ctx.onStep?.(step);
-      if (ctx.shouldStop?.()) break;
-    }
-    await rec.values(tf.tidy(() => f(x)));
-    await record(x);
-    const [h, w] = batch.size;
-    const crop = batch.deprocess === 'clip' ? 0 : batch.crop;
-    return await rec.results(w - 2 * cropFor(w, crop), h - 2 * cropFor(h, crop), batch.deprocess === 'clip' ? undefined : clipToBytes(x));
-  } finally {
-    x.dispose();
-  }
-}
-
-export const lectureMethod: Method = {
+export const lectureMethod: Method<LectureUnitSettings> = {
   id: 'lecture',
   name: 'Lecture (pixel-space gradient ascent)',
   description:
     'Gradient ascent directly on the pixels, starting from faint random noise: each step moves the image along the gradient of the objective, normalized to unit length. It shows what the optimization does step by step; the images are often high-frequency and adversarial-looking.',
-  render: renderLecture,
+  settings(config, kind, ctx) {
+    const r = config.render;
+    const l: LectureSettings = r.lecture;
+    const phase = kind === 'filter' ? l.filters : l.classes;
+    return {
+      steps: phase.steps,
+      stepSize: phase.stepSize,
+      l2: phase.l2,
+      size: ctx.size,
+      border: r.border,
+      crop: l.crop,
+      deprocess: phase.deprocess,
+      frameEvery: l.frameEvery,
+      photo: l.photo ?? null,
+      ...(kind === 'class' ? { score: config.model.score } : { redirect: r.redirect }),
+      // Written only when not the default, so that atlases made before these were settings keep their cache keys.
+      ...(kind === 'filter' && l.filterObjective !== 'channel' ? { filterObjective: l.filterObjective } : {}),
+      ...(l.transforms ? { transforms: { ...l.transforms, scale: [...l.transforms.scale] as [number, number] } } : {}),
+    };
+  },
+  shaping: (settings, kind) => shapingSettings(settings, kind),
+  objective(s, target) {
+    if (target.kind === 'class') return classObjective({ node: target.node, isLogit: target.isLogit }, target.indices, s.score ?? 'logit');
+    return filterObjective(s.filterObjective ?? 'channel', target.node, target.indices, { border: s.border, redirect: s.redirect ?? true, preActivation: false });
+  },
+  plan: (s, units, objective, photo) => ({
+    units,
+    objective,
+    size: s.size,
+    steps: s.steps,
+    frameEvery: s.frameEvery,
+    parameterization: pixelImage(photo),
+    optimizer: normalizedAscent(s.stepSize),
+    transforms: s.transforms ? randomTransforms(s.transforms) : undefined,
+    l2: s.l2,
+    deprocess: { mode: s.deprocess, crop: s.crop },
+  }),
 };

@@ -1,0 +1,79 @@
+/**
+ * Contact sheets: 8×8 tiles of a layer's filter images per method, made after the units. A sheet is
+ * rewritten only when missing, when it showed other filters, or when one of its tiles is newer.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { PlannedLayer } from '../plan.ts';
+import { writeFileAtomic } from './atomic.ts';
+import { contactSheet, decodeRgb, encodePng } from './images.ts';
+import { sheetFile, unitFiles } from './paths.ts';
+
+export const SHEET_TILES = 64;
+
+export interface PlannedSheet {
+  file: string;
+  method: string;
+  layer: PlannedLayer;
+  filters: number[];
+}
+
+/** Every contact sheet of an atlas: file, method, layer and the filters it shows. */
+export function sheetPlan(modelId: string, methods: string[], layers: PlannedLayer[]): PlannedSheet[] {
+  const out: PlannedSheet[] = [];
+  for (const method of methods) {
+    for (const layer of layers) {
+      for (let s = 0; s * SHEET_TILES < layer.filters.length; s++) {
+        out.push({ file: sheetFile(modelId, method, layer.name, s), method, layer, filters: layer.filters.slice(s * SHEET_TILES, (s + 1) * SHEET_TILES) });
+      }
+    }
+  }
+  return out;
+}
+
+async function isStale(outDir: string, sheet: string, tiles: string[], listed: boolean): Promise<boolean> {
+  const sheetStat = await fs.stat(path.join(outDir, sheet)).catch(() => undefined);
+  if (!listed || !sheetStat) return true;
+  for (const t of tiles) {
+    const st = await fs.stat(t).catch(() => undefined);
+    if (st && st.mtimeMs > sheetStat.mtimeMs) return true;
+  }
+  return false;
+}
+
+/** Writes one sheet from its tiles' PNGs; false when no tile exists yet. */
+async function writeSheet(outDir: string, file: string, tileFiles: string[]): Promise<boolean> {
+  let width = 0;
+  let height = 0;
+  const tiles = await Promise.all(
+    tileFiles.map(async (t) => {
+      const img = await decodeRgb(t).catch(() => undefined);
+      if (img) [width, height] = [img.width, img.height];
+      return img;
+    }),
+  );
+  if (!width) return false;
+  const sheet = contactSheet(tiles.map((t) => (t && t.width === width && t.height === height ? t.rgb : undefined)), width, height);
+  await writeFileAtomic(path.join(outDir, file), await encodePng(sheet.rgb, sheet.width, sheet.height));
+  return true;
+}
+
+/**
+ * Writes the sheets that are missing or stale (not in `sheets`, which holds the ones the previous
+ * manifest listed for the same filters); keeps `sheets` to the files that exist. Returns problems.
+ */
+export async function writeSheets(modelId: string, plan: PlannedSheet[], outDir: string, sheets: Set<string>): Promise<string[]> {
+  const problems: string[] = [];
+  for (const { file, method, layer, filters } of plan) {
+    try {
+      const tileFiles = filters.map((f) => path.join(outDir, unitFiles(modelId, { kind: 'filter', method, layer: layer.name, index: f }).png));
+      if (!(await isStale(outDir, file, tileFiles, sheets.has(file)))) continue;
+      if (await writeSheet(outDir, file, tileFiles)) sheets.add(file);
+      else sheets.delete(file);
+    } catch (err) {
+      sheets.delete(file);
+      problems.push(`contact sheet ${file}: ${(err as Error).message}`);
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,178 @@
+/**
+ * The AtlasWriter owns what a run writes: each unit's files (encoded with bounded concurrency),
+ * its manifest entry, the contact-sheet list, the counts, and the manifest itself, rewritten
+ * atomically after every unit (only when its content changed), always after the files it names.
+ */
+import path from 'node:path';
+import pLimit from 'p-limit';
+import type { SelectedBackend } from '../engine/backend.ts';
+import type { PlannedUnit } from '../plan.ts';
+import type { Progress } from '../progress.ts';
+import type { UnitResult } from '../render/method.ts';
+import { METHODS } from '../render/methods/index.ts';
+import type { UnitQuality } from '../render/quality.ts';
+import type { AtlasContext } from '../run/prepare.ts';
+import type { TodoUnit } from '../run/reuse.ts';
+import { writeFileAtomic } from './atomic.ts';
+import { encodeFramesZip } from './frames-zip.ts';
+import { encodeGif, encodePng, encodeThumb } from './images.ts';
+import { MANIFEST_FILE, SCHEMA_VERSION, type Manifest, type ManifestLayer, type ManifestUnit } from './manifest.ts';
+import { slug, unitFiles, unitKey } from './paths.ts';
+import type { PlannedSheet } from './sheets.ts';
+
+export const GENERATOR = 'filter-atlas 0.1.0';
+
+/** The manifest as compared between writes: everything but its time stamp. */
+function manifestBody(m: Manifest): string {
+  return JSON.stringify({ ...m, generatedAt: undefined });
+}
+
+export interface WriterOptions {
+  ctx: AtlasContext;
+  backend: SelectedBackend;
+  outDir: string;
+  planned: PlannedUnit[];
+  /** Entries kept from the previous manifest, by unit key. */
+  units: Map<string, ManifestUnit>;
+  sheetPlan: PlannedSheet[];
+  /** Sheet files that exist and show the filters listed. */
+  sheets: Set<string>;
+  previous: Manifest | undefined;
+  progress: Progress;
+}
+
+export class AtlasWriter {
+  computed = 0;
+  failed = 0;
+  dead = 0;
+  readonly manifestFile: string;
+  private lastBody: string;
+  private readonly writeLimit = pLimit(1);
+  private readonly encodeLimit = pLimit(2);
+
+  constructor(private readonly o: WriterOptions) {
+    this.manifestFile = path.join(o.outDir, MANIFEST_FILE);
+    this.lastBody = o.previous ? manifestBody(o.previous) : '';
+  }
+
+  get sheets(): Set<string> {
+    return this.o.sheets;
+  }
+
+  /** Writes the manifest when its content (apart from generatedAt) changed. Serialized. */
+  writeManifest(): Promise<void> {
+    return this.writeLimit(async () => {
+      const manifest = this.manifest();
+      const body = manifestBody(manifest);
+      if (body === this.lastBody) return;
+      await writeFileAtomic(this.manifestFile, JSON.stringify(manifest, null, 1));
+      this.lastBody = body;
+    });
+  }
+
+  /** Stops listing units (before their files are replaced), then writes the manifest. */
+  async unlist(group: PlannedUnit[]): Promise<void> {
+    if (!group.some((u) => this.o.units.has(unitKey(u)))) return;
+    for (const u of group) this.o.units.delete(unitKey(u));
+    await this.writeManifest();
+  }
+
+  /** Encodes and writes a rendered unit's files, then lists it. Resolves when both are on disk. */
+  writeUnit(u: TodoUnit, result: UnitResult, seconds: number, quality: UnitQuality | undefined): Promise<void> {
+    const entry = unitEntry(u, result, this.o.backend.name, seconds, quality);
+    return this.encodeLimit(async () => {
+      if (!result.error) await this.writeFiles(u, result, entry);
+      if (entry.status === 'failed') {
+        this.failed++;
+        this.o.progress.log(`unit ${entry.key} failed: ${entry.error}`);
+      } else {
+        this.computed++;
+        if (entry.flags.includes('dead')) this.dead++;
+      }
+      // Files first, then the manifest that names them.
+      this.o.units.set(entry.key, entry);
+      await this.writeManifest();
+    });
+  }
+
+  private async writeFiles(u: TodoUnit, r: UnitResult, entry: ManifestUnit): Promise<void> {
+    const { outDir, ctx } = this.o;
+    const files = unitFiles(ctx.loaded.config.model.id, u);
+    const write = (file: string) => (bytes: Uint8Array) => writeFileAtomic(path.join(outDir, file), bytes);
+    try {
+      await Promise.all([
+        encodePng(r.image, r.width, r.height).then(write(files.png)),
+        encodeThumb(r.image, r.width, r.height).then(write(files.webp)),
+        encodeGif(r.frames, r.width, r.height, ctx.loaded.config.render.gifFrameMs).then(write(files.gif)),
+        encodeFramesZip(r.frames, r.width, r.height).then(write(files.zip)),
+      ]);
+      entry.files = files;
+    } catch (err) {
+      entry.status = 'failed';
+      entry.error = `encoding or writing its images failed: ${(err as Error).message}`;
+      entry.flags = entry.flags.filter((f) => f !== 'dead');
+    }
+  }
+
+  /** The manifest of what exists now: planned order, only units finished now or earlier. */
+  manifest(): Manifest {
+    const { ctx, backend } = this.o;
+    const { config } = ctx.loaded;
+    const sheetsOf = (layer: string): ManifestLayer['sheets'] =>
+      Object.fromEntries(
+        config.render.methods.map((m) => [m, this.o.sheetPlan.filter((p) => p.method === m && p.layer.name === layer && this.o.sheets.has(p.file)).map((p) => ({ file: p.file, filters: p.filters }))]),
+      );
+    return {
+      schemaVersion: SCHEMA_VERSION,
+      generatedAt: new Date().toISOString(),
+      generator: GENERATOR,
+      site: { ...config.site },
+      model: {
+        id: config.model.id,
+        source: ctx.modelOrigin,
+        inputShape: ctx.graph.inputShape,
+        pixels: ctx.pixels,
+        classCount: ctx.labels.length,
+        score: config.model.score,
+        scoreLayer: ctx.scoreLayer,
+        layerNames: ctx.graph.nodes.filter((n) => n.outputShape.length === 3).map((n) => n.name),
+        weightsHash: ctx.weightsHash,
+      },
+      backend: { name: backend.name, skipped: backend.skipped },
+      methods: config.render.methods.map((id) => ({ id, name: METHODS[id]!.name, description: METHODS[id]!.description })),
+      layers: ctx.layers.map((l) => ({ name: l.name, slug: slug(l.name), className: l.className, outputShape: l.outputShape, filterCount: l.filterCount, filters: l.filters, sheets: sheetsOf(l.name) })),
+      classes: ctx.classes,
+      units: this.o.planned.map((u) => this.o.units.get(unitKey(u))).filter((u): u is ManifestUnit => u !== undefined),
+    };
+  }
+}
+
+function unitEntry(u: TodoUnit, r: UnitResult, backend: string, seconds: number, quality?: UnitQuality): ManifestUnit {
+  // Six significant digits: the curve is for plotting and comparing, not for bit-exact replay.
+  const curve = r.curve.map((v) => (Number.isFinite(v) ? Number(v.toPrecision(6)) : v));
+  const flags: string[] = [];
+  if (!r.error && u.kind === 'filter' && Math.max(...r.curve.map(Math.abs)) < 1e-6) flags.push('dead');
+  return {
+    key: unitKey(u),
+    kind: u.kind,
+    method: u.method,
+    layer: u.target,
+    index: u.index,
+    label: u.label,
+    status: r.error ? 'failed' : 'ok',
+    ...(r.error ? { error: r.error } : {}),
+    flags,
+    width: r.width,
+    height: r.height,
+    frames: r.frames.length,
+    curve,
+    startObjective: curve[0] ?? NaN,
+    finalObjective: curve[curve.length - 1] ?? NaN,
+    seed: u.seed,
+    settings: u.settings as unknown as ManifestUnit['settings'],
+    backend,
+    seconds: Number(seconds.toFixed(3)),
+    cacheKey: u.cacheKey,
+    ...(quality ? { quality: { ...quality } } : {}),
+  };
+}

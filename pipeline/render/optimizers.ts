@@ -1,0 +1,54 @@
+/**
+ * Optimizers of the render loop. Both ascend (maximize the objective); every per-image quantity is
+ * the image's own, so a unit's result does not depend on the batch it runs in.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Optimizer } from './method.ts';
+
+/**
+ * The lecture notes' step: the gradient L2-normalized per image, times `stepSize`. The normalized
+ * step moves every image by the same distance whatever the objective's scale.
+ */
+export function normalizedAscent(stepSize: number): Optimizer {
+  return {
+    step: (params, grad) =>
+      tf.tidy(() => {
+        const axes = grad.shape.map((_, i) => i).slice(1);
+        const norm = tf.sqrt(tf.sum(tf.square(grad), axes, true)).add(1e-8);
+        return params.add(grad.div(norm).mul(stepSize));
+      }),
+    dispose: () => {},
+  };
+}
+
+export interface AdamOptions {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+}
+
+export const ADAM_DEFAULTS: Omit<AdamOptions, 'lr'> = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
+
+/** Adam, ascending (Lucid minimizes the negative objective; same update with the sign flipped). */
+export function adam(o: AdamOptions): Optimizer {
+  let m: tf.Tensor | undefined;
+  let v: tf.Tensor | undefined;
+  return {
+    step: (params, grad, step) => {
+      const t = step + 1;
+      const [nm, nv, next] = tf.tidy(() => {
+        const m1 = (m ?? tf.zerosLike(grad)).mul(o.beta1).add(grad.mul(1 - o.beta1));
+        const v1 = (v ?? tf.zerosLike(grad)).mul(o.beta2).add(grad.square().mul(1 - o.beta2));
+        const mHat = m1.div(1 - o.beta1 ** t);
+        const vHat = v1.div(1 - o.beta2 ** t);
+        return [m1, v1, params.add(mHat.div(vHat.sqrt().add(o.epsilon)).mul(o.lr))];
+      });
+      tf.dispose([m, v].filter((x): x is tf.Tensor => x !== undefined));
+      m = nm;
+      v = nv;
+      return next!;
+    },
+    dispose: () => tf.dispose([m, v].filter((x): x is tf.Tensor => x !== undefined)),
+  };
+}

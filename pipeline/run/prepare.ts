@@ -1,0 +1,136 @@
+/**
+ * The first phase of a run: everything is loaded and checked against the config (methods, model,
+ * labels, plan, start photos) before the output folder is touched, so bad input exits 2 with
+ * nothing written. Errors about a config value carry the config file and line (`locate`).
+ */
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import type { LoadedConfig } from '../config/load.ts';
+import { buildLeanGraph, type LeanGraph } from '../engine/graph.ts';
+import { AtlasError, closest } from '../errors.ts';
+import { loadLabels, loadLayersModelFromFile } from '../model/load.ts';
+import { resolveModel } from '../model/source.ts';
+import { exists } from '../output/atomic.ts';
+import { decodeRgb } from '../output/images.ts';
+import { planClasses, planLayers, type PlannedLayer } from '../plan.ts';
+import { METHODS, methodIds } from '../render/methods/index.ts';
+import type { PixelSpace } from '../render/pixels.ts';
+
+export interface AtlasContext {
+  loaded: LoadedConfig;
+  graph: LeanGraph;
+  pixels: PixelSpace;
+  labels: string[];
+  layers: PlannedLayer[];
+  classes: { id: number; label: string }[];
+  /** The node class objectives read: the pre-softmax logit when the model ends in a softmax. */
+  scoreLayer: string;
+  scoreIsLogit: boolean;
+  outputNode: string;
+  weightsHash: string;
+  modelOrigin: string;
+  size: [number, number];
+}
+
+/** Loads everything the render needs and checks the config against the model. Throws AtlasError on bad input. */
+export async function prepareAtlas(loaded: LoadedConfig, env: NodeJS.ProcessEnv): Promise<AtlasContext> {
+  try {
+    checkMethods(loaded);
+    const { graph, modelJson, origin, weightsHash } = await loadGraph(loaded, env);
+    try {
+      return await planAtlas(loaded, graph, modelJson, origin, weightsHash);
+    } catch (err) {
+      graph.dispose();
+      throw err;
+    }
+  } catch (err) {
+    throw locate(loaded, err);
+  }
+}
+
+function checkMethods({ config }: LoadedConfig): void {
+  for (const [i, m] of config.render.methods.entries()) {
+    if (METHODS[m]) continue;
+    const suggestion = closest(m, methodIds(), 1)[0];
+    throw new AtlasError(`render.methods[${i}]: unknown method "${m}"; expected one of ${methodIds().join(', ')}${suggestion ? ` (did you mean "${suggestion}"?)` : ''}`, {
+      key: 'render.methods',
+      path: ['render', 'methods', i],
+    });
+  }
+}
+
+async function loadGraph({ config, dir }: LoadedConfig, env: NodeJS.ProcessEnv) {
+  const resolved = await resolveModel({
+    id: config.model.id,
+    source: config.model.source,
+    baseDir: dir,
+    modelsDir: env.ATLAS_MODELS,
+    cacheDir: path.join(dir, '.atlas-cache', 'models'),
+  });
+  const { model, weightsHash } = await loadLayersModelFromFile(resolved.modelJson);
+  try {
+    return { graph: buildLeanGraph(model), modelJson: resolved.modelJson, origin: resolved.origin, weightsHash };
+  } catch (err) {
+    throw new AtlasError(`${resolved.modelJson}: ${(err as Error).message}`, { file: resolved.modelJson, path: ['model', 'source'] });
+  } finally {
+    // The lean graph holds its own copies of the weights.
+    model.dispose();
+  }
+}
+
+async function planAtlas(loaded: LoadedConfig, graph: LeanGraph, modelJson: string, modelOrigin: string, weightsHash: string): Promise<AtlasContext> {
+  const { config, dir } = loaded;
+  const last = graph.nodes[graph.nodes.length - 1]!;
+  const classCount = last.outputShape.reduce<number>((a, b) => a * (b ?? 1), 1);
+  const labelsFile = config.model.labels ? path.resolve(dir, config.model.labels) : path.join(path.dirname(modelJson), 'labels.json');
+  const labels =
+    config.model.labels || (await exists(labelsFile))
+      ? await loadLabels(labelsFile, classCount, config.model.labels ? 'model.labels' : 'model.source')
+      : Array.from({ length: classCount }, (_, i) => `class ${i}`);
+  const size = config.render.size ? ([config.render.size, config.render.size] as [number, number]) : ([graph.inputShape[0], graph.inputShape[1]] as [number, number]);
+  return {
+    loaded,
+    graph,
+    pixels: config.model.pixels,
+    labels,
+    layers: planLayers(config.layers, graph.nodes),
+    classes: planClasses(config.classes, labels),
+    scoreLayer: graph.logitNode ?? last.name,
+    scoreIsLogit: graph.logitNode !== undefined,
+    outputNode: last.name,
+    weightsHash,
+    modelOrigin,
+    size,
+  };
+}
+
+/** A decoded start photo: canonical pixels and a hash of its bytes (part of the cache key of units that use it). */
+export interface StartPhoto {
+  pixels: Float32Array;
+  hash: string;
+}
+
+/** Reads a start photo that a method's settings name (relative to the config), resized to the image size. */
+export async function loadStartPhoto(loaded: LoadedConfig, file: string, size: [number, number], keyPath: string[]): Promise<StartPhoto> {
+  const abs = path.resolve(loaded.dir, file);
+  const decoded = await decodeRgb(abs, size).catch((err: Error) => {
+    throw locate(loaded, new AtlasError(`${keyPath.join('.')}: cannot read image ${abs}: ${err.message}; expected a PNG, JPEG or WebP file`, { key: keyPath.join('.'), path: keyPath }));
+  });
+  return {
+    pixels: Float32Array.from(decoded.rgb, (v) => v / 127.5 - 1),
+    hash: createHash('sha256').update(decoded.rgb).digest('hex').slice(0, 16),
+  };
+}
+
+/**
+ * Adds the config file and line to an AtlasError raised about a config value (plan, model source,
+ * labels, output). Errors about another file (model.json, labels) keep that file first and name
+ * the config key that led there.
+ */
+export function locate(loaded: LoadedConfig, err: unknown): unknown {
+  if (!(err instanceof AtlasError) || !err.path || err.file === loaded.file) return err;
+  const line = loaded.lineOf(err.path);
+  const at = `${loaded.file}:${line ?? '?'}`;
+  if (err.file) return new AtlasError(`${err.message} (from ${err.path.join('.')} at ${at})`, { file: err.file, key: err.key, line: err.line, path: err.path });
+  return new AtlasError(`${at} ${err.message}`, { file: loaded.file, key: err.key, line, path: err.path });
+}

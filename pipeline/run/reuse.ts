@@ -1,0 +1,84 @@
+/**
+ * Which units a run must compute: each planned unit gets its method's settings, its seed and a
+ * cache key; a unit whose previous manifest entry has the same key and whose files exist is reused.
+ */
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { exists } from '../output/atomic.ts';
+import type { Manifest, ManifestUnit } from '../output/manifest.ts';
+import { unitKey } from '../output/paths.ts';
+import { planUnits, type PlannedUnit } from '../plan.ts';
+import type { MethodSettings } from '../render/method.ts';
+import { METHODS } from '../render/methods/index.ts';
+import { unitSeed } from '../render/seed.ts';
+import type { AtlasContext, StartPhoto } from './prepare.ts';
+
+/** Cache keys hash this version: bump it only when every existing unit must be recomputed. */
+const CACHE_KEY_VERSION = 1;
+
+export type TodoUnit = PlannedUnit & { seed: number; settings: MethodSettings; cacheKey: string };
+
+export interface Reuse {
+  planned: PlannedUnit[];
+  /** Valid entries of the previous manifest, by unit key (under --force, until recomputed). */
+  units: Map<string, ManifestUnit>;
+  todo: TodoUnit[];
+  reused: number;
+}
+
+/**
+ * Everything that determines a unit's pixels (PNG, thumbnail and GIF), and nothing else: the
+ * method's shaping settings, so that a changed setting recomputes only the units it affects. The
+ * batch size does not (each image's gradient is its own), nor does the label.
+ */
+export function cacheKeyOf(ctx: AtlasContext, unit: PlannedUnit, settings: MethodSettings, seed: number, backend: string, photo: StartPhoto | undefined): string {
+  const shaping = METHODS[unit.method]!.shaping(settings, unit.kind);
+  const h = createHash('sha256');
+  h.update(
+    JSON.stringify({
+      v: CACHE_KEY_VERSION,
+      weights: ctx.weightsHash,
+      pixels: ctx.pixels,
+      unit: unitKey(unit),
+      target: unit.target,
+      settings: shaping,
+      // The photo's pixels, for units whose settings start from it.
+      photoHash: settings.photo ? (photo?.hash ?? null) : null,
+      seed,
+      // Each backend computes its own float rounding: a unit made on another backend is made again.
+      backend,
+      gifFrameMs: ctx.loaded.config.render.gifFrameMs,
+    }),
+  );
+  return h.digest('hex').slice(0, 32);
+}
+
+async function filesExist(outDir: string, files: Record<string, string | undefined>): Promise<boolean> {
+  for (const f of Object.values(files)) if (f !== undefined && !(await exists(path.join(outDir, f)))) return false;
+  return true;
+}
+
+export async function planReuse(
+  ctx: AtlasContext,
+  o: { outDir: string; previous: Manifest | undefined; backend: string; force: boolean; photos: Map<string, StartPhoto> },
+): Promise<Reuse> {
+  const { config } = ctx.loaded;
+  const previousUnits = new Map((o.previous?.units ?? []).map((u) => [u.key, u]));
+  const planned = planUnits(config.render.methods, ctx.layers, ctx.classes, ctx.scoreLayer);
+  const units = new Map<string, ManifestUnit>();
+  const todo: TodoUnit[] = [];
+  let reused = 0;
+  for (const u of planned) {
+    const key = unitKey(u);
+    const settings = METHODS[u.method]!.settings(config, u.kind, { size: ctx.size });
+    const seed = unitSeed(config.render.seed, key);
+    const cacheKey = cacheKeyOf(ctx, u, settings, seed, o.backend, settings.photo ? o.photos.get(settings.photo) : undefined);
+    const old = previousUnits.get(key);
+    const valid = old !== undefined && old.cacheKey === cacheKey && old.status === 'ok' && old.files !== undefined && (await filesExist(o.outDir, old.files));
+    // A valid entry stays listed (under --force until its unit is recomputed); labels may have changed.
+    if (valid) units.set(key, { ...old, label: u.label });
+    if (valid && !o.force) reused++;
+    else todo.push({ ...u, seed, settings, cacheKey });
+  }
+  return { planned, units, todo, reused };
+}
