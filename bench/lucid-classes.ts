@@ -50,7 +50,7 @@ for (const method of methods) {
     const group = todo.slice(i, i + batchSize);
     const units = group.map((c) => ({ key: `${method}/class/${c}`, seed: unitSeed(seed, `${method}/class/${c}`) }));
     const m = METHODS[method]!;
-    const settings = m.settings(config, 'class', { size: [size, size] });
+    const settings = m.settings(config, 'class', { size: [size, size], capped: false });
     const objective = m.objective(settings, { kind: 'class', node: main.logitNode, indices: group, isLogit: true });
     const t0 = performance.now();
     const rendered = await renderBatch(m.plan(settings, units, objective), { engine: tfjsEngine(main.graph), pixels });

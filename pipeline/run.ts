@@ -106,7 +106,7 @@ async function loadStartPhotos(ctx: AtlasContext): Promise<Map<string, StartPhot
   const { config } = ctx.loaded;
   for (const id of config.render.methods) {
     for (const kind of ['filter', 'class'] as const) {
-      const file = METHODS[id]!.settings(config, kind, { size: ctx.size }).photo;
+      const file = METHODS[id]!.settings(config, kind, { size: ctx.size, capped: false }).photo;
       if (file && !photos.has(file)) photos.set(file, await loadStartPhoto(ctx.loaded, file, ctx.size, ['render', id, 'photo']));
     }
   }

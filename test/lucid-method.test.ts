@@ -34,7 +34,7 @@ interface LucidBatch {
   settings: LucidUnitSettings;
 }
 
-const defaults = lucidMethod.settings(configSchema.parse({ model: { id: 'm', source: 'x' } }), 'filter', { size: [48, 48] });
+const defaults = lucidMethod.settings(configSchema.parse({ model: { id: 'm', source: 'x' } }), 'filter', { size: [48, 48], capped: true });
 
 function filterBatch(channels: number[], seeds: number[], steps = 4): LucidBatch {
   return {
@@ -78,7 +78,7 @@ describe('lucid method', () => {
   test('settings from the config schema become unit settings and objectives', async () => {
     const config = configSchema.parse({ model: { id: 'm', source: 'x' }, render: { border: 1, lucid: { steps: 3, filterObjective: 'neuron', negative: true } } });
     assert.equal(configSchema.parse({ model: { id: 'm', source: 'x' } }).render.lucid.steps, 512);
-    const s = lucidMethod.settings(config, 'filter', { size: [48, 48] });
+    const s = lucidMethod.settings(config, 'filter', { size: [48, 48], capped: true });
     assert.equal(s.lr, 0.05);
     assert.equal(s.border, 1);
     assert.deepEqual(s.transforms, { pad: 12, jitter: 8, scale: [0.9, 1.1], rotate: 10, jitter2: 4 });

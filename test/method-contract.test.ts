@@ -43,7 +43,7 @@ before(async () => {
 after(() => graph.dispose());
 
 async function render(method: Method<MethodSettings>, kind: 'filter' | 'class', indices: number[], seeds: number[]) {
-  const settings = method.settings(config, kind, { size: SIZE });
+  const settings = method.settings(config, kind, { size: SIZE, capped: kind === 'filter' });
   const node = kind === 'filter' ? LAYER : graph.logitNode!;
   const objective = method.objective(settings, { kind, node, indices, isLogit: true });
   const units = indices.map((i, k) => ({ key: `${method.id}/${kind}/${i}`, seed: seeds[k]! }));

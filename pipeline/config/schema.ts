@@ -27,8 +27,8 @@ const model = z.strictObject({
       std: triple.optional(),
     })
     .default({ range: [-1, 1] }),
-  /** What a class objective maximizes: the pre-softmax logit, or the probability. */
-  score: z.enum(['logit', 'probability']).default('logit'),
+  /** What a class objective maximizes: the pre-softmax logit, its log-softmax, or the probability (render/objectives.ts classObjective). */
+  score: z.enum(['logit', 'logprob', 'probability']).default('logit'),
 });
 
 export const DEPROCESS = ['lecture', 'clip'] as const;
@@ -102,6 +102,11 @@ export const lectureSettings = z
     classes: z.strictObject(phase(40, 100, 1e-6, 'clip')).prefault({}),
     /** The filter objective (the notes: `channel`, the mean of the layer's output). */
     filterObjective: z.enum(FILTER_OBJECTIVES).default('channel'),
+    /**
+     * Filters: optimize the channel before its ReLU6/clip (`auto`: where the target layer caps its
+     * output, whose objective otherwise stops at the cap and whose gradient then vanishes).
+     */
+    preActivation: z.union([z.boolean(), z.literal('auto')]).default('auto'),
     /** Margin cropped by the lecture deprocessing, in image pixels (images ≥ 100 px). */
     crop: z.number().int().nonnegative().default(25),
     /** Keep a frame every k steps for the GIF. */

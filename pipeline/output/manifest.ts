@@ -51,7 +51,7 @@ export interface UnitSettings {
   frameEvery: number;
   photo: string | null;
   /** What a class objective maximized. */
-  score?: 'logit' | 'probability';
+  score?: 'logit' | 'logprob' | 'probability';
 }
 
 export interface ManifestUnit {
@@ -103,7 +103,7 @@ export interface Manifest {
     pixels: { range: [number, number]; mean?: number[]; std?: number[] };
     classCount: number;
     /** What class objectives maximize and from which layer. */
-    score: 'logit' | 'probability';
+    score: 'logit' | 'logprob' | 'probability';
     scoreLayer: string;
     layerNames: string[];
     weightsHash: string;

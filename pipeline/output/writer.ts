@@ -10,6 +10,7 @@ import type { PlannedUnit } from '../plan.ts';
 import type { Progress } from '../progress.ts';
 import type { UnitResult } from '../render/method.ts';
 import { METHODS } from '../render/methods/index.ts';
+import { unitFlags } from '../render/flags.ts';
 import type { UnitQuality } from '../render/quality.ts';
 import type { AtlasContext } from '../run/prepare.ts';
 import type { TodoUnit } from '../run/reuse.ts';
@@ -110,7 +111,7 @@ export class AtlasWriter {
     } catch (err) {
       entry.status = 'failed';
       entry.error = `encoding or writing its images failed: ${(err as Error).message}`;
-      entry.flags = entry.flags.filter((f) => f !== 'dead');
+      entry.flags = [];
     }
   }
 
@@ -150,8 +151,7 @@ export class AtlasWriter {
 function unitEntry(u: TodoUnit, r: UnitResult, backend: string, seconds: number, quality?: UnitQuality): ManifestUnit {
   // Six significant digits: the curve is for plotting and comparing, not for bit-exact replay.
   const curve = r.curve.map((v) => (Number.isFinite(v) ? Number(v.toPrecision(6)) : v));
-  const flags: string[] = [];
-  if (!r.error && u.kind === 'filter' && Math.max(...r.curve.map(Math.abs)) < 1e-6) flags.push('dead');
+  const flags = unitFlags(u.kind, r, quality);
   return {
     key: unitKey(u),
     kind: u.kind,

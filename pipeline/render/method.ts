@@ -99,9 +99,11 @@ export interface BatchTarget {
   isLogit: boolean;
 }
 
-/** Atlas-wide facts a method's settings depend on. */
+/** Facts a unit's settings depend on beyond the config. */
 export interface SettingsContext {
   size: [number, number];
+  /** The unit's target layer caps its output (ReLU6 or a clip): its objective stalls at the cap. */
+  capped: boolean;
 }
 
 export interface Method<S extends MethodSettings = MethodSettings> {

@@ -65,21 +65,26 @@ export function preActivationNeuronObjective(layer: string, channels: number[]):
   return { read, linear: true, head: (a) => pickPerRow(centre(asMap(a, read)), channels) };
 }
 
-export type ScoreKind = 'logit' | 'probability';
+export type ScoreKind = 'logit' | 'logprob' | 'probability';
 
 /**
- * The score of class `classes[b]` for image b: the pre-softmax logit (`node` is the logit node) or
- * the probability (softmax of the logit, or the model's output when it has no separable softmax).
+ * The score of class `classes[b]` for image b, from the logit node (`isLogit`) or, when the model
+ * has no separable softmax, from its probabilities:
+ * - `logit`: the pre-softmax logit (linear: one engine pass per step);
+ * - `logprob`: log-softmax of the logits, which raises the target *and* lowers its rivals, with a
+ *   gradient that does not vanish while the probability is tiny;
+ * - `probability`: the softmax output, what the lecture notes maximized.
  */
 export function classObjective(target: { node: string; isLogit: boolean }, classes: number[], score: ScoreKind): Objective {
-  const softmax = score === 'probability' && target.isLogit;
+  const scores = (flat: tf.Tensor2D): tf.Tensor2D => {
+    if (score === 'logit') return flat;
+    if (score === 'probability') return target.isLogit ? tf.softmax(flat) : flat;
+    return target.isLogit ? tf.logSoftmax(flat) : tf.log(tf.add(flat, 1e-12));
+  };
   return {
     read: output(target.node, false),
-    linear: !softmax,
-    head: (out) => {
-      const flat = out.reshape([out.shape[0]!, -1]) as tf.Tensor2D;
-      return pickPerRow(softmax ? tf.softmax(flat) : flat, classes);
-    },
+    linear: score === 'logit' || (score === 'probability' && !target.isLogit),
+    head: (out) => pickPerRow(scores(out.reshape([out.shape[0]!, -1]) as tf.Tensor2D), classes),
   };
 }
 

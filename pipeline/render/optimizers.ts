@@ -52,3 +52,20 @@ export function adam(o: AdamOptions): Optimizer {
     dispose: () => tf.dispose([m, v].filter((x): x is tf.Tensor => x !== undefined)),
   };
 }
+
+/**
+ * Projected ascent: after each step the canonical image is clipped to the valid range [-1, 1], so
+ * the image the model scores at every step is the one that is published (clipped) at the end.
+ * For parameterizations whose parameters are the pixels.
+ */
+export function projected(opt: Optimizer): Optimizer {
+  return {
+    step: (params, grad, step) => {
+      const next = opt.step(params, grad, step);
+      const clipped = tf.clipByValue(next, -1, 1);
+      next.dispose();
+      return clipped;
+    },
+    dispose: () => opt.dispose(),
+  };
+}

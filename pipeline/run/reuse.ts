@@ -58,6 +58,12 @@ async function filesExist(outDir: string, files: Record<string, string | undefin
   return true;
 }
 
+/** Whether a target node caps its output (ReLU6 or another clip), where a plain objective stalls. */
+function capsOutput(ctx: AtlasContext, node: string): boolean {
+  const cap = ctx.graph.nodes.find((n) => n.name === node)?.relu?.cap;
+  return cap !== undefined && Number.isFinite(cap);
+}
+
 export async function planReuse(
   ctx: AtlasContext,
   o: { outDir: string; previous: Manifest | undefined; backend: string; force: boolean; photos: Map<string, StartPhoto> },
@@ -70,7 +76,7 @@ export async function planReuse(
   let reused = 0;
   for (const u of planned) {
     const key = unitKey(u);
-    const settings = METHODS[u.method]!.settings(config, u.kind, { size: ctx.size });
+    const settings = METHODS[u.method]!.settings(config, u.kind, { size: ctx.size, capped: capsOutput(ctx, u.target) });
     const seed = unitSeed(config.render.seed, key);
     const cacheKey = cacheKeyOf(ctx, u, settings, seed, o.backend, settings.photo ? o.photos.get(settings.photo) : undefined);
     const old = previousUnits.get(key);

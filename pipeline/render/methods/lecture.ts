@@ -7,7 +7,7 @@
 import type { FilterObjectiveKind, LectureSettings } from '../../config/schema.ts';
 import type { Method } from '../method.ts';
 import { classObjective, filterObjective, type ScoreKind } from '../objectives.ts';
-import { normalizedAscent } from '../optimizers.ts';
+import { normalizedAscent, projected } from '../optimizers.ts';
 import { pixelImage } from '../param/index.ts';
 import { randomTransforms, type TransformSettings } from '../transforms.ts';
 import { shapingSettings } from './shaping.ts';
@@ -31,7 +31,14 @@ export interface LectureUnitSettings {
   filterObjective?: FilterObjectiveKind;
   /** Random transforms at every step (absent: none, the notes' method). */
   transforms?: TransformSettings;
+  /** Clipped units: the image is kept in the valid range at every step (projected ascent). */
+  projected?: boolean;
+  /** Filters: the objective reads the target before its ReLU6/clip. */
+  preActivation?: boolean;
 }
+
+/** `render.lecture.preActivation` for a unit whose target does or does not cap its output. */
+const usePreActivation = (setting: boolean | 'auto', capped: boolean) => (setting === 'auto' ? capped : setting);
 
 export const lectureMethod: Method<LectureUnitSettings> = {
   id: 'lecture',
@@ -56,12 +63,15 @@ export const lectureMethod: Method<LectureUnitSettings> = {
       // Written only when not the default, so that atlases made before these were settings keep their cache keys.
       ...(kind === 'filter' && l.filterObjective !== 'channel' ? { filterObjective: l.filterObjective } : {}),
       ...(l.transforms ? { transforms: { ...l.transforms, scale: [...l.transforms.scale] as [number, number] } } : {}),
+      // What is published clipped is optimized within the valid range (what the model scores is what is shown).
+      ...(phase.deprocess === 'clip' ? { projected: true } : {}),
+      ...(kind === 'filter' && usePreActivation(l.preActivation, ctx.capped) ? { preActivation: true } : {}),
     };
   },
   shaping: (settings, kind) => shapingSettings(settings, kind),
   objective(s, target) {
     if (target.kind === 'class') return classObjective({ node: target.node, isLogit: target.isLogit }, target.indices, s.score ?? 'logit');
-    return filterObjective(s.filterObjective ?? 'channel', target.node, target.indices, { border: s.border, redirect: s.redirect ?? true, preActivation: false });
+    return filterObjective(s.filterObjective ?? 'channel', target.node, target.indices, { border: s.border, redirect: s.redirect ?? true, preActivation: s.preActivation ?? false });
   },
   plan: (s, units, objective, photo) => ({
     units,
@@ -70,7 +80,7 @@ export const lectureMethod: Method<LectureUnitSettings> = {
     steps: s.steps,
     frameEvery: s.frameEvery,
     parameterization: pixelImage(photo),
-    optimizer: normalizedAscent(s.stepSize),
+    optimizer: s.projected ? projected(normalizedAscent(s.stepSize)) : normalizedAscent(s.stepSize),
     transforms: s.transforms ? randomTransforms(s.transforms) : undefined,
     l2: s.l2,
     deprocess: { mode: s.deprocess, crop: s.crop },
