@@ -49,6 +49,8 @@ const phase = (steps: number, stepSize: number, l2: number, deprocess: Deprocess
   l2: z.number().nonnegative().default(l2),
   /** How images become pixels: the lecture's standardization + crop, or the optimized image clipped to the valid range. */
   deprocess: z.enum(DEPROCESS).default(deprocess),
+  /** Keep the image in the valid range at every step (projected ascent). Default: when `deprocess` is `clip`. */
+  projected: z.boolean().optional(),
 });
 
 /** Random transformations (pad, jitter, scale, rotate, jitter), drawn per unit and step (render/transforms.ts). */

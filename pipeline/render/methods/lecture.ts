@@ -64,7 +64,7 @@ export const lectureMethod: Method<LectureUnitSettings> = {
       ...(kind === 'filter' && l.filterObjective !== 'channel' ? { filterObjective: l.filterObjective } : {}),
       ...(l.transforms ? { transforms: { ...l.transforms, scale: [...l.transforms.scale] as [number, number] } } : {}),
       // What is published clipped is optimized within the valid range (what the model scores is what is shown).
-      ...(phase.deprocess === 'clip' ? { projected: true } : {}),
+      ...((phase.projected ?? phase.deprocess === 'clip') ? { projected: true } : {}),
       ...(kind === 'filter' && usePreActivation(l.preActivation, ctx.capped) ? { preActivation: true } : {}),
     };
   },
