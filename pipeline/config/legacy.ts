@@ -8,7 +8,7 @@ import { AtlasError } from '../errors.ts';
 type Raw = Record<string, unknown>;
 
 /** Old path → new path, both under the config's root. */
-export const MOVED_KEYS: [string[], string[]][] = [
+const MOVED_KEYS: [string[], string[]][] = [
   [['render', 'filters', 'objective'], ['render', 'lecture', 'filterObjective']],
   [['render', 'filters'], ['render', 'lecture', 'filters']],
   [['render', 'classes'], ['render', 'lecture', 'classes']],

@@ -92,7 +92,6 @@ export const lucidSettings = z
     negative: z.boolean().default(false),
   })
   .prefault({});
-export type LucidSettings = z.infer<typeof lucidSettings>;
 
 /**
  * Settings of the `lecture` method (render/methods/lecture.ts): pixel-space ascent with the

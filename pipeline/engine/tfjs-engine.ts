@@ -20,7 +20,7 @@ export function preActivation(graph: LeanGraph, x: tf.Tensor4D, layer: string): 
 }
 
 /** The feature map `read` at model input x. Inside tidy. */
-export function readFeatures(graph: LeanGraph, x: tf.Tensor4D, read: FeatureRead): tf.Tensor {
+function readFeatures(graph: LeanGraph, x: tf.Tensor4D, read: FeatureRead): tf.Tensor {
   return read.pre ? preActivation(graph, x, read.node) : graph.run(x, [read.node], { redirect: read.redirect })[0]!;
 }
 

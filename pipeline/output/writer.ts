@@ -21,14 +21,14 @@ import { MANIFEST_FILE, SCHEMA_VERSION, type Manifest, type ManifestLayer, type 
 import { slug, unitFiles, unitKey } from './paths.ts';
 import type { PlannedSheet } from './sheets.ts';
 
-export const GENERATOR = 'filter-atlas 0.1.0';
+const GENERATOR = 'filter-atlas 0.1.0';
 
 /** The manifest as compared between writes: everything but its time stamp. */
 function manifestBody(m: Manifest): string {
   return JSON.stringify({ ...m, generatedAt: undefined });
 }
 
-export interface WriterOptions {
+interface WriterOptions {
   ctx: AtlasContext;
   backend: SelectedBackend;
   outDir: string;

@@ -11,7 +11,7 @@ import type { FeatureRead, Objective } from '../engine/engine.ts';
 export type { Objective } from '../engine/engine.ts';
 
 /** Row-wise pick: values [B, K], one index per row → [B]. */
-export function pickPerRow(values: tf.Tensor2D, indices: number[]): tf.Tensor1D {
+function pickPerRow(values: tf.Tensor2D, indices: number[]): tf.Tensor1D {
   const mask = tf.oneHot(tf.tensor1d(indices, 'int32'), values.shape[1]).toFloat();
   return tf.sum(tf.mul(values, mask), 1) as tf.Tensor1D;
 }

@@ -21,7 +21,7 @@ export function normalizedAscent(stepSize: number): Optimizer {
   };
 }
 
-export interface AdamOptions {
+interface AdamOptions {
   lr: number;
   beta1: number;
   beta2: number;

@@ -20,8 +20,3 @@ export function toModelInput(x: tf.Tensor4D, space: PixelSpace): tf.Tensor4D {
   if (space.std) y = y.div(tf.tensor1d(space.std));
   return y as tf.Tensor4D;
 }
-
-/** RGB bytes (0..255) → canonical [-1, 1]. */
-export function fromBytes(rgb: Uint8Array | Float32Array, h: number, w: number): tf.Tensor3D {
-  return tf.tidy(() => tf.tensor3d(Float32Array.from(rgb), [h, w, 3]).div(127.5).sub(1) as tf.Tensor3D);
-}

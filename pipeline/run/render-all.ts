@@ -15,13 +15,13 @@ import { classQuality, filterQualityRecords, type UnitQuality } from '../render/
 import type { AtlasContext, StartPhoto } from './prepare.ts';
 import type { TodoUnit } from './reuse.ts';
 
-export interface RenderOutcome {
+interface RenderOutcome {
   interrupted: boolean;
   /** Optimization steps run. */
   steps: number;
 }
 
-export interface RenderAllOptions {
+interface RenderAllOptions {
   ctx: AtlasContext;
   engine: GradientEngine;
   todo: TodoUnit[];

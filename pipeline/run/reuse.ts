@@ -18,7 +18,7 @@ const CACHE_KEY_VERSION = 1;
 
 export type TodoUnit = PlannedUnit & { seed: number; settings: MethodSettings; cacheKey: string };
 
-export interface Reuse {
+interface Reuse {
   planned: PlannedUnit[];
   /** Valid entries of the previous manifest, by unit key (under --force, until recomputed). */
   units: Map<string, ManifestUnit>;
@@ -31,7 +31,7 @@ export interface Reuse {
  * method's shaping settings, so that a changed setting recomputes only the units it affects. The
  * batch size does not (each image's gradient is its own), nor does the label.
  */
-export function cacheKeyOf(ctx: AtlasContext, unit: PlannedUnit, settings: MethodSettings, seed: number, backend: string, photo: StartPhoto | undefined): string {
+function cacheKeyOf(ctx: AtlasContext, unit: PlannedUnit, settings: MethodSettings, seed: number, backend: string, photo: StartPhoto | undefined): string {
   const shaping = METHODS[unit.method]!.shaping(settings, unit.kind);
   const h = createHash('sha256');
   h.update(

@@ -24,7 +24,7 @@ export function pixelImage(photo?: Float32Array): Parameterization {
   };
 }
 
-export interface FourierOptions {
+interface FourierOptions {
   /** Spectrum scale 1/f^decay. */
   decay: number;
   /** Std of the start spectrum. */
@@ -32,7 +32,7 @@ export interface FourierOptions {
 }
 
 /** Canonical pixels [-1, 1] of spectra [B, 2, 3, h, k]. */
-export function fourierToPixels(spectrum: tf.Tensor, basis: FourierBasis): tf.Tensor4D {
+function fourierToPixels(spectrum: tf.Tensor, basis: FourierBasis): tf.Tensor4D {
   return tf.tidy(() => toCanonicalPixels(spectrumToImage(spectrum, basis)));
 }
 
