@@ -2,8 +2,9 @@
  * A unit's quality numbers (pipeline/render/quality.ts, stored in ManifestUnit.quality) as the rows
  * a unit page shows. Atlases made before a number existed simply lack its row.
  */
-import type { ManifestUnit } from '../../pipeline/output/manifest.ts';
-import type { ClassQuality, FilterRank, FilterQualityRecord } from '../../pipeline/render/quality.ts';
+import { classQualityOf, filterQualityOf, type FilterQualityEntry, type ManifestUnit } from '../../pipeline/output/manifest.ts';
+
+type FilterRank = Omit<FilterQualityEntry, 'preActivation'>;
 
 function ordinal(n: number): string {
   const tens = n % 100;
@@ -22,17 +23,15 @@ const percent = (rate: number) => `${Math.round(rate * 100)}%`;
 
 /** [row header, value] pairs; none when the unit has no quality numbers. */
 export function qualityRows(unit: ManifestUnit): [string, string][] {
-  const q = unit.quality;
-  if (!q) return [];
-  if (unit.kind === 'filter' && typeof q.rank === 'number') {
-    const f = q as unknown as FilterQualityRecord;
+  const f = filterQualityOf(unit);
+  if (f) {
     return [
       ['target channel, on the optimized image', rankText(f)],
       ...(f.preActivation ? ([['target channel, before the layer’s ReLU clip', rankText(f.preActivation)]] as [string, string][]) : []),
     ];
   }
-  if (unit.kind === 'class' && typeof q.jitterTop1Rate === 'number') {
-    const c = q as unknown as ClassQuality;
+  const c = classQualityOf(unit);
+  if (c) {
     return [
       ['top-1 on the optimized image', c.top1IsTarget ? 'this class' : `class ${c.top1}`],
       [`top-1 on ${c.copies} shifted and scaled copies`, `this class on ${percent(c.jitterTop1Rate)}`],
