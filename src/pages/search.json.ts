@@ -3,7 +3,7 @@
  * classes with their labels. Paths are relative to the base, so the index works under any base.
  */
 import type { APIRoute } from 'astro';
-import { atlas, pages } from '../lib/atlas';
+import { loadAtlas, pages } from '../lib/atlas';
 
 export interface SearchIndex {
   model: string;
@@ -13,12 +13,12 @@ export interface SearchIndex {
   classes: { i: number; l: string; p: string }[];
 }
 
-export const GET: APIRoute = () => {
-  const m = atlas();
+export const GET: APIRoute = async () => {
+  const m = await loadAtlas();
   const index: SearchIndex = {
     model: m.model.id,
     layers: m.layers.map((l) => ({ n: l.name, p: pages.layer(l.name), c: l.className, f: l.filters })),
-    classes: m.classes.map((c) => ({ i: c.id, l: c.label, p: pages.class(c.id) })),
+    classes: m.classes.map((c) => ({ i: c.id, l: m.classLabel(c.id), p: pages.class(c.id) })),
   };
   return new Response(JSON.stringify(index), { headers: { 'Content-Type': 'application/json' } });
 };
