@@ -5,9 +5,12 @@
 // Pages settings), replace site.url and site.base. Telemetry: set ASTRO_TELEMETRY_DISABLED=1
 // (the tests and the workflow do).
 import { defineConfig } from 'astro/config';
+import { fnv1a } from './pipeline/hash.ts';
 import sitemap from '@astrojs/sitemap';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { atlasData } from './src/integrations/atlas-data.ts';
+import { publicUrlCheck } from './src/integrations/public-url.ts';
 import { loadConfig } from './pipeline/config/load.ts';
 
 const configFile = path.resolve(process.env.ATLAS_CONFIG ?? 'atlas.config.yaml');
@@ -29,6 +32,9 @@ export default defineConfig({
   trailingSlash: 'always',
   output: 'static',
   build: { format: 'directory' },
-  integrations: [atlasData(dataDir), sitemap({ filter: (page) => !/\/404\/?$/.test(page) })],
+  integrations: [atlasData(dataDir), sitemap({ filter: (page) => !/\/404\/?$/.test(page) }), publicUrlCheck(configFile)],
   devToolbar: { enabled: false },
+  // Astro keeps the content layer's store here. node_modules may be shared by several checkouts and
+  // builds of other atlases: one folder per data folder keeps them from reading each other's store.
+  cacheDir: path.join(path.dirname(fileURLToPath(import.meta.url)), 'node_modules', '.cache', 'filter-atlas', `astro-${fnv1a(dataDir).toString(36)}`),
 });

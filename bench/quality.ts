@@ -9,8 +9,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { ManifestUnit } from '../pipeline/output/manifest.ts';
-import type { FilterQualityRecord } from '../pipeline/render/quality.ts';
+import { MANIFEST_FILE, classQualityOf, filterQualityOf, readManifest, type FilterQualityEntry, type ManifestUnit } from '../pipeline/output/manifest.ts';
 
 interface Row {
   [k: string]: string | number;
@@ -52,24 +51,26 @@ function classRows(byMethod: Map<string, { q: ClassQ; transfer?: { top5HasTarget
 
 /** What a filter unit's objective was, for grouping: its objective name, and where it read the layer. */
 function objectiveName(u: ManifestUnit): string {
-  const s = u.settings as ManifestUnit['settings'] & { preActivation?: boolean };
+  const s = u.settings;
   const kind = s.filterObjective ?? 'channel';
-  return kind === 'channel' || kind === 'neuron' ? `${kind} (${s.preActivation ? 'pre-activation' : 'layer output'})` : kind;
+  const pre = s.method === 'lucid' && s.preActivation;
+  return kind === 'channel' || kind === 'neuron' ? `${kind} (${pre ? 'pre-activation' : 'layer output'})` : kind;
 }
 
 /**
  * Per method, objective and layer: how often the target is the layer's most activated channel on
  * the final optimized image (ManifestUnit.quality of filters, see render/quality.ts).
  */
-function filterRows(units: ManifestUnit[]): Row[] {
-  const groups = new Map<string, ManifestUnit[]>();
-  for (const u of units) {
-    const key = `${u.method}|${objectiveName(u)}|${u.layer}`;
-    groups.set(key, [...(groups.get(key) ?? []), u]);
+function filterRows(units: { u: ManifestUnit; q: FilterQualityEntry }[]): Row[] {
+  const groups = new Map<string, { u: ManifestUnit; q: FilterQualityEntry }[]>();
+  for (const x of units) {
+    const key = `${x.u.method}|${objectiveName(x.u)}|${x.u.layer}`;
+    groups.set(key, [...(groups.get(key) ?? []), x]);
   }
-  return [...groups].map(([key, us]) => {
+  return [...groups].map(([key, xs]) => {
     const [method, objective, layer] = key.split('|');
-    const q = us.map((u) => u.quality as unknown as FilterQualityRecord);
+    const us = xs.map((x) => x.u);
+    const q = xs.map((x) => x.q);
     const pre = q.filter((r) => r.preActivation).map((r) => r.preActivation!);
     return {
       method: method!,
@@ -89,23 +90,27 @@ function filterRows(units: ManifestUnit[]): Row[] {
 
 async function report(target: string): Promise<void> {
   const stat = await fs.stat(target);
-  const files = stat.isDirectory() ? ['manifest.json', 'classes.json'].map((f) => path.join(target, f)) : [target];
+  const files = stat.isDirectory() ? [MANIFEST_FILE, 'classes.json'].map((f) => path.join(target, f)) : [target];
   for (const file of files) {
-    const text = await fs.readFile(file, 'utf8').catch(() => undefined);
-    if (text === undefined) continue;
-    const data = JSON.parse(text);
+    if (!(await fs.stat(file).catch(() => undefined))) continue;
     console.log(`\n== ${file}`);
     if (path.basename(file) === 'classes.json') {
-      const rows = data as { method: string; class: number; quality: ClassQ; transfer: { top5HasTarget: boolean }; steps: number }[];
+      const rows = JSON.parse(await fs.readFile(file, 'utf8')) as { method: string; class: number; quality: ClassQ; transfer: { top5HasTarget: boolean }; steps: number }[];
       const by = new Map<string, { q: ClassQ; transfer?: { top5HasTarget: boolean } }[]>();
       for (const r of rows) by.set(`${r.method} (${r.steps} steps)`, [...(by.get(`${r.method} (${r.steps} steps)`) ?? []), { q: r.quality, transfer: r.transfer }]);
       console.log(table(classRows(by)));
     } else {
-      const units = (data.units ?? []) as ManifestUnit[];
+      const { units } = await readManifest(path.dirname(file));
       const by = new Map<string, { q: ClassQ }[]>();
-      for (const u of units) if (u.kind === 'class' && u.status === 'ok' && u.quality) by.set(u.method, [...(by.get(u.method) ?? []), { q: u.quality as unknown as ClassQ }]);
+      for (const u of units) {
+        const q = u.status === 'ok' ? classQualityOf(u) : undefined;
+        if (q) by.set(u.method, [...(by.get(u.method) ?? []), { q }]);
+      }
       if (by.size) console.log(table(classRows(by)));
-      const filters = units.filter((u) => u.kind === 'filter' && u.status === 'ok' && u.quality);
+      const filters = units.flatMap((u) => {
+        const q = u.status === 'ok' ? filterQualityOf(u) : undefined;
+        return q ? [{ u, q }] : [];
+      });
       if (filters.length) console.log(`${by.size ? '\n' : ''}${table(filterRows(filters))}`);
     }
   }

@@ -10,15 +10,10 @@ import sharp from 'sharp';
 import { selectBackend } from '../pipeline/engine/backend.ts';
 import { loadLayersModelFromFile } from '../pipeline/model/load.ts';
 import { frameDelays } from '../pipeline/output/images.ts';
-import type { Manifest } from '../pipeline/output/manifest.ts';
+import { classQualityOf, filterQualityOf, readManifest, type Manifest } from '../pipeline/output/manifest.ts';
 import { pages } from '../pipeline/output/paths.ts';
-import type { FilterQualityRecord } from '../pipeline/render/quality.ts';
 import { rankText } from '../src/lib/quality.ts';
 import { M025, M075, MODELS, runCli, tempDir, writeConfig } from './support/fixtures.ts';
-
-async function readManifest(dir: string): Promise<Manifest> {
-  return JSON.parse(await fs.readFile(path.join(dir, 'manifest.json'), 'utf8')) as Manifest;
-}
 
 /**
  * Writes `yaml` (whose `output` is `data`) into a fresh folder and runs the CLI on it: `build`
@@ -144,7 +139,7 @@ output: data
       return (model.predict(input) as tf.Tensor).argMax(-1).dataSync()[0];
     });
     assert.equal(top, u.index, `class ${u.index} (${u.label}): its image is classified as ${top}`);
-    assert.equal((u.quality as { top1: number }).top1, u.index);
+    assert.equal(classQualityOf(u)?.top1, u.index);
   }
 });
 
@@ -203,7 +198,7 @@ site: { base: /two/ }
     assert.equal(u.curve.length, u.settings.steps + 1);
   }
   for (const u of m.units.filter((x) => x.kind === 'class')) {
-    const q = u.quality as { copies: number; jitterTop1Rate: number; top5: number[] };
+    const q = classQualityOf(u)!;
     assert.equal(q.copies, 16);
     // A share of the 16 copies: k/16 for some whole k.
     const k = q.jitterTop1Rate * q.copies;
@@ -213,7 +208,7 @@ site: { base: /two/ }
   // Filters: the target's rank among the layer's channels on the final optimized image.
   const channels = m.layers.find((l) => l.name === 'conv_pw_3_relu')!.filterCount;
   for (const u of m.units.filter((x) => x.kind === 'filter')) {
-    const q = u.quality as unknown as FilterQualityRecord;
+    const q = filterQualityOf(u)!;
     for (const r of [q, q.preActivation!]) {
       assert.equal(r.channels, channels, u.key);
       assert.ok(Number.isInteger(r.rank) && r.rank >= 0 && r.rank + r.ties < channels, `${u.key}: rank ${r.rank}, ties ${r.ties}`);
@@ -223,6 +218,6 @@ site: { base: /two/ }
   }
   const page = await fs.readFile(path.join(dist, pages.filter('conv_pw_3_relu', 9), 'index.html'), 'utf8');
   for (const meth of m.methods) assert.ok(page.includes(meth.name.replace(/&/g, '&amp;')), `filter page shows ${meth.name}`);
-  for (const u of m.units.filter((x) => x.kind === 'filter' && x.index === 9)) assert.ok(page.includes(rankText(u.quality as unknown as FilterQualityRecord)), `filter page shows the rank of ${u.key}`);
+  for (const u of m.units.filter((x) => x.kind === 'filter' && x.index === 9)) assert.ok(page.includes(rankText(filterQualityOf(u)!)), `filter page shows the rank of ${u.key}`);
   for (const u of m.units.filter((x) => x.kind === 'filter' && x.index === 9)) assert.ok(page.includes(u.files!.png), `filter page shows ${u.key}`);
 });

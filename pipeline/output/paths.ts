@@ -60,6 +60,9 @@ export const pages = {
   filter: (layer: string, index: number) => `layers/${slug(layer)}/${index}/`,
   classes: () => 'classes/',
   class: (id: number) => `classes/${id}/`,
+  search: () => 'search/',
+  /** The static search index (src/pages/search.json.ts). */
+  searchIndex: () => 'search.json',
 };
 
 /** Where the data folder is served under the site's base. */

@@ -1,44 +1,84 @@
 /**
- * The site's data loader: reads the pipeline's manifest once per build and answers the questions
- * pages ask (units of a layer, neighbours, URLs). URLs come from `pipeline/output/paths.ts` only.
+ * The site's view of the atlas: the content collections (src/content.config.ts, filled from the
+ * manifest by the shared reader) as typed lists, plus the questions pages ask (units of a layer,
+ * class names, URLs). URLs come from `pipeline/output/paths.ts` only.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { MANIFEST_FILE, SCHEMA_VERSION, type Manifest, type ManifestLayer, type ManifestUnit } from '../../pipeline/output/manifest.ts';
+import { getCollection } from 'astro:content';
+import type { Manifest, ManifestClass, ManifestLayer, ManifestMethod, ManifestUnit } from '../../pipeline/output/manifest.ts';
 import { DATA_URL_DIR, pages } from '../../pipeline/output/paths.ts';
+import { emptyManifest } from './atlas-loader.ts';
 
-export type { Manifest, ManifestLayer, ManifestUnit };
+export type { ManifestClass, ManifestLayer, ManifestUnit };
 export { pages };
 
-let cached: Manifest | undefined;
+/** The manifest's fields other than its lists. */
+export type AtlasMeta = Omit<Manifest, 'layers' | 'classes' | 'units'>;
 
-/** An empty atlas, for a site built before any pipeline run. */
-function emptyManifest(): Manifest {
+export interface Atlas extends AtlasMeta {
+  layers: ManifestLayer[];
+  classes: ManifestClass[];
+  units: ManifestUnit[];
+  unitsOfLayer(layer: string): ManifestUnit[];
+  unitsOfFilter(layer: string, index: number): ManifestUnit[];
+  unitsOfClass(id: number): ManifestUnit[];
+  /** The unit of `method` (or of the first method) for a filter: what a grid tile shows. */
+  filterUnit(layer: string, index: number, method?: string): ManifestUnit | undefined;
+  method(id: string): ManifestMethod | undefined;
+  methodName(id: string): string;
+  /** A class's name: the model's labels when the manifest has them, else the rendered classes'. */
+  classLabel(id: number): string;
+}
+
+interface Entry<T> {
+  data: T;
+}
+
+function group(units: ManifestUnit[]): Map<string, ManifestUnit[]> {
+  const byTarget = new Map<string, ManifestUnit[]>();
+  for (const u of units) {
+    const key = u.kind === 'filter' ? `f:${u.layer}` : `c:${u.index}`;
+    const list = byTarget.get(key) ?? [];
+    list.push(u);
+    byTarget.set(key, list);
+  }
+  return byTarget;
+}
+
+async function build(): Promise<Atlas> {
+  const [meta] = ((await getCollection('atlas')) as Entry<AtlasMeta>[]).map((e) => e.data);
+  const layers = ((await getCollection('layers')) as Entry<ManifestLayer>[]).map((e) => e.data);
+  const classes = ((await getCollection('classes')) as Entry<ManifestClass>[]).map((e) => e.data);
+  const units = ((await getCollection('units')) as Entry<ManifestUnit>[]).map((e) => e.data);
+  const m: AtlasMeta = meta ?? emptyManifest();
+  const byTarget = group(units);
+  const unitsOfLayer = (layer: string) => byTarget.get(`f:${layer}`) ?? [];
+  const unitsOfFilter = (layer: string, index: number) => unitsOfLayer(layer).filter((u) => u.index === index);
+  const labels = new Map(classes.map((c) => [c.id, c.label]));
+  const method = (id: string) => m.methods.find((x) => x.id === id);
   return {
-    schemaVersion: SCHEMA_VERSION,
-    generatedAt: '',
-    generator: '',
-    site: { title: 'Filter Atlas', url: '', base: '/' },
-    model: { id: '', source: '', inputShape: [0, 0, 0], pixels: { range: [-1, 1] }, classCount: 0, score: 'logit', scoreLayer: '', layerNames: [], weightsHash: '' },
-    backend: { name: '', skipped: [] },
-    methods: [],
-    layers: [],
-    classes: [],
-    units: [],
+    ...m,
+    layers,
+    classes,
+    units,
+    unitsOfLayer,
+    unitsOfFilter,
+    unitsOfClass: (id) => byTarget.get(`c:${id}`) ?? [],
+    filterUnit: (layer, index, meth) => {
+      const all = unitsOfFilter(layer, index);
+      return all.find((u) => u.method === meth) ?? all[0];
+    },
+    method,
+    methodName: (id) => method(id)?.name ?? id,
+    classLabel: (id) => m.model.labels?.[id] ?? labels.get(id) ?? `class ${id}`,
   };
 }
 
-export function atlas(): Manifest {
-  if (cached) return cached;
-  const dir = process.env.ATLAS_DATA_DIR;
-  const file = dir ? path.join(dir, MANIFEST_FILE) : undefined;
-  if (!file || !fs.existsSync(file)) {
-    console.warn(`[filter-atlas] no manifest at ${file ?? '(ATLAS_DATA_DIR unset)'}: building an empty site; run the pipeline first`);
-    return (cached = emptyManifest());
-  }
-  const manifest = JSON.parse(fs.readFileSync(file, 'utf8')) as Manifest;
-  if (manifest.schemaVersion !== SCHEMA_VERSION) throw new Error(`${file}: schemaVersion ${manifest.schemaVersion}; this site reads ${SCHEMA_VERSION}. Rerun the pipeline.`);
-  return (cached = manifest);
+let loaded: Promise<Atlas> | undefined;
+
+/** The atlas, built once per build (again on every request in `astro dev`, where the manifest may change). */
+export function loadAtlas(): Promise<Atlas> {
+  if (import.meta.env.DEV) return build();
+  return (loaded ??= build());
 }
 
 /** Absolute path (with base) of a page, from its base-relative path. */
@@ -57,45 +97,9 @@ export function absoluteUrl(pathWithBase: string, site: URL | undefined): string
   return site ? new URL(pathWithBase, site).toString() : pathWithBase;
 }
 
-let byTarget: Map<string, ManifestUnit[]> | undefined;
-/** Units grouped by layer (`f:<layer>`) and class (`c:<id>`), built once. */
-function groups(): Map<string, ManifestUnit[]> {
-  if (byTarget) return byTarget;
-  byTarget = new Map();
-  for (const u of atlas().units) {
-    const key = u.kind === 'filter' ? `f:${u.layer}` : `c:${u.index}`;
-    const list = byTarget.get(key) ?? [];
-    list.push(u);
-    byTarget.set(key, list);
-  }
-  return byTarget;
-}
-
-export function unitsOfLayer(layer: string): ManifestUnit[] {
-  return groups().get(`f:${layer}`) ?? [];
-}
-
-export function unitsOfFilter(layer: string, index: number): ManifestUnit[] {
-  return unitsOfLayer(layer).filter((u) => u.index === index);
-}
-
-export function unitsOfClass(id: number): ManifestUnit[] {
-  return groups().get(`c:${id}`) ?? [];
-}
-
 /** Absolute URL (site origin + base) of a data file, for snippets and social cards. */
 export function absoluteDataUrl(file: string, site: URL | undefined): string {
   return absoluteUrl(dataHref(file), site);
-}
-
-export function methodName(id: string): string {
-  return atlas().methods.find((m) => m.id === id)?.name ?? id;
-}
-
-/** The unit of `method` (or any method) for a layer filter: what a grid tile shows. */
-export function filterUnit(layer: string, index: number, method?: string): ManifestUnit | undefined {
-  const all = unitsOfFilter(layer, index);
-  return all.find((u) => u.method === method) ?? all[0];
 }
 
 export function formatNumber(v: number): string {

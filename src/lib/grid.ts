@@ -1,38 +1,56 @@
 /**
- * A compact tile grid as raw HTML, for pages with thousands of tiles (a 2 048-filter layer, 1 000
- * classes). Per tile: a link, a thumbnail, a caption; page-relative URLs; unquoted attributes where
- * the value is a safe path; `loading="lazy"` after the first rows. The image is decorative
- * (`alt=""`) because the link's text (the caption) names the unit, as WAI's image tutorial advises
- * for an image inside a link with text; the list carries the context (layer or "Classes").
+ * The one tile grid, as compact raw HTML, for pages with thousands of tiles (a 2 048-filter layer,
+ * 1 000 classes) and for the home page's strips. Per tile: a link, a thumbnail, a caption;
+ * page-relative URLs; unquoted attributes where the value is a safe path; `loading="lazy"` after the
+ * first rows. The image is decorative (`alt=""`) because the link's text (the caption) names the
+ * unit, as WAI's image tutorial advises for an image inside a link with text; the list carries the
+ * context (layer or "Classes").
  */
+import type { ManifestUnit } from '../../pipeline/output/manifest.ts';
+import { DATA_URL_DIR } from '../../pipeline/output/paths.ts';
+
 export interface GridTile {
-  /** Page-relative link, e.g. "12/". */
-  href: string;
-  /** Page-relative thumbnail URL, or undefined when the unit has no image. */
-  src?: string;
+  /** Base-relative page path of the unit, e.g. "layers/conv1/12/" (from `pages`). */
+  page: string;
+  /** The unit shown (its thumbnail and tag); undefined when none was rendered. */
+  unit?: ManifestUnit;
   caption: string;
-  /** A short flag shown after the caption (failed, dead). */
-  tag?: string;
 }
 
 /** Tiles that load eagerly: about the first rows of a 1280×800 screen. */
 export const EAGER_TILES = 32;
+/** Captions longer than this may be cut (with an ellipsis): they carry the full text as a tooltip. */
+const CUT_CAPTION = 18;
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-/** Safe to write unquoted (HTML attribute value without spaces, quotes, =, <, >, `). */
-const bare = (s: string) => (/^[A-Za-z0-9_.\/~%:+-]+$/.test(s) ? s : `"${esc(s)}"`);
-
-export function gridHtml(tiles: GridTile[], eager = EAGER_TILES): string {
-  return tiles
-    .map((t, i) => {
-      const img = t.src ? `<img src=${bare(t.src)} alt=""${i < eager ? '' : ' loading=lazy'}>` : '<i class=noimg></i>';
-      const tag = t.tag ? ` <b class="tag bad">${esc(t.tag)}</b>` : '';
-      return `<li><a href=${bare(t.href)}>${img}${esc(t.caption)}${tag}</a>`;
-    })
-    .join('');
+/** A failed or dead unit's tag, as grids and unit pages show it; undefined for a sound one. */
+export function unitTag(unit: Pick<ManifestUnit, 'status' | 'flags'> | undefined): 'failed' | 'dead' | undefined {
+  if (unit?.status === 'failed') return 'failed';
+  return unit?.flags.includes('dead') ? 'dead' : undefined;
 }
 
 /** From a page path ("layers/x/") back to the base: "../../". */
 export function upToBase(pagePath: string): string {
   return '../'.repeat(pagePath.split('/').filter(Boolean).length);
+}
+
+/** A base-relative path as seen from the page at `here`: "12/" below it, else through the base. */
+export function fromPage(here: string, target: string): string {
+  return here && target.startsWith(here) ? target.slice(here.length) || './' : `${upToBase(here)}${target}` || './';
+}
+
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+/** Safe to write unquoted (HTML attribute value without spaces, quotes, =, <, >, `). */
+const bare = (s: string) => (/^[A-Za-z0-9_.\/~%:+-]+$/.test(s) ? s : `"${esc(s)}"`);
+
+/** The tiles of the page at `here` (base-relative path) as `<li>` elements. */
+export function gridHtml(here: string, tiles: GridTile[], eager = EAGER_TILES): string {
+  return tiles
+    .map((t, i) => {
+      const files = t.unit?.files;
+      const img = files ? `<img src=${bare(fromPage(here, DATA_URL_DIR + files.webp))} alt=""${i < eager ? '' : ' loading=lazy'}>` : '<i class=noimg></i>';
+      const tag = unitTag(t.unit);
+      const title = t.caption.length > CUT_CAPTION ? ` title=${bare(t.caption)}` : '';
+      return `<li><a href=${bare(fromPage(here, t.page))}${title}>${img}${esc(t.caption)}${tag ? ` <b class="tag bad">${tag}</b>` : ''}</a>`;
+    })
+    .join('');
 }
