@@ -138,6 +138,9 @@ export class AtlasWriter {
         scoreLayer: ctx.scoreLayer,
         layerNames: ctx.graph.nodes.filter((n) => n.outputShape.length === 3).map((n) => n.name),
         weightsHash: ctx.weightsHash,
+        // Every class the model knows (names in the top-5 and search), and the whole model in graph order (the model map).
+        labels: ctx.labels,
+        layers: ctx.graph.nodes.map((n) => ({ name: n.name, className: n.className, outputShape: n.outputShape, inputs: n.inputs })),
       },
       backend: { name: backend.name, skipped: backend.skipped },
       methods: config.render.methods.map((id) => ({ id, name: METHODS[id]!.name, description: METHODS[id]!.description })),
