@@ -28,6 +28,12 @@ import { lucidBatchFields, lucidObjective, lucidUnitSettings, type LucidUnitSett
 import { classQuality, filterQualityRecords, type UnitQuality } from './render/quality.ts';
 import { classObjective, filterObjective, type Objective } from './render/objectives.ts';
 import type { PixelSpace } from './render/pixels.ts';
+import { resolvePixels } from './render/pixel-presets.ts';
+
+function pixelsOf(config: LoadedConfig['config']['model']['pixels'], graph: LeanGraph): { pixels: PixelSpace; pixelsNote: string } {
+  const { space, note } = resolvePixels(config, graph);
+  return { pixels: space, pixelsNote: note };
+}
 import { unitSeed } from './render/seed.ts';
 
 export const GENERATOR = 'filter-atlas 0.1.0';
@@ -68,6 +74,8 @@ export interface AtlasContext {
   loaded: LoadedConfig;
   graph: LeanGraph;
   pixels: PixelSpace;
+  /** The chosen pixel range and why (printed). */
+  pixelsNote: string;
   labels: string[];
   layers: PlannedLayer[];
   classes: { id: number; label: string }[];
@@ -132,7 +140,7 @@ async function planAtlas(loaded: LoadedConfig, graph: LeanGraph, modelJson: stri
   return {
     loaded,
     graph,
-    pixels: config.model.pixels,
+    ...pixelsOf(config.model.pixels, graph),
     labels,
     layers,
     classes,
@@ -226,7 +234,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
   const ctx = await prepareAtlas(loaded, env);
   let lock: Lock | undefined;
   try {
-    if (ctx.graph.fallbackLayers.length) progress.log(`note: no lean rule for ${ctx.graph.fallbackLayers.join(', ')}; they run through tf.layers (slower)`);
+    progress.log(ctx.pixelsNote);
 
     let photo: Float32Array | undefined;
     let photoHash: string | null = null;
