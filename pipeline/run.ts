@@ -133,7 +133,7 @@ async function planAtlas(loaded: LoadedConfig, graph: LeanGraph, modelJson: stri
       ? await loadLabels(labelsFile, classCount, config.model.labels ? 'model.labels' : 'model.source')
       : Array.from({ length: classCount }, (_, i) => `class ${i}`);
   const layers = planLayers(config.layers, graph.nodes);
-  const classes = planClasses(config.classes, labels);
+  const classes = planClasses(config.classes, labels, graph.nodes.find((n) => n.name === graph.outputName));
   const scoreIsLogit = graph.logitNode !== undefined;
   const scoreLayer = graph.logitNode ?? outputNode;
   const size = config.render.size ? ([config.render.size, config.render.size] as [number, number]) : ([graph.inputShape[0], graph.inputShape[1]] as [number, number]);

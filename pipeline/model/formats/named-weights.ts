@@ -30,7 +30,7 @@ export function expectedShape(className: string, config: Record<string, unknown>
   const units = typeof config.units === 'number' ? config.units : null;
   if (variable === 'kernel' && className === 'Dense') return [null, units];
   if (variable === 'kernel') return [ks[0]!, ks[1]!, null, filters];
-  if (variable === 'depthwise_kernel') return [ks[0]!, ks[1]!, null, Number(config.depth_multiplier ?? 1)];
+  if (variable === 'depthwise_kernel') return [ks[0]!, ks[1]!, null, config.depth_multiplier == null ? null : Number(config.depth_multiplier)];
   if (variable === 'pointwise_kernel') return [1, 1, null, filters];
   if (variable === 'bias') return [className === 'Dense' ? units : className === 'DepthwiseConv2D' ? null : filters];
   if (['gamma', 'beta', 'moving_mean', 'moving_variance'].includes(variable) && className === 'BatchNormalization') return [null];
