@@ -38,9 +38,8 @@ export interface LoweredGraph {
 const CODE_LAYERS = new Set(['Lambda', 'TFOpLambda', 'SlicingOpLambda']);
 
 function unsupportedReason(l: ModelSpec['layers'][number]): string | undefined {
-  const registered = (l.config as { registered_name?: unknown }).registered_name;
   if (CODE_LAYERS.has(l.className)) return `layer "${l.name}" (${l.className}) holds Python code, which the atlas never runs from a model file`;
-  if (typeof registered === 'string' && registered.includes('>')) return `layer "${l.name}" (${l.className}) is a custom object (${registered}), whose code the atlas never runs`;
+  if (l.custom) return `layer "${l.name}" (${l.className}) is a custom object (${l.custom}), whose code the atlas never runs`;
   if (!RULES[l.className]) return `layer "${l.name}" (${l.className}) is not a supported layer type`;
   return undefined;
 }

@@ -75,6 +75,15 @@ function slotNamer(): (className: string) => string {
   };
 }
 
+/** Keras 3 marks objects outside Keras by their module or a "package>Name" registered name. */
+function customName(layer: Json): string | undefined {
+  const registered = typeof layer.registered_name === 'string' ? layer.registered_name : undefined;
+  const module = typeof layer.module === 'string' ? layer.module : undefined;
+  if (registered?.includes('>')) return registered;
+  if (module && !module.startsWith('keras')) return `${module}.${String(layer.class_name)}`;
+  return undefined;
+}
+
 interface Level {
   prefix: string;
   names: string[];
@@ -90,7 +99,9 @@ function addLeaf(s: Scope, layer: Json, cfg: Json, name: string, inbound: string
     s.out.push({ name, className, config: cfg, inbound: [], weights: [] });
     return name;
   }
-  s.out.push({ name, className, config: cfg, inbound, weights: s.read({ className, config: cfg, name }, where) });
+  const custom = customName(layer);
+  // A custom object's weights are not read: the model is refused at lowering, naming it.
+  s.out.push({ name, className, config: cfg, inbound, weights: custom ? [] : s.read({ className, config: cfg, name }, where), ...(custom ? { custom } : {}) });
   return name;
 }
 

@@ -24,6 +24,8 @@ export interface LayerSpec {
   inbound: string[];
   /** Weights in Keras order (e.g. kernel, bias; gamma, beta, moving_mean, moving_variance). */
   weights: Weight[];
+  /** Set for a Keras 3 custom object (its registered name or module): code the atlas never runs. */
+  custom?: string;
 }
 
 export interface ModelSpec {
@@ -60,7 +62,6 @@ export function variableNames(className: string, config: Record<string, unknown>
   switch (className) {
     case 'Conv2D':
     case 'Dense':
-    case 'Conv2DTranspose':
       return ['kernel', ...bias];
     case 'DepthwiseConv2D':
       return ['depthwise_kernel', ...bias];
@@ -75,9 +76,8 @@ export function variableNames(className: string, config: Record<string, unknown>
       return config.mean != null ? [] : ['mean', 'variance', 'count'];
     case 'LayerScale':
       return ['gamma'];
-    case 'PReLU':
-      return ['alpha'];
     default:
+      // Layers without a lean rule are refused at lowering; their weights are never read.
       return [];
   }
 }
