@@ -113,3 +113,15 @@ it('weights whose shapes contradict the config are refused before they are read'
   const weights = new Map([['conv', model.layers[1]!.weights.map((w) => ({ name: `${w.originalName}:0`, data: Float32Array.from(w.read().dataSync()), shape: w.shape as number[] }))]]);
   assert.match(await loadError('mismatch.h5', await keras2H5(config, weights)), /weight kernel of layer "conv" \(Conv2D\) has shape \[3, 3, 3, 4\]; its config implies \[3, 3, \?, 400\]/);
 });
+
+it('class units on a model without a classifier exit 2 naming its output layer and shape', { skip }, async () => {
+  const inp = tf.input({ shape: [32, 32, 3] });
+  let x = tf.layers.conv2d({ filters: 8, kernelSize: 3, activation: 'relu', name: 'fire' }).apply(inp) as tf.SymbolicTensor;
+  x = tf.layers.maxPooling2d({ poolSize: 2, name: 'trunk_pool' }).apply(x) as tf.SymbolicTensor;
+  const file = path.join(dir, 'trunk.h5');
+  await fs.writeFile(file, await keras2FromLayersModel(tf.model({ inputs: inp, outputs: x })));
+  const config = await writeConfig(dir, `model:\n  id: trunk\n  source: ./trunk.h5\nlayers: { fire: 0-1 }\nclasses: [0, 1]\noutput: out-trunk\n`, 'trunk.yaml');
+  const run = await runCli(['pipeline', '--config', config, '--quiet']);
+  assert.equal(run.code, 2, run.stderr);
+  assert.match(run.stderr, /classes: the model has no classifier: its output layer "trunk_pool" has shape \[15, 15, 8\]/);
+});
