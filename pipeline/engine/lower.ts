@@ -35,7 +35,8 @@ export interface LoweredGraph {
   logitNode?: string;
 }
 
-const CODE_LAYERS = new Set(['Lambda', 'TFOpLambda', 'SlicingOpLambda']);
+/** Layers that hold Python code (a TFOpLambda names a TF function instead: see layer-rules.ts). */
+const CODE_LAYERS = new Set(['Lambda']);
 
 function unsupportedReason(l: ModelSpec['layers'][number]): string | undefined {
   if (CODE_LAYERS.has(l.className)) return `layer "${l.name}" (${l.className}) holds Python code, which the atlas never runs from a model file`;

@@ -26,6 +26,11 @@ export interface LayerSpec {
   weights: Weight[];
   /** Set for a Keras 3 custom object (its registered name or module): code the atlas never runs. */
   custom?: string;
+  /**
+   * A call with scalar operands (`x + 3.0`: a Keras 3 op node "ops.Add", a Keras 2 TFOpLambda):
+   * its operands in order, layer names and numbers.
+   */
+  args?: (string | number)[];
 }
 
 export interface ModelSpec {
