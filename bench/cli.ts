@@ -2,9 +2,11 @@
  * `npm run bench [-- --json] [--quick] [--backends wasm,cpu] [--no-e2e] [--no-torch] [--webgpu-software]`
  *
  * Times gradient steps (the lecture's ascent step: lean graph, channel objective, input gradient,
- * normalized update) per backend × model × layer × size × batch; a native PyTorch reference for the
- * MobileNet v1 trunk when Python with torch is importable; and a small atlas end to end through
- * runPipeline. Prints a table, or with --json one JSON object per line.
+ * normalized update) per backend × model × layer × size × batch, including the lecture notes'
+ * ResNet50V2 (to conv3_block4_out) and VGG16 (to block5_conv3) built with seeded weights
+ * (bench/architectures.ts); native PyTorch references of the same trunks when Python with torch is
+ * importable; and a small atlas end to end through runPipeline. Prints a table, or with --json one
+ * JSON object per line.
  */
 import * as tf from '@tensorflow/tfjs';
 import { execFileSync } from 'node:child_process';
@@ -14,10 +16,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BACKEND_NAMES, CANDIDATES, selectBackend, type BackendName } from '../pipeline/engine/backend.ts';
 import { buildLeanGraph, type LeanGraph } from '../pipeline/engine/graph.ts';
-import { loadLayersModelFromFile } from '../pipeline/model/load.ts';
 import { valueAndGradOfParams } from '../pipeline/engine/step.ts';
 import { tfjsEngine } from '../pipeline/engine/tfjs-engine.ts';
 import { normalizedAscent } from '../pipeline/render/optimizers.ts';
+import { specFromLayersModel } from '../pipeline/model/from-layers.ts';
+import { loadModel } from '../pipeline/model/load.ts';
+import { resnet50v2, vgg16 } from './architectures.ts';
 import { channelObjective } from '../pipeline/render/objectives.ts';
 import { runPipeline } from '../pipeline/run.ts';
 
@@ -103,15 +107,38 @@ async function benchBackend(backend: BackendName): Promise<void> {
       log(`skip ${model}: ${file} not found (set ATLAS_MODELS)`);
       continue;
     }
-    const loaded = await loadLayersModelFromFile(file);
-    const graph = buildLeanGraph(loaded.model);
-    loaded.model.dispose();
+    const { graph } = await loadModel(file);
     for (const c of list) {
       const ms = await timeStep(graph, c, steps);
       emit({ kind: 'step', backend, ...c, msPerStep: round(ms), unitStepsPerSec: round((c.batch * 1000) / ms), steps });
     }
     graph.dispose();
   }
+  if (!quick && backend !== 'cpu' && !flag('no-notes')) await benchNotesModels(backend, backend === 'webgpu' ? 3 : 5);
+}
+
+/** The notes' models and layers: [name, layer, builder]. Their weights cannot be downloaded here; the architecture sets the speed. */
+const NOTES_MODELS: [string, string, () => tf.LayersModel][] = [
+  ['resnet50v2', 'conv3_block4_out', () => resnet50v2({ size: 224, until: 'conv3' })],
+  ['vgg16', 'block5_conv3', () => vgg16({ size: 224 })],
+];
+/** The notes' filter job: all 512 filters of conv3_block4_out × 300 steps. */
+const NOTES_JOB = { model: 'resnet50v2', unitSteps: 512 * 300 };
+
+/** ResNet50V2 and VGG16 at 224, batch 1, 2, 4; then the projected time of the notes' whole job at the best batch. */
+async function benchNotesModels(backend: BackendName, steps: number): Promise<void> {
+  for (const [model, layer, build] of NOTES_MODELS) {
+    const layers = build();
+    const graph = buildLeanGraph(specFromLayersModel(layers));
+    layers.dispose();
+    for (const batch of [1, 2, 4]) {
+      const ms = await timeStep(graph, { model, layer, size: 224, batch }, steps);
+      emit({ kind: 'step', backend, model, layer, size: 224, batch, msPerStep: round(ms), unitStepsPerSec: round((batch * 1000) / ms), steps });
+    }
+    graph.dispose();
+  }
+  const best = out.filter((r) => r.kind === 'step' && r.backend === backend && r.model === NOTES_JOB.model).sort((a, b) => (b.unitStepsPerSec as number) - (a.unitStepsPerSec as number))[0];
+  if (best) emit({ kind: 'projection', backend, model: NOTES_JOB.model, layer: best.layer, units: 512, steps: 300, batch: best.batch, hours: round(NOTES_JOB.unitSteps / (best.unitStepsPerSec as number) / 3600) });
 }
 
 function round(v: number): number {
@@ -131,11 +158,12 @@ function findTorchPython(): string | undefined {
   return undefined;
 }
 
-function torchRow(py: string, alpha: number, model: string): StepRow & { torch: string } {
-  const steps = quick ? 3 : 10;
-  const text = execFileSync(py, [path.join(root, 'bench', 'torch_ref.py'), String(alpha), '224', '1', '2', String(steps)], { encoding: 'utf8', timeout: 300_000 });
+/** `net`: a MobileNet width (0.75, 0.25) or a notes model (resnet50v2, vgg16); see torch_ref.py. */
+function torchRow(py: string, net: string, model: string, layer: string): StepRow & { torch: string } {
+  const steps = quick ? 3 : net.startsWith('0') ? 10 : 5;
+  const text = execFileSync(py, [path.join(root, 'bench', 'torch_ref.py'), net, '224', '1', '2', String(steps)], { encoding: 'utf8', timeout: 600_000 });
   const r = JSON.parse(text.trim().split('\n').pop()!) as { msPerStep: number; torch: string; threads: number };
-  return { kind: 'step', backend: `pytorch-cpu (${r.threads} threads)`, model, layer: 'conv_pw_13_relu', size: 224, batch: 1, msPerStep: round(r.msPerStep), unitStepsPerSec: round(1000 / r.msPerStep), steps, torch: r.torch };
+  return { kind: 'step', backend: `pytorch-cpu (${r.threads} threads)`, model, layer, size: 224, batch: 1, msPerStep: round(r.msPerStep), unitStepsPerSec: round(1000 / r.msPerStep), steps, torch: r.torch };
 }
 
 async function endToEnd(): Promise<void> {
@@ -186,11 +214,12 @@ async function main(): Promise<void> {
     const py = findTorchPython();
     if (!py) log('pytorch reference: skipped (no python with torch; Debian: apt-get install python3-torch, or set ATLAS_PYTHON)');
     else {
-      for (const [alpha, model] of (quick ? [[0.25, M25]] : [[0.75, M75], [0.25, M25]]) as [number, string][]) {
-        const row = torchRow(py, alpha, model);
+      const nets: [string, string, string][] = [[quick ? '0.25' : '0.75', quick ? M25 : M75, 'conv_pw_13_relu'], ...(quick ? [] : ([['0.25', M25, 'conv_pw_13_relu'], ...NOTES_MODELS.map(([m, l]) => [m, m, l])] as [string, string, string][]))];
+      for (const [net, model, layer] of nets) {
+        const row = torchRow(py, net, model, layer);
         emit(row as unknown as Record<string, unknown>);
-        const ours = out.find((r) => r.kind === 'step' && r.model === model && r.layer === 'conv_pw_13_relu' && r.size === 224 && r.batch === 1 && r.backend === available.find((b) => b !== 'cpu'));
-        if (ours) emit({ kind: 'ratio', model, layer: 'conv_pw_13_relu', size: 224, batch: 1, backend: ours.backend, reference: row.backend, ratio: round((ours.msPerStep as number) / row.msPerStep) });
+        const ours = out.find((r) => r.kind === 'step' && r.model === model && r.layer === layer && r.size === 224 && r.batch === 1 && r.backend === available.find((b) => b !== 'cpu'));
+        if (ours) emit({ kind: 'ratio', model, layer, size: 224, batch: 1, backend: ours.backend, reference: row.backend, ratio: round((ours.msPerStep as number) / row.msPerStep) });
       }
     }
   }
@@ -214,6 +243,7 @@ function printTables(): void {
   console.log(`\nGradient steps (${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} CPUs: ${os.cpus()[0]?.model ?? '?'})`);
   table(steps, cols);
   for (const r of out.filter((r) => r.kind === 'ratio')) console.log(`\n${r.model} → ${r.layer}, 224, batch 1: ${r.backend} is ${r.ratio}× the time of ${r.reference}`);
+  for (const r of out.filter((r) => r.kind === 'projection')) console.log(`\nThe notes' job (${r.model} ${r.layer}, ${r.units} filters × ${r.steps} steps) on ${r.backend}, batch ${r.batch}: about ${r.hours} h`);
   for (const r of out.filter((r) => r.kind === 'e2e')) console.log(`\nEnd to end (${r.backend}, ${r.model}, ${r.units} units × ${r.steps} steps, batch auto): ${r.seconds} s, ${r.unitsPerMinute} units/min`);
 }
 

@@ -64,7 +64,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
   const engine = tfjsEngine(ctx.graph);
   let lock: Lock | undefined;
   try {
-    if (ctx.graph.fallbackLayers.length) progress.log(`note: no lean rule for ${ctx.graph.fallbackLayers.join(', ')}; they run through tf.layers (slower)`);
+    progress.log(ctx.pixelsNote);
     const photos = await loadStartPhotos(ctx);
     lock = await openOutput(loaded, outDir, progress);
     const previous = await readPreviousManifest(outDir, progress);

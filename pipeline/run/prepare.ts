@@ -6,20 +6,23 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { LoadedConfig } from '../config/load.ts';
-import { buildLeanGraph, type LeanGraph } from '../engine/graph.ts';
+import type { LeanGraph } from '../engine/graph.ts';
 import { AtlasError, closest } from '../errors.ts';
-import { loadLabels, loadLayersModelFromFile } from '../model/load.ts';
+import { loadLabels, loadModel } from '../model/load.ts';
 import { resolveModel } from '../model/source.ts';
 import { exists } from '../output/atomic.ts';
 import { decodeRgb } from '../output/images.ts';
 import { planClasses, planLayers, type PlannedLayer } from '../plan.ts';
 import { METHODS, methodIds } from '../render/methods/index.ts';
+import { resolvePixels } from '../render/pixel-presets.ts';
 import type { PixelSpace } from '../render/pixels.ts';
 
 export interface AtlasContext {
   loaded: LoadedConfig;
   graph: LeanGraph;
   pixels: PixelSpace;
+  /** The chosen pixel range and why (printed). */
+  pixelsNote: string;
   labels: string[];
   layers: PlannedLayer[];
   classes: { id: number; label: string }[];
@@ -67,15 +70,8 @@ async function loadGraph({ config, dir }: LoadedConfig, env: NodeJS.ProcessEnv) 
     modelsDir: env.ATLAS_MODELS,
     cacheDir: path.join(dir, '.atlas-cache', 'models'),
   });
-  const { model, weightsHash } = await loadLayersModelFromFile(resolved.modelJson);
-  try {
-    return { graph: buildLeanGraph(model), modelJson: resolved.modelJson, origin: resolved.origin, weightsHash };
-  } catch (err) {
-    throw new AtlasError(`${resolved.modelJson}: ${(err as Error).message}`, { file: resolved.modelJson, path: ['model', 'source'] });
-  } finally {
-    // The lean graph holds its own copies of the weights.
-    model.dispose();
-  }
+  const { graph, weightsHash } = await loadModel(resolved.modelJson);
+  return { graph, modelJson: resolved.modelJson, origin: resolved.origin, weightsHash };
 }
 
 async function planAtlas(loaded: LoadedConfig, graph: LeanGraph, modelJson: string, modelOrigin: string, weightsHash: string): Promise<AtlasContext> {
@@ -88,13 +84,15 @@ async function planAtlas(loaded: LoadedConfig, graph: LeanGraph, modelJson: stri
       ? await loadLabels(labelsFile, classCount, config.model.labels ? 'model.labels' : 'model.source')
       : Array.from({ length: classCount }, (_, i) => `class ${i}`);
   const size = config.render.size ? ([config.render.size, config.render.size] as [number, number]) : ([graph.inputShape[0], graph.inputShape[1]] as [number, number]);
+  const { space, note } = resolvePixels(config.model.pixels, graph);
   return {
     loaded,
     graph,
-    pixels: config.model.pixels,
+    pixels: space,
+    pixelsNote: note,
     labels,
     layers: planLayers(config.layers, graph.nodes),
-    classes: planClasses(config.classes, labels),
+    classes: planClasses(config.classes, labels, graph.nodes.find((n) => n.name === graph.outputName)),
     scoreLayer: graph.logitNode ?? last.name,
     scoreIsLogit: graph.logitNode !== undefined,
     outputNode: last.name,
