@@ -1,4 +1,7 @@
-/** Checks a built site: every root-relative src/href under `base` resolves to a file in `dist`. */
+/**
+ * Checks a built site: every local src/href (quoted or not, root-relative or relative to its page)
+ * stays under `base` and resolves to a file in `dist`.
+ */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -8,17 +11,28 @@ export async function htmlFiles(dir: string): Promise<string[]> {
   return entries.filter((e) => e.endsWith('.html')).map((e) => path.join(dir, e));
 }
 
+const ATTRIBUTE = /\s(src|href)=(?:"([^"]*)"|'([^']*)'|([^\s>"']+))/g;
+const EXTERNAL = /^([a-z][a-z0-9+.-]*:|#|\/\/)/i;
+
 /** Asserts every link resolves; returns the number of image (src) references. */
 export async function assertLinksResolve(dist: string, base: string): Promise<number> {
   let images = 0;
   for (const file of await htmlFiles(dist)) {
     const html = await fs.readFile(file, 'utf8');
-    for (const [, attr, url] of html.matchAll(/\s(src|href)="([^"]+)"/g)) {
-      if (!url!.startsWith('/')) continue;
-      assert.ok(url!.startsWith(base), `${file}: ${attr}="${url}" ignores the base path`);
-      const rel = url!.slice(base.length).split('#')[0]!;
-      const target = path.join(dist, rel.endsWith('/') || rel === '' ? `${rel}index.html` : rel);
-      await fs.access(target).catch(() => assert.fail(`${path.relative(dist, file)} references ${url}, missing`));
+    // The URL the page is served at: base + its folder (index.html) or its file name.
+    const rel = path.relative(dist, file).split(path.sep).join('/');
+    const pageUrl = `http://site${base}${rel.endsWith('index.html') ? rel.slice(0, -'index.html'.length) : rel}`;
+    for (const m of html.matchAll(ATTRIBUTE)) {
+      // `src=&quot;…&quot;` is escaped text (a copy-ready snippet), not an attribute.
+      if (m[4]?.startsWith('&')) continue;
+      const attr = m[1]!;
+      const url = (m[2] ?? m[3] ?? m[4]!).replaceAll('&amp;', '&');
+      if (!url || EXTERNAL.test(url)) continue;
+      const resolved = decodeURI(new URL(url, pageUrl).pathname);
+      assert.ok(resolved.startsWith(base), `${rel}: ${attr}="${url}" leaves the base path ${base}`);
+      const inDist = resolved.slice(base.length);
+      const target = path.join(dist, inDist.endsWith('/') || inDist === '' ? `${inDist}index.html` : inDist);
+      await fs.access(target).catch(() => assert.fail(`${rel} references ${url} (${resolved}), missing`));
       if (attr === 'src') images++;
     }
   }
