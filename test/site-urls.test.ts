@@ -2,6 +2,8 @@
  * Stable URLs: page paths and image URLs depend only on (model, layer, filter) or (model, class).
  * Two pipeline runs + site builds (fresh output, other batch size, other layer order) give the same
  * URLs; adding a layer to the config leaves the URLs of every existing unit as they were.
+ * Public URLs: built for a public site.url, every snippet, canonical and social-card URL carries it;
+ * built for a loopback one, the build warns and every page says it is a preview.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
@@ -41,10 +43,11 @@ let dir: string;
 let first: Site;
 let second: Site;
 let third: Site;
+let configA: string;
 before(async () => {
   dir = await tempDir('fa-urls-');
   const layers = { conv_pw_2_relu: '0-3', conv_pw_5_relu: [1, 7] };
-  const a = await runPipeline(dir, { layers, classes: DEFAULT_CLASSES }, 'a');
+  const a = (configA = await runPipeline(dir, { layers, classes: DEFAULT_CLASSES }, 'a'));
   await buildSite(a, path.join(dir, 'dist-a'));
   // A fresh output folder (everything rendered again), another batch size, layers in another order.
   const b = await runPipeline(dir, { layers: { conv_pw_5_relu: [7, 1], conv_pw_2_relu: '0-3' }, classes: [...DEFAULT_CLASSES].reverse(), output: path.join(dir, 'data-b'), batch: 3 }, 'b');
@@ -80,4 +83,40 @@ test('adding a layer keeps every existing unit page and its image URLs', async (
       await fs.access(file).catch(() => assert.fail(`${page}: ${url} has no file in the new build`));
     }
   }
+});
+
+/** Every absolute URL a page gives out to be pasted or shared: snippets, canonical, og: and twitter: URLs. */
+async function sharedUrls(dist: string, page: string): Promise<{ kind: string; url: string }[]> {
+  const html = await fs.readFile(path.join(dist, page, 'index.html'), 'utf8');
+  const out: { kind: string; url: string }[] = [];
+  for (const m of html.matchAll(/<link rel="canonical" href="([^"]+)"/g)) out.push({ kind: 'canonical', url: m[1]! });
+  for (const m of html.matchAll(/<meta (?:property|name)="((?:og|twitter):(?:url|image))" content="([^"]+)"/g)) out.push({ kind: m[1]!, url: m[2]! });
+  for (const m of html.matchAll(/<pre class="snippet"[^>]*>([\s\S]*?)<\/pre>/g)) for (const u of m[1]!.matchAll(/https?:\/\/[^\s"<>)&]+/g)) out.push({ kind: 'snippet', url: u[0] });
+  return out;
+}
+
+test('built for a public URL: every snippet, canonical and og:/twitter: URL carries it, and no page says "preview"', async () => {
+  const kinds = new Set<string>();
+  for (const page of first.pages) {
+    const urls = await sharedUrls(first.dist, page);
+    for (const { kind, url } of urls) {
+      kinds.add(kind);
+      assert.ok(url.startsWith(ORIGIN_BASE), `${page}: ${kind} ${url}`);
+    }
+    assert.ok(urls.some((u) => u.kind === 'canonical' && u.url === `${ORIGIN_BASE}${page}`), `${page}: canonical`);
+    assert.doesNotMatch(await fs.readFile(path.join(first.dist, page, 'index.html'), 'utf8'), /class="preview"/, page);
+  }
+  assert.deepEqual([...kinds].sort(), ['canonical', 'og:image', 'og:url', 'snippet', 'twitter:image']);
+});
+
+test('a loopback site.url: the build ends with a warning naming what breaks and how to set the URL; pages say "preview build"', async () => {
+  const dist = path.join(dir, 'dist-loopback');
+  const output = await buildSite(configA, dist, { ATLAS_SITE_URL: 'http://localhost:4321' });
+  const warning = output.slice(output.indexOf('a loopback address'));
+  assert.ok(warning.length < output.length, `no warning in:\n${output}`);
+  for (const words of ['snippets', 'canonical', 'og:url', 'og:image', 'site.url', configA, 'ATLAS_SITE_URL']) assert.ok(warning.includes(words), `the warning does not name ${words}:\n${warning}`);
+  const page = 'layers/conv_pw_5_relu/7/';
+  const html = await fs.readFile(path.join(dist, page, 'index.html'), 'utf8');
+  assert.match(html, /class="preview" role="note">\s*Preview build/);
+  assert.ok((await sharedUrls(dist, page)).every((u) => u.url.startsWith(`http://localhost:4321${BASE}`)));
 });

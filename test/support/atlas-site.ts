@@ -8,6 +8,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { MANIFEST_FILE, readManifest, type Manifest } from '../../pipeline/output/manifest.ts';
 
 const run = promisify(execFile);
 const BIN = path.join(ROOT, 'node_modules', '.bin');
@@ -69,9 +70,36 @@ export async function runPipeline(dir: string, opts: AtlasOptions = {}, name = '
   return config;
 }
 
-/** `astro build` of a config into `outDir` (the site-only build, `npm run site`). */
-export async function buildSite(config: string, outDir: string, env: Record<string, string> = {}): Promise<void> {
-  await run(path.join(BIN, 'astro'), ['build', '--outDir', outDir], { cwd: ROOT, env: { ...process.env, ASTRO_TELEMETRY_DISABLED: '1', ...env, ATLAS_CONFIG: config }, maxBuffer: 1 << 26 });
+/** `astro build` of a config into `outDir` (the site-only build, `npm run site`); returns its output. */
+export async function buildSite(config: string, outDir: string, env: Record<string, string> = {}): Promise<string> {
+  const { stdout, stderr } = await run(path.join(BIN, 'astro'), ['build', '--outDir', outDir], { cwd: ROOT, env: { ...process.env, ASTRO_TELEMETRY_DISABLED: '1', ...env, ATLAS_CONFIG: config }, maxBuffer: 1 << 26 });
+  return `${stdout}\n${stderr}`;
+}
+
+/**
+ * Adds what the pipeline does not write yet to a manifest: every class label (`model.labels`, from
+ * the labels file the config names) and the model map (`model.layers`, from the model's Keras
+ * topology in model.json). Stands in for the pipeline until it fills both.
+ */
+export async function addLabelsAndModelMap(dataDir: string): Promise<Manifest> {
+  const m = await readManifest(dataDir);
+  const labels = JSON.parse(await fs.readFile(path.join(ROOT, 'labels', 'imagenet.json'), 'utf8')) as string[];
+  const topology = JSON.parse(await fs.readFile(path.join(MODELS, MODEL_ID, 'model.json'), 'utf8')) as { modelTopology: KerasTopology };
+  const config = (topology.modelTopology.model_config ?? topology.modelTopology).config;
+  const layers = config.layers.map((l) => ({
+    name: l.config.name,
+    className: l.class_name,
+    outputShape: m.layers.find((x) => x.name === l.config.name)?.outputShape ?? [],
+    inputs: (l.inbound_nodes[0] ?? []).map((n) => n[0]),
+  }));
+  const enriched = { ...m, model: { ...m.model, labels, layers } };
+  await fs.writeFile(path.join(dataDir, MANIFEST_FILE), JSON.stringify(enriched));
+  return enriched;
+}
+
+interface KerasTopology {
+  model_config?: KerasTopology;
+  config: { layers: { class_name: string; config: { name: string }; inbound_nodes: [string, ...unknown[]][][] }[] };
 }
 
 /** Every built HTML page as a base-relative page path ("", "layers/x/", "404.html"). */
