@@ -1,16 +1,17 @@
 /**
  * The built site in Chromium (playwright-core + Debian's chromium), served under a non-root base
  * path like a GitHub Pages project site: reachability, broken links and images, search, snippets,
- * keys, no-JS reading, axe-core, 360-px layout, screenshots (test-results/screens/).
+ * keys, no-JS reading, axe-core, 360-px layout, the optimization (play/pause, frame slider), the
+ * model map, labels of unrendered classes, screenshots (test-results/screens/).
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { readManifest, type Manifest } from '../pipeline/output/manifest.ts';
+import type { Manifest } from '../pipeline/output/manifest.ts';
 import { launchChromium } from './support/browser.ts';
-import { BASE, ROOT, SITE_URL, buildSite, builtPages, runPipeline, tempDir } from './support/atlas-site.ts';
+import { BASE, ROOT, SITE_URL, addLabelsAndModelMap, buildSite, builtPages, runPipeline, tempDir } from './support/atlas-site.ts';
 import { serveStatic } from './support/serve.ts';
 
 const SCREENS = path.join(ROOT, 'test-results', 'screens');
@@ -26,7 +27,7 @@ let context: BrowserContext;
 before(async () => {
   dir = await tempDir('fa-browser-');
   const config = await runPipeline(dir);
-  manifest = await readManifest(path.join(dir, 'data'));
+  manifest = await addLabelsAndModelMap(path.join(dir, 'data'));
   dist = path.join(dir, 'dist');
   await buildSite(config, dist);
   server = await serveStatic(dist, BASE);
@@ -280,4 +281,130 @@ test('readable at 360 px (no sideways scrolling) and at 1280 px; screenshots sav
   assert.notEqual(bg, 'rgb(251, 251, 250)', 'dark mode keeps the light background');
   await page.screenshot({ path: path.join(SCREENS, 'unit-360-dark.png'), fullPage: true });
   await dark.close();
+});
+
+test('the optimization plays only on request: still first, Play swaps in the GIF, Pause swaps back; none with reduced motion', async () => {
+  for (const reducedMotion of ['no-preference', 'reduce'] as const) {
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, reducedMotion });
+    const page = await ctx.newPage();
+    const gifs: string[] = [];
+    page.on('request', (r) => r.url().endsWith('.gif') && gifs.push(r.url()));
+    await page.goto(pageUrl('layers/conv_pw_5_relu/7/'), { waitUntil: 'load' });
+    assert.deepEqual(gifs, [], `${reducedMotion}: a GIF loaded before anyone asked`);
+    const img = page.locator('figure.anim img').first();
+    const png = unitFile('conv_pw_5_relu', 7).png;
+    assert.ok((await img.getAttribute('src'))!.endsWith(png));
+    await page.getByRole('button', { name: 'Play the optimization' }).first().click();
+    assert.ok((await img.getAttribute('src'))!.endsWith(png.replace(/\.png$/, '.gif')));
+    assert.match((await img.getAttribute('alt'))!, /^Evolution of/);
+    await page.getByRole('button', { name: 'Pause' }).click();
+    assert.ok((await img.getAttribute('src'))!.endsWith(png));
+    await ctx.close();
+  }
+  // Without JavaScript the control is a link to the GIF.
+  const noJs = await browser.newContext({ javaScriptEnabled: false });
+  const page = await noJs.newPage();
+  await page.goto(pageUrl('layers/conv_pw_5_relu/7/'));
+  assert.ok((await page.getByRole('link', { name: 'Play the optimization' }).first().getAttribute('href'))!.endsWith('.gif'));
+  assert.equal(await page.locator('.stepper').first().isVisible(), false, 'no slider without JavaScript');
+  assert.equal(await page.locator('.pager .keys').isVisible(), false, 'no key hint without JavaScript');
+  await noJs.close();
+});
+
+test('frame slider: arrow keys and the mouse over the curve step through the frames, the curve point follows', async () => {
+  const page = await open('layers/conv_pw_2_relu/1/');
+  assert.ok(await page.locator('.pager .keys').isVisible(), 'key hint with JavaScript');
+  const section = page.locator('section.unit').first();
+  const slider = section.getByRole('slider', { name: 'Frame' });
+  const img = section.locator('figure.anim img');
+  const last = Number(await slider.getAttribute('max'));
+  assert.equal(Number(await slider.inputValue()), last);
+  await slider.focus();
+  await page.keyboard.press('ArrowLeft');
+  await page.keyboard.press('ArrowLeft');
+  await page.waitForFunction((el) => el!.getAttribute('src')!.startsWith('blob:'), await img.elementHandle());
+  assert.equal(Number(await slider.inputValue()), last - 2);
+  assert.equal(await section.locator('svg.curve circle.on').getAttribute('data-frame'), String(last - 2));
+  assert.match(await section.locator('figure.anim output').innerText(), /^step \d+$/);
+  // The URL stays: arrow keys on the slider do not follow the pager.
+  assert.equal(page.url(), pageUrl('layers/conv_pw_2_relu/1/'));
+  // The frame shown decodes (it is a PNG from the frames ZIP).
+  assert.ok(await img.evaluate((el: HTMLImageElement) => el.decode().then(() => el.naturalWidth > 0)));
+  const curve = section.locator('svg.curve');
+  await curve.scrollIntoViewIfNeeded();
+  const box = (await curve.boundingBox())!;
+  await page.mouse.move(box.x + box.width * 0.11, box.y + box.height / 2);
+  const sliderAt = (v: string) => page.waitForFunction((value) => document.querySelector<HTMLInputElement>('section.unit input[type=range]')!.value === value, v);
+  await sliderAt('0');
+  assert.equal(await section.locator('svg.curve circle.on').getAttribute('data-frame'), '0');
+  await page.mouse.move(box.x + box.width - 2, box.y + box.height / 2);
+  await sliderAt(String(last));
+  await page.close();
+});
+
+test('model map: every layer of the model in graph order, the rendered ones marked and linked', async () => {
+  const page = await open('');
+  await page.getByText('Model map').click();
+  const items = page.locator('.model-map li');
+  assert.deepEqual(await items.evaluateAll((els) => els.map((e) => e.querySelector('a, span')!.textContent)), manifest.model.layers!.map((l) => l.name));
+  const links = page.locator('.model-map li a');
+  assert.deepEqual((await links.allInnerTexts()).sort(), manifest.layers.map((l) => l.name).sort());
+  await links.first().click();
+  await page.waitForURL(/\/layers\/[^/]+\/$/);
+  assert.match(await page.locator('h1').innerText(), /^Layer /);
+  await page.close();
+});
+
+test('labels everywhere: search finds a class that was not rendered and says so; Enter opens the first result; top-5 by name', async () => {
+  const page = await open('search/');
+  await page.locator('#q').fill('tench');
+  const hit = page.locator('#results li').first();
+  await hit.waitFor();
+  assert.match(await hit.innerText(), /^0 tench.* not rendered in this atlas$/);
+  assert.equal(await hit.locator('a').count(), 0, 'no link to a page that does not exist');
+  await page.locator('#q').fill('goldfish');
+  await page.locator('#q').press('Enter');
+  await page.waitForURL(pageUrl('classes/1/'));
+  const top5 = await page.locator('tr', { hasText: "model's top-5" }).first().innerText();
+  assert.doesNotMatch(top5, /\d+ class \d+/, `a class without its name: ${top5}`);
+  assert.equal(await page.getByRole('search').count(), 1);
+  await page.close();
+  const search = await open('search/');
+  assert.equal(await search.getByRole('search').count(), 1, 'one search form on the search page');
+  await search.close();
+});
+
+test('no console errors or failed requests (the favicon is under the base path)', async () => {
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  page.on('requestfailed', (r) => errors.push(`${r.url()}: ${r.failure()?.errorText}`));
+  page.on('response', (r) => r.status() >= 400 && errors.push(`${r.url()}: ${r.status()}`));
+  for (const rel of ['', 'layers/conv_pw_2_relu/', 'layers/conv_pw_5_relu/7/', 'classes/', 'search/?q=gold']) await page.goto(pageUrl(rel), { waitUntil: 'networkidle' });
+  assert.deepEqual(errors, []);
+  const icon = await page.locator('link[rel="icon"]').getAttribute('href');
+  assert.equal(icon, `${BASE}favicon.svg`);
+  assert.equal((await fetch(local(`${SITE_URL}${icon}`))).status, 200);
+  await page.close();
+});
+
+test('screenshots: home, layer, unit (slider moved) and search at desktop and phone sizes', async () => {
+  await fs.mkdir(SCREENS, { recursive: true });
+  for (const [label, viewport] of [['desktop', { width: 1280, height: 800 }], ['phone', { width: 390, height: 844 }]] as const) {
+    const ctx = await browser.newContext({ viewport });
+    for (const [name, rel] of [['home', ''], ['layer', 'layers/conv_pw_2_relu/'], ['unit', 'layers/conv_pw_2_relu/1/'], ['search', 'search/?q=fish']] as const) {
+      const page = await open(rel, ctx);
+      if (name === 'unit') {
+        await page.getByRole('slider', { name: 'Frame' }).first().focus();
+        await page.keyboard.press('Home');
+        await page.waitForFunction(() => document.querySelector('figure.anim img')!.getAttribute('src')!.startsWith('blob:'));
+      }
+      if (name === 'search') await page.locator('#results li').first().waitFor();
+      const file = path.join(SCREENS, `${name}-${label}.png`);
+      await page.screenshot({ path: file, fullPage: name !== 'unit' });
+      assert.ok((await fs.stat(file)).size > 1000);
+      await page.close();
+    }
+    await ctx.close();
+  }
 });

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ManifestUnit } from '../pipeline/output/manifest.ts';
-import { qualityRows, rankText } from '../src/lib/quality.ts';
+import { qualityReadings, qualityRows, rankText } from '../src/lib/quality.ts';
 
 const rank = (r: number, ties = 0, top = 7) => ({ rank: r, ties, top, z: 1, channels: 384 });
 
@@ -28,4 +28,17 @@ test('rows for filter and class units; none for a unit without quality numbers (
     ['top-1 on 16 shifted and scaled copies', 'this class on 94%'],
   ]);
   assert.deepEqual(qualityRows({ ...base, kind: 'filter' } as unknown as ManifestUnit), []);
+});
+
+test('each quality row gets a good / fair / poor reading by the documented thresholds', () => {
+  const base = { key: 'k', method: 'lecture', layer: 'l', index: 5, kind: 'filter' };
+  const filter = (r: number, ties = 0) => ({ ...base, quality: rank(r, ties) }) as unknown as ManifestUnit;
+  assert.deepEqual([filter(0), filter(0, 2), filter(2), filter(3)].map((u) => qualityReadings(u)[0]!.mark), ['good', 'fair', 'fair', 'poor']);
+  const cls = (top1IsTarget: boolean, top5HasTarget: boolean, jitterTop1Rate: number) =>
+    ({ ...base, kind: 'class', quality: { top5: [], top1: 5, top1IsTarget, top5HasTarget, jitterTop1Rate, jitterTop5Rate: 1, copies: 16 } }) as unknown as ManifestUnit;
+  assert.deepEqual(qualityReadings(cls(true, true, 0.9)).map((r) => r.mark), ['good', 'good']);
+  assert.deepEqual(qualityReadings(cls(false, true, 0.5)).map((r) => r.mark), ['fair', 'fair']);
+  assert.deepEqual(qualityReadings(cls(false, false, 0.4375)).map((r) => r.mark), ['poor', 'poor']);
+  assert.equal(qualityReadings(cls(true, true, 1)).length, qualityRows(cls(true, true, 1)).length);
+  assert.deepEqual(qualityReadings({ ...base } as unknown as ManifestUnit), []);
 });

@@ -39,3 +39,39 @@ export function qualityRows(unit: ManifestUnit): [string, string][] {
   }
   return [];
 }
+
+export type Mark = 'good' | 'fair' | 'poor';
+
+/**
+ * A plain-language reading of each row of `qualityRows` (same order), with a mark. Thresholds:
+ * - a filter's target channel: good when it is the only most activated channel, fair when it is
+ *   among the top 3 (or tied at the top, e.g. several ReLU6 channels at the cap), else poor;
+ * - a class, on the image: good when the model's top-1 is the class, fair when the class is in its
+ *   top 5, else poor;
+ * - a class, on the shifted and scaled copies: good when ≥ 90% stay top-1, fair when ≥ 50%, else
+ *   poor (an image that works only at one pixel alignment is adversarial, not a picture of the class).
+ */
+export function qualityReadings(unit: ManifestUnit): { mark: Mark; text: string }[] {
+  const rank = (r: FilterRank): { mark: Mark; text: string } =>
+    r.rank === 0 && r.ties === 0
+      ? { mark: 'good', text: 'the image drives this channel more than any other' }
+      : r.rank < 3
+        ? { mark: 'fair', text: 'the image drives this channel, but others as much or more' }
+        : { mark: 'poor', text: 'the image drives other channels more: it shows something else too' };
+  const f = filterQualityOf(unit);
+  if (f) return [rank(f), ...(f.preActivation ? [rank(f.preActivation)] : [])];
+  const c = classQualityOf(unit);
+  if (!c) return [];
+  const image: { mark: Mark; text: string } = c.top1IsTarget
+    ? { mark: 'good', text: 'the model sees this class in the image' }
+    : c.top5HasTarget
+      ? { mark: 'fair', text: 'the class is among the model’s five best guesses, not the first' }
+      : { mark: 'poor', text: 'the model does not see this class in the image' };
+  const copies: { mark: Mark; text: string } =
+    c.jitterTop1Rate >= 0.9
+      ? { mark: 'good', text: 'robust: small shifts and zooms keep the class' }
+      : c.jitterTop1Rate >= 0.5
+        ? { mark: 'fair', text: 'fairly robust: some shifts and zooms lose the class' }
+        : { mark: 'poor', text: 'fragile: most shifts and zooms lose the class (adversarial pattern)' };
+  return [image, copies];
+}
