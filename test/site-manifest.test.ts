@@ -110,3 +110,20 @@ test('the site builds from a manifest written the old way (through the content l
   assert.match(layer, /#1 <b class="tag bad">failed<\/b>/);
   assert.match(await fs.readFile(path.join(dist, 'classes/1/index.html'), 'utf8'), /Class 1: goldfish/);
 });
+
+test('fields the pipeline fills next show when present: the slide PNG, class names from model.labels', async () => {
+  const m = oldManifest();
+  const units = m.units as { files?: Record<string, string>; quality?: object; kind: string }[];
+  units[0]!.files = { ...units[0]!.files!, slide: 'm/lecture/layers/conv1/0-slide.png' };
+  units[2]!.quality = { top5: [1, 0, 2, 3, 4], top1: 1, top1IsTarget: true, top5HasTarget: true, jitterTop1Rate: 1, jitterTop5Rate: 1, copies: 16 };
+  Object.assign(m.model, { labels: ['tench', 'goldfish', 'great white shark', 'tiger shark', 'hammerhead'] });
+  const data = await write('site-new', m);
+  const config = path.join(dir, 'new.yaml');
+  await fs.writeFile(config, `model: { id: m, source: x }\noutput: ${JSON.stringify(data)}\nsite: { url: https://example.org }\n`);
+  const dist = path.join(dir, 'dist-new');
+  await buildSite(config, dist);
+  const filter = await fs.readFile(path.join(dist, 'layers/conv1/0/index.html'), 'utf8');
+  assert.match(filter, /href="\/data\/m\/lecture\/layers\/conv1\/0-slide.png" download="m-conv1-0-lecture-slide.png">PNG for slides/);
+  const cls = await fs.readFile(path.join(dist, 'classes/1/index.html'), 'utf8');
+  assert.match(cls, /1 goldfish; 0 tench; 2 great white shark; 3 tiger shark; 4 hammerhead/);
+});

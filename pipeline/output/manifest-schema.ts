@@ -135,8 +135,12 @@ const unitFields = {
   error: z.string().optional(),
   /** Flags such as "dead" (objective ~0 from start to end). */
   flags: z.array(z.string()),
-  /** Relative to the output folder; absent when the unit failed before writing them. `zip`: older atlases lack it (the site then makes it). */
-  files: z.object({ png: z.string(), webp: z.string(), gif: z.string(), zip: z.string().optional() }).optional(),
+  /**
+   * Relative to the output folder; absent when the unit failed before writing them. `zip`: older
+   * atlases lack it (the site then makes it). `slide`: the PNG upscaled 2× or 4× with nearest-neighbour
+   * for projectors, offered as the download for slides when present.
+   */
+  files: z.object({ png: z.string(), webp: z.string(), gif: z.string(), zip: z.string().optional(), slide: z.string().optional() }).optional(),
   width: int.nonnegative(),
   height: int.nonnegative(),
   frames: int.nonnegative(),

@@ -20,7 +20,7 @@ export interface GridTile {
 /** Tiles that load eagerly: about the first rows of a 1280×800 screen. */
 export const EAGER_TILES = 32;
 /** Captions longer than this may be cut (with an ellipsis): they carry the full text as a tooltip. */
-const CUT_CAPTION = 14;
+const CUT_CAPTION = 18;
 
 /** A failed or dead unit's tag, as grids and unit pages show it; undefined for a sound one. */
 export function unitTag(unit: Pick<ManifestUnit, 'status' | 'flags'> | undefined): 'failed' | 'dead' | undefined {
