@@ -363,6 +363,10 @@ test('labels everywhere: search finds a class that was not rendered and says so;
   assert.match(await hit.innerText(), /^0 tench.* not rendered in this atlas$/);
   assert.equal(await hit.locator('a').count(), 0, 'no link to a page that does not exist');
   await page.locator('#q').fill('goldfish');
+  // Rendered results show their thumbnail, inside the link.
+  const thumb = page.locator('#results li a img').first();
+  await thumb.waitFor();
+  assert.ok(await thumb.evaluate((el: HTMLImageElement) => el.decode().then(() => el.naturalWidth > 0)));
   await page.locator('#q').press('Enter');
   await page.waitForURL(pageUrl('classes/1/'));
   const top5 = await page.locator('tr', { hasText: "model's top-5" }).first().innerText();

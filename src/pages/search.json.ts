@@ -3,28 +3,48 @@
  * classes with their labels. Paths are relative to the base, so the index works under any base.
  */
 import type { APIRoute } from 'astro';
-import { loadAtlas, pages, type Atlas } from '../lib/atlas';
+import { loadAtlas, pages, type Atlas, type ManifestLayer } from '../lib/atlas';
+import { DATA_URL_DIR, unitDir } from '../../pipeline/output/paths.ts';
 
 export interface SearchIndex {
   model: string;
-  /** n: layer name, p: page path, c: layer class, f: filter indices (each page is `p + f + "/"`). */
-  layers: { n: string; p: string; c: string; f: number[] }[];
-  /** i: class id, l: label, p: page path; no p: a class the model knows that this atlas did not render. */
-  classes: { i: number; l: string; p?: string }[];
+  /**
+   * n: layer name, p: page path, c: layer class, f: filter indices (each page is `p + f + "/"`);
+   * t: thumbnail folder (filter f's thumbnail is `t + f + ".webp"`), x: filters without one.
+   */
+  layers: { n: string; p: string; c: string; f: number[]; t?: string; x?: number[] }[];
+  /** i: class id, l: label, p: page path, t: thumbnail; no p: a class the model knows that this atlas did not render. */
+  classes: { i: number; l: string; p?: string; t?: string }[];
+}
+
+/** Thumbnails of a layer's filters (first method, as the grids): a folder and the filters without one. */
+function layerThumbs(m: Atlas, l: ManifestLayer): { t?: string; x?: number[] } {
+  const method = m.methods[0]?.id;
+  if (!method) return {};
+  const withImage = new Set(m.unitsOfLayer(l.name).filter((u) => u.method === method && u.files).map((u) => u.index));
+  const x = l.filters.filter((f) => !withImage.has(f));
+  return { t: `${DATA_URL_DIR}${unitDir(m.model.id, { kind: 'filter', method, layer: l.name, index: 0 })}/`, ...(x.length ? { x } : {}) };
 }
 
 /** Rendered classes with their pages, then (when the manifest has the model's labels) every other class by name. */
 function classEntries(m: Atlas): SearchIndex['classes'] {
   const rendered = new Set(m.classes.map((c) => c.id));
   const others = (m.model.labels ?? []).flatMap((l, i) => (rendered.has(i) ? [] : [{ i, l }]));
-  return [...m.classes.map((c) => ({ i: c.id, l: m.classLabel(c.id), p: pages.class(c.id) })), ...others];
+  const thumb = (id: number) => m.unitsOfClass(id).find((u) => u.files)?.files?.webp;
+  return [
+    ...m.classes.map((c) => {
+      const t = thumb(c.id);
+      return { i: c.id, l: m.classLabel(c.id), p: pages.class(c.id), ...(t ? { t: `${DATA_URL_DIR}${t}` } : {}) };
+    }),
+    ...others,
+  ];
 }
 
 export const GET: APIRoute = async () => {
   const m = await loadAtlas();
   const index: SearchIndex = {
     model: m.model.id,
-    layers: m.layers.map((l) => ({ n: l.name, p: pages.layer(l.name), c: l.className, f: l.filters })),
+    layers: m.layers.map((l) => ({ n: l.name, p: pages.layer(l.name), c: l.className, f: l.filters, ...layerThumbs(m, l) })),
     classes: classEntries(m),
   };
   return new Response(JSON.stringify(index), { headers: { 'Content-Type': 'application/json' } });
