@@ -47,6 +47,7 @@ async function load(file: string | undefined): Promise<Manifest | undefined> {
   return cache.read;
 }
 
+/** Refills one collection. Entries go in in manifest order, which `getCollection` keeps (the store is a Map). */
 function fill(part: AtlasPart, m: Manifest, store: LoaderContext['store']): void {
   store.clear();
   if (part === 'atlas') {
