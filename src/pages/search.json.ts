@@ -5,17 +5,7 @@
 import type { APIRoute } from 'astro';
 import { loadAtlas, pages, type Atlas, type ManifestLayer } from '../lib/atlas';
 import { DATA_URL_DIR, unitDir } from '../../pipeline/output/paths.ts';
-
-export interface SearchIndex {
-  model: string;
-  /**
-   * n: layer name, p: page path, c: layer class, f: filter indices (each page is `p + f + "/"`);
-   * t: thumbnail folder (filter f's thumbnail is `t + f + ".webp"`), x: filters without one.
-   */
-  layers: { n: string; p: string; c: string; f: number[]; t?: string; x?: number[] }[];
-  /** i: class id, l: label, p: page path, t: thumbnail; no p: a class the model knows that this atlas did not render. */
-  classes: { i: number; l: string; p?: string; t?: string }[];
-}
+import type { SearchIndex } from '../lib/search';
 
 /** Thumbnails of a layer's filters (first method, as the grids): a folder and the filters without one. */
 function layerThumbs(m: Atlas, l: ManifestLayer): { t?: string; x?: number[] } {
