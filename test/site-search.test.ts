@@ -10,17 +10,18 @@ const idx: SearchIndex = {
     { n: 'conv_pw_2_relu', p: 'layers/conv_pw_2_relu/', c: 'Activation', f: [0, 1, 2, 3] },
   ],
   classes: [
-    { i: 1, l: 'goldfish, Carassius auratus', p: 'classes/1/', t: 'data/m/lecture/classes/1.webp' },
+    { i: 1, l: 'goldfish, Carassius auratus', p: 'classes/1/', t: 1 },
     { i: 0, l: 'tench, Tinca tinca' },
     { i: 391, l: 'coho, cohoe, coho salmon, blue jack, silver salmon' },
   ],
+  ct: 'data/m/lecture/classes/',
 };
 
 test('a word finds classes by label, rendered ones first; an unrendered class has no page and says so', () => {
   const hits = search(idx, 'fish');
-  assert.deepEqual(hits.map((h) => [h.text, h.p]), [['1 goldfish, Carassius auratus', 'classes/1/']]);
+  assert.deepEqual(hits.map((h) => [h.text, h.p, h.t]), [['1 goldfish, Carassius auratus', 'classes/1/', 'data/m/lecture/classes/1.webp']]);
   const tench = search(idx, 'TENCH');
-  assert.deepEqual(tench.map((h) => [h.text, h.kind, h.p]), [['0 tench, Tinca tinca', 'class, not rendered in this atlas', undefined]]);
+  assert.deepEqual(tench.map((h) => [h.text, h.kind, h.p, h.t]), [['0 tench, Tinca tinca', 'class, not rendered in this atlas', undefined, undefined]]);
 });
 
 test('numbers: a class id, or a layer and filter; the thumbnail comes from the layer folder unless the filter has none', () => {

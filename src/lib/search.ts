@@ -11,8 +11,10 @@ export interface SearchIndex {
    * t: thumbnail folder (filter f's thumbnail is `t + f + ".webp"`), x: filters without one.
    */
   layers: { n: string; p: string; c: string; f: number[]; t?: string; x?: number[] }[];
-  /** i: class id, l: label, p: page path, t: thumbnail; no p: a class the model knows that this atlas did not render. */
-  classes: { i: number; l: string; p?: string; t?: string }[];
+  /** i: class id, l: label, p: page path, t: has a thumbnail (`ct + i + ".webp"`); no p: a class the model knows that this atlas did not render. */
+  classes: { i: number; l: string; p?: string; t?: 1 }[];
+  /** The folder of the class thumbnails. */
+  ct?: string;
 }
 
 /** A result: r (rank, lower first), its text and kind, page path (none: no page) and thumbnail, relative to the base. */
@@ -52,7 +54,7 @@ function classHits(idx: SearchIndex, words: string[], nums: number[]): Hit[] {
   const out: Hit[] = [];
   for (const c of idx.classes) {
     const after = c.p ? 0 : UNRENDERED;
-    const hit = { text: `${c.i} ${c.l}`, kind: c.p ? 'class' : 'class, not rendered in this atlas', p: c.p, t: c.t };
+    const hit = { text: `${c.i} ${c.l}`, kind: c.p ? 'class' : 'class, not rendered in this atlas', p: c.p, t: c.t && idx.ct ? `${idx.ct}${c.i}.webp` : undefined };
     const r = words.length ? match(c.l, words) : -1;
     if (r >= 0 && (nums.length === 0 || nums.includes(c.i))) out.push({ r: r + after, ...hit });
     else if (!words.length && nums.includes(c.i)) out.push({ r: after, ...hit });
