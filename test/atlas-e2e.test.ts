@@ -94,7 +94,7 @@ site:
   for (const l of m.layers) for (const f of l.filters) expected.push(`${pages.filter(l.name, f)}index.html`);
   for (const c of m.classes) expected.push(`${pages.class(c.id)}index.html`);
   for (const p of expected) await fs.access(path.join(dist, p));
-  // Every image and link a page references exists.
+  // Every image and link a page references exists (`data-gif`: the GIF a unit page swaps in on Play).
   const images = await assertLinksResolve(dist, '/atlas/');
   assert.ok(images >= m.units.length * 2, `only ${images} image references`);
   // Safe layer names are their own slugs in the manifest (and so in every URL).
