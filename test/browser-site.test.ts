@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import sharp from 'sharp';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { Manifest } from '../pipeline/output/manifest.ts';
 import { launchChromium } from './support/browser.ts';
@@ -410,5 +411,28 @@ test('screenshots: home, layer, unit (slider moved) and search at desktop and ph
       await page.close();
     }
     await ctx.close();
+  }
+});
+
+test('flags show on the grid and the unit page; "PNG for slides" downloads the image enlarged 4× without smoothing', async () => {
+  // 3 steps at 64 px: some class images are not yet their class (the pipeline flags them).
+  const flagged = manifest.units.find((u) => u.kind === 'class' && u.flags.includes('not-top1'));
+  assert.ok(flagged, `a flagged class unit (flags: ${manifest.units.map((u) => u.flags.join('+')).join(', ')})`);
+  const grid = await open('classes/');
+  assert.ok((await grid.locator(`a[href$="${flagged.index}/"] .tag`).innerText()).includes('not-top1'));
+  const page = await open(`classes/${flagged.index}/`);
+  assert.ok(await page.getByText('not top-1: the model does not classify this image as the class').first().isVisible());
+  const unit = manifest.units.find((u) => u.kind === 'filter' && u.files)!;
+  const filterPage = await open(`layers/${unit.layer}/${unit.index}/`);
+  const [download] = await Promise.all([filterPage.waitForEvent('download'), filterPage.getByRole('button', { name: 'PNG for slides' }).first().click()]);
+  const file = path.join(dir, 'slide.png');
+  await download.saveAs(file);
+  const { data, info } = await sharp(file).raw().toBuffer({ resolveWithObject: true });
+  assert.deepEqual([info.width, info.height], [unit.width * 4, unit.height * 4]);
+  // Nearest-neighbour: every 4×4 block is one colour, the original pixel.
+  const original = await sharp(path.join(dir, 'data', unit.files!.png)).raw().toBuffer();
+  const at = (buf: Buffer, w: number, c: number, x: number, y: number) => buf.subarray((y * w + x) * c, (y * w + x) * c + 3);
+  for (const [x, y] of [[0, 0], [5, 3], [unit.width - 1, unit.height - 1]] as const) {
+    for (const [dx, dy] of [[0, 0], [3, 3], [1, 2]] as const) assert.deepEqual(at(data, info.width, info.channels, 4 * x + dx, 4 * y + dy), at(original, unit.width, 3, x, y));
   }
 });

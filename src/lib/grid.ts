@@ -23,10 +23,22 @@ export const EAGER_TILES = 32;
 const CUT_CAPTION = 18;
 
 /** A failed or dead unit's tag, as grids and unit pages show it; undefined for a sound one. */
-export function unitTag(unit: Pick<ManifestUnit, 'status' | 'flags'> | undefined): 'failed' | 'dead' | undefined {
+/** The flags a tile shows, most serious first (pipeline/render/flags.ts says what each means). */
+const TAGS = ['dead', 'not-top1', 'stalled', 'not-selective'] as const;
+export type UnitTag = 'failed' | (typeof TAGS)[number];
+
+export function unitTag(unit: Pick<ManifestUnit, 'status' | 'flags'> | undefined): UnitTag | undefined {
   if (unit?.status === 'failed') return 'failed';
-  return unit?.flags.includes('dead') ? 'dead' : undefined;
+  return TAGS.find((t) => unit?.flags.includes(t));
 }
+
+/** What each flag means for a reader of the page. */
+export const FLAG_TEXT: Record<(typeof TAGS)[number], string> = {
+  dead: 'dead: objective ≈ 0 from start to end',
+  'not-top1': 'not top-1: the model does not classify this image as the class',
+  stalled: 'stalled: the image stopped changing for most of the optimization',
+  'not-selective': 'not selective: other channels of the layer respond to this image as much or more',
+};
 
 /** From a page path ("layers/x/") back to the base: "../../". */
 export function upToBase(pagePath: string): string {
