@@ -3,7 +3,8 @@
  *  - a pipeline output folder (its manifest.json: ManifestUnit.quality of class units — top-k on the
  *    image and on jittered/scaled copies — and of filter units — where the target ranks among the
  *    layer's channels), and/or
- *  - the experiment file of bench/lucid-classes.ts (classes.json).
+ *  - the experiment file of bench/lucid-classes.ts (classes.json);
+ * and lists the units of a manifest by flag (dead, stalled, not-top1, not-selective).
  *
  *   npm run quality -- <folder or file> [...]
  */
@@ -53,7 +54,7 @@ function classRows(byMethod: Map<string, { q: ClassQ; transfer?: { top5HasTarget
 function objectiveName(u: ManifestUnit): string {
   const s = u.settings;
   const kind = s.filterObjective ?? 'channel';
-  const pre = s.method === 'lucid' && s.preActivation;
+  const pre = s.preActivation === true;
   return kind === 'channel' || kind === 'neuron' ? `${kind} (${pre ? 'pre-activation' : 'layer output'})` : kind;
 }
 
@@ -88,6 +89,14 @@ function filterRows(units: { u: ManifestUnit; q: FilterQualityEntry }[]): Row[] 
   });
 }
 
+/** Units whose pictures may not show what their page says (pipeline/render/flags.ts), listed by flag. */
+function flagged(units: ManifestUnit[]): string {
+  const byFlag = new Map<string, string[]>();
+  for (const u of units) for (const f of u.flags) byFlag.set(f, [...(byFlag.get(f) ?? []), u.key]);
+  if (!byFlag.size) return 'flags: none';
+  return [...byFlag].map(([flag, keys]) => `flag ${flag} (${keys.length}): ${keys.join(' ')}`).join('\n');
+}
+
 async function report(target: string): Promise<void> {
   const stat = await fs.stat(target);
   const files = stat.isDirectory() ? [MANIFEST_FILE, 'classes.json'].map((f) => path.join(target, f)) : [target];
@@ -112,6 +121,7 @@ async function report(target: string): Promise<void> {
         return q ? [{ u, q }] : [];
       });
       if (filters.length) console.log(`${by.size ? '\n' : ''}${table(filterRows(filters))}`);
+      console.log(`\n${flagged(units)}`);
     }
   }
 }
