@@ -150,3 +150,16 @@ it('Subtract and ZeroPadding2D on a two-branch graph', () => {
   assert.equal(pad!.length, 2 * 6 * 8 * 3);
   graph.dispose();
 });
+
+it('AveragePooling2D with "same" padding averages only the pixels inside the image (InceptionV3)', () => {
+  const x = input();
+  const xs = x.dataSync() as Float32Array;
+  const [h, wd, c] = IN;
+  const out = runOne('AveragePooling2D', { pool_size: [3, 3], strides: [1, 1], padding: 'same' }, x);
+  const at = (y: number, xx: number, ch: number) => xs[(y * wd + xx) * c + ch]!;
+  // Top-left corner: the 2×2 pixels inside; an inner pixel: all 9.
+  assert.ok(Math.abs(out[0]! - (at(0, 0, 0) + at(0, 1, 0) + at(1, 0, 0) + at(1, 1, 0)) / 4) < 1e-5, 'corner');
+  const inner = [-1, 0, 1].flatMap((dy) => [-1, 0, 1].map((dx) => at(2 + dy, 2 + dx, 1))).reduce((s, v) => s + v, 0) / 9;
+  assert.ok(Math.abs(out[(2 * wd + 2) * c + 1]! - inner) < 1e-5, 'inner');
+  assert.equal(out.length, 2 * h * wd * c);
+});

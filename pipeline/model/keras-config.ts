@@ -32,7 +32,10 @@ type Operand = string | number;
 function operands(v: unknown, out: Operand[] = []): Operand[] {
   if (Array.isArray(v)) for (const x of v) operands(x, out);
   else if (typeof v === 'number') out.push(v);
-  else if (v && typeof v === 'object' && (v as Json).class_name === '__keras_tensor__') out.push(String(((v as Json).config as Json).keras_history && (((v as Json).config as Json).keras_history as unknown[])[0]));
+  else if (v && typeof v === 'object' && (v as Json).class_name === '__keras_tensor__') {
+    const history = ((v as Json).config as Json | undefined)?.keras_history;
+    out.push(String(Array.isArray(history) ? history[0] : history));
+  }
   return out;
 }
 
