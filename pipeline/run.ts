@@ -29,11 +29,6 @@ import { classQuality, filterQualityRecords, type UnitQuality } from './render/q
 import { classObjective, filterObjective, type Objective } from './render/objectives.ts';
 import type { PixelSpace } from './render/pixels.ts';
 import { resolvePixels } from './render/pixel-presets.ts';
-
-function pixelsOf(config: LoadedConfig['config']['model']['pixels'], graph: LeanGraph): { pixels: PixelSpace; pixelsNote: string } {
-  const { space, note } = resolvePixels(config, graph);
-  return { pixels: space, pixelsNote: note };
-}
 import { unitSeed } from './render/seed.ts';
 
 export const GENERATOR = 'filter-atlas 0.1.0';
@@ -134,13 +129,15 @@ async function planAtlas(loaded: LoadedConfig, graph: LeanGraph, modelJson: stri
       : Array.from({ length: classCount }, (_, i) => `class ${i}`);
   const layers = planLayers(config.layers, graph.nodes);
   const classes = planClasses(config.classes, labels, graph.nodes.find((n) => n.name === graph.outputName));
+  const { space: pixels, note: pixelsNote } = resolvePixels(config.model.pixels, graph);
   const scoreIsLogit = graph.logitNode !== undefined;
   const scoreLayer = graph.logitNode ?? outputNode;
   const size = config.render.size ? ([config.render.size, config.render.size] as [number, number]) : ([graph.inputShape[0], graph.inputShape[1]] as [number, number]);
   return {
     loaded,
     graph,
-    ...pixelsOf(config.model.pixels, graph),
+    pixels,
+    pixelsNote,
     labels,
     layers,
     classes,
