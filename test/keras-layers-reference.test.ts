@@ -73,6 +73,7 @@ it('activations by Keras definition: hard_sigmoid (Keras 2 and 3), hard_swish, s
   close(runOne('Activation', { activation: serialized }, x, [], 3), map(xs, relu6), 'Keras 3 serialized relu6');
   close(runOne('ReLU', { negative_slope: 0.1, threshold: 0 }, x), map(xs, (v) => (v > 0 ? v : 0.1 * v)), 'ReLU negative_slope');
   close(runOne('LeakyReLU', { negative_slope: 0.25 }, x, [], 3), map(xs, (v) => (v > 0 ? v : 0.25 * v)), 'LeakyReLU, Keras 3 key');
+  close(runOne('Activation', { activation: 'leaky_relu' }, x, [], 3), map(xs, (v) => (v > 0 ? v : 0.2 * v)), 'Keras 3 leaky_relu activation');
 });
 
 it('Softmax layer over channels; GlobalAveragePooling2D and GlobalMaxPooling2D with keepdims', () => {
@@ -149,4 +150,17 @@ it('Subtract and ZeroPadding2D on a two-branch graph', () => {
   assert.deepEqual(graph.nodes.find((n) => n.name === 'pad')!.outputShape, [6, 8, 3]);
   assert.equal(pad!.length, 2 * 6 * 8 * 3);
   graph.dispose();
+});
+
+it('AveragePooling2D with "same" padding averages only the pixels inside the image (InceptionV3)', () => {
+  const x = input();
+  const xs = x.dataSync() as Float32Array;
+  const [h, wd, c] = IN;
+  const out = runOne('AveragePooling2D', { pool_size: [3, 3], strides: [1, 1], padding: 'same' }, x);
+  const at = (y: number, xx: number, ch: number) => xs[(y * wd + xx) * c + ch]!;
+  // Top-left corner: the 2×2 pixels inside; an inner pixel: all 9.
+  assert.ok(Math.abs(out[0]! - (at(0, 0, 0) + at(0, 1, 0) + at(1, 0, 0) + at(1, 1, 0)) / 4) < 1e-5, 'corner');
+  const inner = [-1, 0, 1].flatMap((dy) => [-1, 0, 1].map((dx) => at(2 + dy, 2 + dx, 1))).reduce((s, v) => s + v, 0) / 9;
+  assert.ok(Math.abs(out[(2 * wd + 2) * c + 1]! - inner) < 1e-5, 'inner');
+  assert.equal(out.length, 2 * h * wd * c);
 });

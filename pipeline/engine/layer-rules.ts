@@ -88,9 +88,10 @@ const scalarOp: LayerRule = ({ className, config, args, inShape }) => {
 };
 
 const activation: LayerRule = ({ config, dialect }) => {
+  // Keras 3's activation "leaky_relu" (negative slope 0.2) is an op with a parameter.
+  if (config.activation === 'leaky_relu') return [{ op: { op: 'leakyRelu', alpha: 0.2 } }];
   const act = activationName(config.activation, dialect);
   if (act === 'softmax') return [{ op: { op: 'softmax', axis: -1 } }];
-  if (typeof config.activation === 'string' && config.activation === 'leaky_relu') return [{ op: { op: 'leakyRelu', alpha: 0.2 } }];
   return [{ op: { op: 'activation', activation: act } }];
 };
 
@@ -192,7 +193,12 @@ export const RULES: Record<string, LayerRule> = {
     if (Number(config.alpha ?? 1) !== 1) throw new Unsupported(`alpha ${String(config.alpha)}`);
     return [{ op: { op: 'activation', activation: 'elu' } }];
   },
-  Softmax: ({ config }) => [{ op: { op: 'softmax', axis: Number(Array.isArray(config.axis) ? config.axis[0] : (config.axis ?? -1)) } }],
+  Softmax: ({ config, inShape }) => {
+    const axis = Number(Array.isArray(config.axis) ? config.axis[0] : (config.axis ?? -1));
+    // Over the last axis only (TF.js's softmax): the axis of a batched tensor, -1 or its rank − 1.
+    if (axis !== -1 && axis !== inShape.length) throw new Unsupported(`axis ${axis} (only the last axis)`);
+    return [{ op: { op: 'softmax', axis: -1 } }];
+  },
   Flatten: () => [{ op: { op: 'reshape', shape: [-1] } }],
   Reshape: ({ config }) => [{ op: { op: 'reshape', shape: (config.target_shape as number[]).map(Number) } }],
   ZeroPadding2D: ({ config }) => [{ op: { op: 'pad', pads: pads(config.padding) } }],

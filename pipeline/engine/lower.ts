@@ -110,7 +110,9 @@ export function lowerSpec(spec: ModelSpec, file = spec.name): LoweredGraph {
     }
     foldBatchNorm(layer.className, byName.get(layer.name)!, byName, consumers);
   }
-  return { inputName: spec.inputName, inputShape: spec.inputShape, nodes, outputName: spec.outputs[0]!, logitNode: findLogitNode(nodes, spec.outputs[0]!) };
+  // Several outputs: the one latest in topological order is the class output (see ModelSpec.outputs).
+  const outputName = spec.outputs.reduce((a, b) => (nodes.findIndex((n) => n.name === b) > nodes.findIndex((n) => n.name === a) ? b : a));
+  return { inputName: spec.inputName, inputShape: spec.inputShape, nodes, outputName, logitNode: findLogitNode(nodes, outputName) };
 }
 
 /** A BN (now an affine node) whose only input is a linear conv used by nothing else: fold it in. */

@@ -32,7 +32,10 @@ type Operand = string | number;
 function operands(v: unknown, out: Operand[] = []): Operand[] {
   if (Array.isArray(v)) for (const x of v) operands(x, out);
   else if (typeof v === 'number') out.push(v);
-  else if (v && typeof v === 'object' && (v as Json).class_name === '__keras_tensor__') out.push(String(((v as Json).config as Json).keras_history && (((v as Json).config as Json).keras_history as unknown[])[0]));
+  else if (v && typeof v === 'object' && (v as Json).class_name === '__keras_tensor__') {
+    const history = ((v as Json).config as Json | undefined)?.keras_history;
+    out.push(String(Array.isArray(history) ? history[0] : history));
+  }
   return out;
 }
 
@@ -179,7 +182,7 @@ export function specFromConfig(json: unknown, read: WeightReader, file: string):
   const s: Scope = { file, read, out: [], dialect: isKeras3(model) ? 3 : 2 };
   const outputs = flattenModel(s, model, { prefix: '', names: [], keras3Path: '' }, []);
   if (!s.input) fail(file, 'the model config has no input layer and no input shape; expected an image model built with an Input or input_shape');
-  if (outputs.length !== 1) fail(file, `the model has ${outputs.length} outputs; only single-output image models are supported`);
+  if (outputs.length === 0) fail(file, 'the model config names no output layer');
   const name = String((model.config as Json).name ?? 'model');
   return { name, inputName: s.input.name, inputShape: s.input.shape, layers: s.out, outputs, dialect: s.dialect };
 }

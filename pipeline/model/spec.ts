@@ -41,7 +41,10 @@ export interface ModelSpec {
   inputShape: [number, number, number];
   /** Topological order, the InputLayer first. */
   layers: LayerSpec[];
-  /** The model's output layers (one for the image classifiers the atlas serves). */
+  /**
+   * The model's output layers (one for the image classifiers the atlas serves). With several, the
+   * one latest in `layers` is the model's output for class units; every layer stays a target.
+   */
   outputs: string[];
   /** Keras 2 and TF.js, or Keras 3: a few activations differ between them (hard_sigmoid). */
   dialect: 2 | 3;

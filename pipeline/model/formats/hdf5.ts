@@ -63,8 +63,9 @@ function lazy(ds: h5wasm.Dataset, name: string, where: string): LazyWeight {
         throw new AtlasError(`${name}: cannot read dataset ${where} (${(err as Error).message}); the file is corrupt or truncated`, { file: name, path: ['model', 'source'] });
       }
       if (value instanceof Float32Array) return value;
-      if (value instanceof Float64Array || value instanceof Float32Array || ArrayBuffer.isView(value)) return Float32Array.from(value as unknown as ArrayLike<number>);
-      throw new AtlasError(`${name}: dataset ${where} is not numeric (${String(ds.dtype)})`, { file: name, path: ['model', 'source'] });
+      if (value instanceof Float64Array) return Float32Array.from(value);
+      // Other types (float16 bits as integers, strings) would be misread as numbers.
+      throw new AtlasError(`${name}: dataset ${where} has type ${JSON.stringify(ds.dtype)}; expected float32 or float64 weights`, { file: name, path: ['model', 'source'] });
     },
   };
 }
