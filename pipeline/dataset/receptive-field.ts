@@ -25,6 +25,8 @@ export type Field = [AxisField, AxisField];
 export interface FieldNode {
   name: string;
   inputs: string[];
+  /** The inputs as in the model where the executor rewired `inputs` (a conv fused into its ReLU). */
+  modelInputs?: string[];
   outputShape: (number | null)[];
   op: LeanOp;
 }
@@ -110,8 +112,9 @@ export function receptiveField(nodes: readonly FieldNode[], target: string): Fie
   const fields = new Map<string, Field | undefined>();
   const shapes = new Map(nodes.map((n) => [n.name, n.outputShape]));
   for (const node of nodes) {
-    const inputs = node.inputs.map((i) => fields.get(i));
-    const shape = shapes.get(node.inputs[0] ?? '') ?? [];
+    const names = node.modelInputs ?? node.inputs;
+    const inputs = names.map((i) => fields.get(i));
+    const shape = shapes.get(names[0] ?? '') ?? [];
     const hw: [number, number] = [shape[0] ?? 0, shape[1] ?? 0];
     fields.set(node.name, inputs.some((f) => !f) ? undefined : opField(node.op, inputs as Field[], hw));
     if (node.name === target) return fields.get(target);
