@@ -6,7 +6,8 @@
  */
 import type { DatasetExample, DatasetQualityEntry, DatasetSummary, ManifestUnit } from '../output/manifest.ts';
 import type { Attribution } from './attribution.ts';
-import { patchThumbFile, photoThumbFile, type PhotoJob } from './publish.ts';
+import { patchThumbFile, photoThumbFile } from './files.ts';
+import type { PhotoJob } from './publish.ts';
 import type { ClassHit, FilterHit, PhotoRef, Rankings } from './rank.ts';
 import { fieldBox, type Field } from './receptive-field.ts';
 import type { PhotoFile } from './photos.ts';

@@ -18,7 +18,8 @@ import { DatasetCache, modelKey } from './cache.ts';
 import { collectExamples, type DatasetResult, type ExampleContext } from './examples.ts';
 import { rankPhotos } from './pass.ts';
 import type { DatasetInput } from './photos.ts';
-import { datasetDir, publishPhoto, prunePublished } from './publish.ts';
+import { datasetDir } from './files.ts';
+import { publishPhoto, prunePublished } from './publish.ts';
 import { Rankings, type LayerRanking } from './rank.ts';
 import { receptiveField } from './receptive-field.ts';
 

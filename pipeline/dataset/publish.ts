@@ -10,17 +10,9 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { exists, writeFileAtomic } from '../output/atomic.ts';
 import { encodeThumb } from '../output/images.ts';
-import { slug } from '../output/paths.ts';
+import { PATCH_THUMB, PHOTO_THUMB } from './files.ts';
 import { coverGeometry, decodePhoto, modelCrop, readPhoto, type PhotoFile, type Rgb } from './photos.ts';
 import type { Box } from './receptive-field.ts';
-
-/** Longest side of a published photo thumbnail, and of a patch. */
-export const PHOTO_THUMB = 160;
-export const PATCH_THUMB = 96;
-
-export const datasetDir = (modelId: string, modelKey: string) => `${modelId}/dataset/${modelKey}`;
-export const photoThumbFile = (dir: string, hash: string) => `${dir}/photos/${hash}.webp`;
-export const patchThumbFile = (dir: string, layer: string, hash: string, position: number) => `${dir}/patches/${slug(layer)}/${hash}-${position}.webp`;
 
 /** A patch to cut: its file and its box in model-input pixels. */
 export interface PatchJob {
