@@ -71,7 +71,7 @@ function filterExample(c: ExampleContext, jobs: Jobs, layer: string, hit: Filter
   const g = c.geometry.get(layer)!;
   if (!c.patches || !g.field) return example;
   const box = fieldBox(g.field, Math.floor(hit.position / g.map[1]), hit.position % g.map[1], c.size);
-  const file = patchThumbFile(c.dir, layer, hit.hash, hit.position);
+  const file = patchThumbFile(c.dir, hit.hash, box);
   const job = jobs.photo(hit);
   if (!job.patches.some((p) => p.file === file)) job.patches.push({ file, box });
   return { ...example, patch: { file, value: round(hit.max), box: [box.x, box.y, box.width, box.height] } };
