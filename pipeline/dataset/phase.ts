@@ -51,12 +51,18 @@ function layerRankings(ctx: AtlasContext, config: AtlasConfig): Map<string, Laye
   );
 }
 
+/** Photos are cropped to the model's input size (not `render.size`, the optimized images' size). */
+function inputSize(ctx: AtlasContext): [number, number] {
+  const [h, w] = ctx.graph.inputShape;
+  return [h || ctx.size[0], w || ctx.size[1]];
+}
+
 function exampleContext(o: DatasetPhase, key: string, attributions: ExampleContext['attributions']): ExampleContext {
   const { ctx, input } = o;
   const nodes = ctx.graph.nodes;
   return {
     dir: datasetDir(ctx.loaded.config.model.id, key),
-    size: ctx.size,
+    size: inputSize(ctx),
     publish: input.config.publish,
     patches: input.config.patches,
     geometry: new Map(
@@ -83,11 +89,12 @@ export async function runDatasetPhase(o: DatasetPhase): Promise<DatasetResult | 
   const config = ctx.loaded.config;
   const layers = layerRankings(ctx, config);
   const plan: ActivationPlan = { layers: [...layers.keys()], ...(ctx.classes.length ? { scoreNode: ctx.scoreLayer } : {}), border: config.render.border };
-  const key = modelKey({ weightsHash: ctx.weightsHash, pixels: ctx.pixels, size: ctx.size });
+  const size = inputSize(ctx);
+  const key = modelKey({ weightsHash: ctx.weightsHash, pixels: ctx.pixels, size });
   const cache = new DatasetCache(o.outDir, key);
   const rankings = new Rankings(layers, ctx.classes.map((c) => c.id), input.config.topK);
   progress.log(`dataset: ${input.photos.length} photos in ${input.folder}`);
-  const counts = await rankPhotos({ graph: ctx.graph, pixels: ctx.pixels, size: ctx.size, plan, cache, rankings, progress, signal: o.signal }, input.photos);
+  const counts = await rankPhotos({ graph: ctx.graph, pixels: ctx.pixels, size, plan, cache, rankings, progress, signal: o.signal }, input.photos);
   if (counts.interrupted) return undefined;
   for (const s of counts.skipped) progress.log(`dataset: skipped ${s.file}: ${s.reason}`);
   const attributions = await readAttributions(input.folder, input.photos.map((p) => p.rel), input.config.recursive);
@@ -95,7 +102,7 @@ export async function runDatasetPhase(o: DatasetPhase): Promise<DatasetResult | 
   const summary = { folder: input.config.folder, photos: rankings.photos, computed: counts.computed, cached: counts.cached, skipped: counts.skipped, topK: input.config.topK, published: input.config.publish, reads };
   const { result, jobs } = collectExamples(rankings, exampleContext(o, key, attributions), summary);
   const limit = pLimit(2);
-  const written = (await Promise.all(jobs.map((job) => limit(() => publishPhoto(o.outDir, job, ctx.size))))).reduce((a, b) => a + b, 0);
+  const written = (await Promise.all(jobs.map((job) => limit(() => publishPhoto(o.outDir, job, size))))).reduce((a, b) => a + b, 0);
   o.writer.setDataset(result);
   await o.writer.writeManifest();
   // Only after the manifest stopped naming them.
