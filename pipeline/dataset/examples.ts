@@ -113,10 +113,14 @@ function filterQuality(unit: ManifestUnit, best: [number, number] | undefined, p
   return { photos, best: round(value), ...(comparable ? { ratio: round(unit.finalObjective / value) } : {}) };
 }
 
-/** A unit entry with this run's dataset results (and without any earlier run's). */
-export function applyDataset(unit: ManifestUnit, d: DatasetResult | undefined): ManifestUnit {
+/**
+ * A unit entry with this run's dataset results (and without any earlier run's). Before the dataset
+ * phase has run (`d` undefined), a unit keeps its previous examples while the config still has a
+ * dataset (so a reader, or an interrupted run, never sees them vanish), and loses them otherwise.
+ */
+export function applyDataset(unit: ManifestUnit, d: DatasetResult | undefined, configured: boolean): ManifestUnit {
   const { examples: _e, datasetQuality: _q, ...rest } = unit;
-  if (!d) return rest;
+  if (!d) return configured ? unit : rest;
   const t = unit.kind === 'filter' ? d.filters.get(unit.layer)?.get(unit.index) : d.classes.get(unit.index);
   if (!t) return rest;
   const photos = d.summary.photos;

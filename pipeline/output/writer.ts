@@ -68,6 +68,12 @@ export class AtlasWriter {
     this.dataset = result;
   }
 
+  /** This run's dataset summary; until the dataset phase ends, the previous one (when the config still has a dataset). */
+  private datasetSummary(): Pick<Manifest, 'dataset'> {
+    const summary = this.dataset?.summary ?? (this.o.ctx.loaded.config.dataset ? this.o.previous?.dataset : undefined);
+    return summary ? { dataset: summary } : {};
+  }
+
   /** Writes the manifest when its content (apart from generatedAt) changed. Serialized. */
   writeManifest(): Promise<void> {
     return this.writeLimit(async () => {
@@ -154,8 +160,8 @@ export class AtlasWriter {
       methods: config.render.methods.map((id) => ({ id, name: METHODS[id]!.name, description: METHODS[id]!.description })),
       layers: ctx.layers.map((l) => ({ name: l.name, slug: slug(l.name), className: l.className, outputShape: l.outputShape, filterCount: l.filterCount, filters: l.filters, sheets: sheetsOf(l.name) })),
       classes: ctx.classes,
-      units: this.o.planned.map((u) => this.o.units.get(unitKey(u))).filter((u): u is ManifestUnit => u !== undefined).map((u) => applyDataset(u, this.dataset)),
-      ...(this.dataset ? { dataset: this.dataset.summary } : {}),
+      units: this.o.planned.map((u) => this.o.units.get(unitKey(u))).filter((u): u is ManifestUnit => u !== undefined).map((u) => applyDataset(u, this.dataset, !!config.dataset)),
+      ...this.datasetSummary(),
     };
   }
 }
