@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [--quick] [--backends wasm,cpu] [--no-e2e] [--no-torch] [--webgpu-software]`
+ * `npm run bench [-- --json] [--quick] [--backends wasm,cpu] [--no-e2e] [--no-torch] [--no-dataset] [--webgpu-software]`
  *
  * Times gradient steps (the lecture's ascent step: lean graph, channel objective, input gradient,
  * normalized update) per backend × model × layer × size × batch, including the lecture notes'
@@ -24,6 +24,7 @@ import { loadModel } from '../pipeline/model/load.ts';
 import { resnet50v2, vgg16 } from './architectures.ts';
 import { channelObjective } from '../pipeline/render/objectives.ts';
 import { runPipeline } from '../pipeline/run.ts';
+import { datasetRow } from './dataset.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -227,6 +228,7 @@ async function main(): Promise<void> {
     await selectBackend('auto');
     await endToEnd();
   }
+  if (!flag('no-dataset')) emit(await datasetRow(quick ? 1 : 4));
   if (!json) printTables();
 }
 
@@ -244,6 +246,7 @@ function printTables(): void {
   table(steps, cols);
   for (const r of out.filter((r) => r.kind === 'ratio')) console.log(`\n${r.model} → ${r.layer}, 224, batch 1: ${r.backend} is ${r.ratio}× the time of ${r.reference}`);
   for (const r of out.filter((r) => r.kind === 'projection')) console.log(`\nThe notes' job (${r.model} ${r.layer}, ${r.units} filters × ${r.steps} steps) on ${r.backend}, batch ${r.batch}: about ${r.hours} h`);
+  for (const r of out.filter((r) => r.kind === 'dataset')) console.log(`\nDataset examples (${r.backend}, ${r.model}, forward pass over ${r.layers} layers + logits, batch ${r.batch}): ${r.photosPerSec} photos/s`);
   for (const r of out.filter((r) => r.kind === 'e2e')) console.log(`\nEnd to end (${r.backend}, ${r.model}, ${r.units} units × ${r.steps} steps, batch auto): ${r.seconds} s, ${r.unitsPerMinute} units/min`);
 }
 

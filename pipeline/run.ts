@@ -16,6 +16,8 @@ import { cleanTemporaryFiles, exists } from './output/atomic.ts';
 import { MANIFEST_FILE, readManifest, type Manifest } from './output/manifest.ts';
 import { sheetPlan, writeSheets } from './output/sheets.ts';
 import { AtlasWriter } from './output/writer.ts';
+import { runDatasetPhase } from './dataset/phase.ts';
+import { listDataset } from './dataset/photos.ts';
 import { createProgress, type Progress } from './progress.ts';
 import { METHODS } from './render/methods/index.ts';
 import { loadStartPhoto, locate, prepareAtlas, type AtlasContext, type StartPhoto } from './run/prepare.ts';
@@ -66,6 +68,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
   try {
     progress.log(ctx.pixelsNote);
     const photos = await loadStartPhotos(ctx);
+    const dataset = await listDataset(loaded);
     lock = await openOutput(loaded, outDir, progress);
     const previous = await readPreviousManifest(outDir, progress);
     const reuse = await planReuse(ctx, { outDir, previous, backend: backend.name, force: options.force ?? false, photos });
@@ -81,6 +84,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
     const outcome = await renderAll({ ctx, engine, todo, writer, photos, progress, done: reused, total: planned.length, signal: options.signal });
     progress.stop();
     const problems = outcome.interrupted ? [] : await writeSheets(loaded.config.model.id, sheets, outDir, writer.sheets);
+    if (dataset && !outcome.interrupted) await runDatasetPhase({ ctx, input: dataset, outDir, writer, progress, signal: options.signal });
     await writer.writeManifest();
     return finish({ outDir, writer, backend, reused, planned: planned.length, problems, progress, ...outcome });
   } finally {

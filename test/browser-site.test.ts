@@ -27,7 +27,7 @@ let context: BrowserContext;
 
 before(async () => {
   dir = await tempDir('fa-browser-');
-  const config = await runPipeline(dir);
+  const config = await runPipeline(dir, { dataset: path.join(ROOT, 'photos') });
   manifest = await addLabelsAndModelMap(path.join(dir, 'data'));
   dist = path.join(dir, 'dist');
   await buildSite(config, dist);
@@ -223,6 +223,21 @@ test('keyboard: Tab reaches every link, button and field of a unit page and a la
     assert.equal(reached.size, total, `${rel}: ${reached.size} of ${total} reachable`);
     await page.close();
   }
+});
+
+test('dataset examples: filter and class pages show the top 9 photos, patches and attributions without script', async () => {
+  const ctx = await browser.newContext({ javaScriptEnabled: false });
+  for (const rel of ['layers/conv_pw_2_relu/0/', 'classes/967/']) {
+    const page = await open(rel, ctx);
+    const section = page.locator('section.dataset');
+    assert.equal(await section.locator('h2').textContent(), 'Real photos that excite it', rel);
+    assert.equal(await section.locator('ol.examples > li').count(), 9, rel);
+    const credits = await section.locator('.credit').allTextContents();
+    assert.equal(credits.filter((c) => c.trim()).length, 9, `${rel}: every photo credited`);
+    assert.equal(await section.locator('img.patch').count(), rel.startsWith('layers') ? 9 : 0, rel);
+    await page.close();
+  }
+  await ctx.close();
 });
 
 test('axe-core: no serious or critical violation, light and dark', async () => {

@@ -137,6 +137,26 @@ const site = z
   })
   .prefault({});
 
+/**
+ * Dataset examples (pipeline/dataset/): the photos of a folder that excite each filter and class
+ * most. Optional: without this block no photos are read.
+ */
+const dataset = z.strictObject({
+  /** Folder of JPEG, PNG or WebP photos; relative to this file. */
+  folder: z.string().min(1),
+  /** Use at most this many photos (the first in path order). */
+  limit: z.number().int().positive().optional(),
+  /** Photos kept per filter and class. */
+  topK: z.number().int().positive().max(100).default(9),
+  /** Also save the patch of the photo under the filter's receptive field at its strongest position. */
+  patches: z.boolean().default(true),
+  /** Read photos in subfolders too. */
+  recursive: z.boolean().default(true),
+  /** Copy thumbnails and patches into the output (the site); false keeps private photos out of it. */
+  publish: z.boolean().default(true),
+});
+export type DatasetConfig = z.infer<typeof dataset>;
+
 export const configSchema = z.strictObject({
   model: modelSchema,
   /** Layer name → filters (`all`, an index, "a-b", or a list). */
@@ -147,6 +167,7 @@ export const configSchema = z.strictObject({
   /** Folder the pipeline writes (manifest and images); relative to this file. */
   output: z.string().min(1).default('atlas-data'),
   site,
+  dataset: dataset.optional(),
 });
 
 export type AtlasConfig = z.infer<typeof configSchema>;

@@ -26,6 +26,8 @@ export interface GraphNode {
   outputShape: (number | null)[];
   /** The engine-neutral description of this node (weights as plain arrays). */
   op: LeanOp;
+  /** Where a conv was fused into this activation (`inputs` then skip the conv): the inputs as in the model. */
+  modelInputs?: string[];
   /** For a BatchNormalization folded into its convolution: that convolution's node. */
   foldedInto?: string;
   apply: (inputs: tf.Tensor[]) => tf.Tensor;
@@ -155,6 +157,7 @@ function fuseActivations(nodes: GraphNode[]): void {
     if (src?.foldedInto && consumers.get(src.name) === 1) src = byName.get(src.foldedInto);
     if (!src?.withActivation || consumers.get(src.name) !== 1) continue;
     const conv = src.withActivation;
+    node.modelInputs = node.inputs;
     node.inputs = [...src.inputs];
     node.apply = ([x]) => conv(x as tf.Tensor4D, act);
     node.relu = { pre: ([x]) => conv(x as tf.Tensor4D, 'linear'), cap: node.relu!.cap };

@@ -11,6 +11,9 @@ import { manifestSchema, type ClassQualityEntry, type FilterQualityEntry, type M
 
 export type {
   ClassQualityEntry,
+  DatasetExample,
+  DatasetQualityEntry,
+  DatasetSummary,
   FilterQualityEntry,
   LectureSettingsEntry,
   LucidSettingsEntry,

@@ -7,6 +7,7 @@ import path from 'node:path';
 import pLimit from 'p-limit';
 import type { SelectedBackend } from '../engine/backend.ts';
 import type { PlannedUnit } from '../plan.ts';
+import { applyDataset, type DatasetResult } from '../dataset/examples.ts';
 import type { Progress } from '../progress.ts';
 import type { UnitResult } from '../render/method.ts';
 import { METHODS } from '../render/methods/index.ts';
@@ -50,6 +51,8 @@ export class AtlasWriter {
   private lastBody: string;
   private readonly writeLimit = pLimit(1);
   private readonly encodeLimit = pLimit(2);
+  /** The dataset phase's results, applied to every unit entry (examples are never carried over from a previous run). */
+  private dataset: DatasetResult | undefined;
 
   constructor(private readonly o: WriterOptions) {
     this.manifestFile = path.join(o.outDir, MANIFEST_FILE);
@@ -58,6 +61,17 @@ export class AtlasWriter {
 
   get sheets(): Set<string> {
     return this.o.sheets;
+  }
+
+  /** Sets the dataset examples and numbers the manifest gives each unit (call writeManifest after). */
+  setDataset(result: DatasetResult): void {
+    this.dataset = result;
+  }
+
+  /** This run's dataset summary; until the dataset phase ends, the previous one (when the config still has a dataset). */
+  private datasetSummary(): Pick<Manifest, 'dataset'> {
+    const summary = this.dataset?.summary ?? (this.o.ctx.loaded.config.dataset ? this.o.previous?.dataset : undefined);
+    return summary ? { dataset: summary } : {};
   }
 
   /** Writes the manifest when its content (apart from generatedAt) changed. Serialized. */
@@ -146,7 +160,8 @@ export class AtlasWriter {
       methods: config.render.methods.map((id) => ({ id, name: METHODS[id]!.name, description: METHODS[id]!.description })),
       layers: ctx.layers.map((l) => ({ name: l.name, slug: slug(l.name), className: l.className, outputShape: l.outputShape, filterCount: l.filterCount, filters: l.filters, sheets: sheetsOf(l.name) })),
       classes: ctx.classes,
-      units: this.o.planned.map((u) => this.o.units.get(unitKey(u))).filter((u): u is ManifestUnit => u !== undefined),
+      units: this.o.planned.map((u) => this.o.units.get(unitKey(u))).filter((u): u is ManifestUnit => u !== undefined).map((u) => applyDataset(u, this.dataset, !!config.dataset)),
+      ...this.datasetSummary(),
     };
   }
 }

@@ -27,6 +27,8 @@ export interface AtlasOptions {
   output?: string;
   /** Units per batch (default 8). */
   batch?: number;
+  /** A dataset folder of photos (dataset examples on unit pages). */
+  dataset?: string;
 }
 
 export const DEFAULT_LAYERS = { conv_pw_2_relu: '0-3', conv_pw_5_relu: [1, 7] };
@@ -49,6 +51,7 @@ export function configYaml(opts: AtlasOptions, output: string): string {
     '  classes: {steps: 3}',
     `  batch: ${opts.batch ?? 8}`,
     `output: ${JSON.stringify(output)}`,
+    ...(opts.dataset ? [`dataset: { folder: ${JSON.stringify(opts.dataset)} }`] : []),
     'site:',
     '  title: Test atlas',
     `  url: ${SITE_URL}`,
