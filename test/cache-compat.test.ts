@@ -2,9 +2,10 @@
  * Atlases made before methods became bundles of parts stay valid: a real atlas made by commit
  * 7ad3bbb (test/fixtures/atlas-7ad3bbb: both methods, filters with the `share` objective, a class,
  * a start photo, the old config keys) is reused unit for unit by today's pipeline, with its config
- * as written and with the same config in today's keys, once the two lecture defaults that changed
- * since (projected ascent for clipped units, the pre-activation at a capped layer) are pinned to
- * their old values. Left at today's defaults, exactly the units they shape are recomputed.
+ * as written and with the same config in today's keys, once the defaults that changed since
+ * (projected ascent for clipped units, the lecture pre-activation at a capped layer, the border
+ * scaled to the image) are pinned to their old values. Left at today's defaults, exactly the units
+ * they shape are recomputed.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
@@ -24,8 +25,8 @@ async function copyFixture(): Promise<string> {
 const OLD_KEYS = /  crop: 4\n  photo: cat.png\n  frameEvery: 2\n  filters: \{ steps: 2, objective: share \}\n  classes: \{ steps: 2 \}\n/;
 /** The defaults of 7ad3bbb for what changed since, in the config's own style. */
 const PINNED = {
-  'old keys': '  classes: { steps: 2, projected: false }\n  lecture: { preActivation: false }\n',
-  "today's keys": '  lecture:\n    crop: 4\n    photo: cat.png\n    frameEvery: 2\n    filters: { steps: 2 }\n    filterObjective: share\n    classes: { steps: 2, projected: false }\n    preActivation: false\n',
+  'old keys': '  classes: { steps: 2, projected: false }\n  lecture: { preActivation: false }\n  border: 2\n',
+  "today's keys": '  lecture:\n    crop: 4\n    photo: cat.png\n    frameEvery: 2\n    filters: { steps: 2 }\n    filterObjective: share\n    classes: { steps: 2, projected: false }\n    preActivation: false\n  border: 2\n',
 };
 const pin = (old: string, variant: keyof typeof PINNED) =>
   old.replace(OLD_KEYS, variant === 'old keys' ? '  crop: 4\n  photo: cat.png\n  frameEvery: 2\n  filters: { steps: 2, objective: share }\n' + PINNED[variant] : PINNED[variant]);
@@ -53,13 +54,15 @@ for (const variant of ['old keys', "today's keys"] as const) {
   });
 }
 
-test("today's lecture defaults recompute exactly the lecture units of that atlas; lucid's are reused", async () => {
+test("today's defaults recompute exactly the units they shape; the lucid class unit is reused", async () => {
   const dir = await copyFixture();
   const r = await runCli(['pipeline', '--config', path.join(dir, 'atlas.config.yaml')]);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stderr, /done: 3 computed, 3 reused, 0 failed/);
+  // Lecture: 2 filters (pre-activation, border) and the class (projected); lucid: 2 filters (border at 32 px is 0).
+  assert.match(r.stderr, /done: 5 computed, 1 reused, 0 failed/);
   const m = await readManifest(path.join(dir, 'output'));
   const lecture = m.units.filter((u) => u.method === 'lecture');
   assert.ok(lecture.filter((u) => u.kind === 'filter').every((u) => (u.settings as { preActivation?: boolean }).preActivation === true));
   assert.equal((lecture.find((u) => u.kind === 'class')!.settings as { projected?: boolean }).projected, true);
+  assert.ok(m.units.filter((u) => u.kind === 'filter').every((u) => u.settings.border === 0));
 });

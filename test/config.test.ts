@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseConfig, parseConfigWithLines } from '../pipeline/config/load.ts';
 import { AtlasError } from '../pipeline/errors.ts';
+import { lectureMethod } from '../pipeline/render/methods/lecture.ts';
 import { batches, expandFilters, planClasses, planUnits } from '../pipeline/plan.ts';
 
 const MIN = 'model:\n  id: m\n  source: ./m\n';
@@ -22,10 +23,21 @@ test('defaults fill every render setting', () => {
   assert.equal(c.render.lecture.filters.stepSize, 10);
   assert.equal(c.render.lecture.classes.stepSize, 100);
   assert.equal(c.render.lecture.classes.l2, 1e-6);
-  assert.equal(c.render.border, 2);
-  assert.equal(c.render.lecture.crop, 25);
+  assert.equal(c.render.border, 'auto');
+  assert.equal(c.render.lecture.crop, 'auto');
   assert.deepEqual(c.model.pixels.range, [-1, 1]);
   assert.equal(c.site.base, '/');
+});
+
+test("border and crop: auto is the notes' 2 and 25 px at 224 px, scaled to the image's shorter side; numbers stay as given", () => {
+  const at = (text: string, size: [number, number]) => {
+    const s = lectureMethod.settings(parseConfig(text, 'a.yaml'), 'filter', { size, capped: false });
+    return [s.border, s.crop];
+  };
+  assert.deepEqual(at(MIN, [224, 224]), [2, 25]);
+  assert.deepEqual(at(MIN, [28, 28]), [0, 3]);
+  assert.deepEqual(at(MIN, [96, 64]), [1, 7]);
+  assert.deepEqual(at(`${MIN}render:\n  border: 3\n  lecture: { crop: 10 }\n`, [28, 28]), [3, 10]);
 });
 
 test('unknown key names file, line and a close key', () => {

@@ -90,8 +90,8 @@ export const lectureSettings = z
      * output, whose objective otherwise stops at the cap and whose gradient then vanishes).
      */
     preActivation: z.union([z.boolean(), z.literal('auto')]).default('auto'),
-    /** Margin cropped by the lecture deprocessing, in image pixels (images ≥ 100 px). */
-    crop: z.number().int().nonnegative().default(25),
+    /** Margin cropped by the lecture deprocessing, in image pixels (images ≥ 100 px); `auto`: the notes' 25 at 224 px, scaled to the image. */
+    crop: z.union([z.number().int().nonnegative(), z.literal('auto')]).default('auto'),
     /** Keep a frame every k steps for the GIF. */
     frameEvery: z.number().int().positive().default(1),
     /** Optional start photo added to the noise; relative to this file. */
@@ -108,8 +108,8 @@ const render = z
     seed: z.number().int().nonnegative().default(0),
     /** Optimized image size in pixels (square). Default: the model's input size. */
     size: z.number().int().min(16).max(1024).optional(),
-    /** Border ignored by filter objectives, in activation pixels (every method). */
-    border: z.number().int().nonnegative().default(2),
+    /** Border ignored by filter objectives, in activation pixels (every method); `auto`: the notes' 2 at 224 px, scaled to the image. */
+    border: z.union([z.number().int().nonnegative(), z.literal('auto')]).default('auto'),
     /** The lecture method's settings. */
     lecture: lectureSettings,
     /** The lucid method's settings (filters and classes). */

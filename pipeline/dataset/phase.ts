@@ -4,6 +4,7 @@
  * results to the AtlasWriter, write the manifest, then remove published and cached files nothing
  * names any more. Runs on the pipeline's TF.js backend, in the main process.
  */
+import { NOTES_AT_224, scaledToImage } from '../render/methods/shaping.ts';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import type { AtlasConfig } from '../config/schema.ts';
@@ -88,8 +89,10 @@ export async function runDatasetPhase(o: DatasetPhase): Promise<DatasetResult | 
   const { ctx, input, progress } = o;
   const config = ctx.loaded.config;
   const layers = layerRankings(ctx, config);
-  const plan: ActivationPlan = { layers: [...layers.keys()], ...(ctx.classes.length ? { scoreNode: ctx.scoreLayer } : {}), border: config.render.border };
   const size = inputSize(ctx);
+  // Photos enter at the model's input size: the border is the one for that size.
+  const border = scaledToImage(config.render.border, NOTES_AT_224.border, size);
+  const plan: ActivationPlan = { layers: [...layers.keys()], ...(ctx.classes.length ? { scoreNode: ctx.scoreLayer } : {}), border };
   const key = modelKey({ weightsHash: ctx.weightsHash, pixels: ctx.pixels, size });
   const cache = new DatasetCache(o.outDir, key);
   const rankings = new Rankings(layers, ctx.classes.map((c) => c.id), input.config.topK);

@@ -14,6 +14,7 @@ import { exists } from '../output/atomic.ts';
 import { decodeRgb } from '../output/images.ts';
 import { planClasses, planLayers, type PlannedLayer } from '../plan.ts';
 import { METHODS, methodIds } from '../render/methods/index.ts';
+import { NOTES_AT_224, scaledToImage } from '../render/methods/shaping.ts';
 import { resolvePixels } from '../render/pixel-presets.ts';
 import type { PixelSpace } from '../render/pixels.ts';
 
@@ -33,6 +34,8 @@ export interface AtlasContext {
   weightsHash: string;
   modelOrigin: string;
   size: [number, number];
+  /** `render.border` for this image size (filter objectives and quality numbers). */
+  border: number;
 }
 
 /** Loads everything the render needs and checks the config against the model. Throws AtlasError on bad input. */
@@ -99,6 +102,7 @@ async function planAtlas(loaded: LoadedConfig, graph: LeanGraph, modelJson: stri
     weightsHash,
     modelOrigin,
     size,
+    border: scaledToImage(config.render.border, NOTES_AT_224.border, size),
   };
 }
 

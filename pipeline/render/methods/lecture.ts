@@ -10,7 +10,7 @@ import { classObjective, filterObjective, type ScoreKind } from '../objectives.t
 import { normalizedAscent, projected } from '../optimizers.ts';
 import { pixelImage } from '../param/index.ts';
 import { randomTransforms, type TransformSettings } from '../transforms.ts';
-import { shapingSettings } from './shaping.ts';
+import { NOTES_AT_224, scaledToImage, shapingSettings } from './shaping.ts';
 
 /** A lecture unit's settings (the manifest's `settings`; their key order is part of the cache key). */
 export interface LectureUnitSettings {
@@ -54,8 +54,8 @@ export const lectureMethod: Method<LectureUnitSettings> = {
       stepSize: phase.stepSize,
       l2: phase.l2,
       size: ctx.size,
-      border: r.border,
-      crop: l.crop,
+      border: scaledToImage(r.border, NOTES_AT_224.border, ctx.size),
+      crop: scaledToImage(l.crop, NOTES_AT_224.crop, ctx.size),
       deprocess: phase.deprocess,
       frameEvery: l.frameEvery,
       photo: l.photo ?? null,

@@ -15,7 +15,7 @@ import { classObjective, filterObjective, negative, type ScoreKind } from '../ob
 import { adam, ADAM_DEFAULTS } from '../optimizers.ts';
 import { fourierImage } from '../param/index.ts';
 import { randomTransforms, type TransformSettings } from '../transforms.ts';
-import { shapingSettings } from './shaping.ts';
+import { NOTES_AT_224, scaledToImage, shapingSettings } from './shaping.ts';
 
 /**
  * A lucid unit's settings (the manifest's `settings`). `stepSize` (= lr), `l2: 0` and `photo: null`
@@ -61,7 +61,7 @@ export const lucidMethod: Method<LucidUnitSettings> = {
       lr: l.lr,
       l2: 0,
       size: ctx.size,
-      border: r.border,
+      border: scaledToImage(r.border, NOTES_AT_224.border, ctx.size),
       deprocess: 'clip',
       frameEvery: l.frameEvery,
       photo: null,
