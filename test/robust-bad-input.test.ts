@@ -14,7 +14,6 @@ import { hashTree, runCli, SMALL_MODEL, temporaries, writeConfig } from './suppo
 
 const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'atlas-bad-'));
 const atlas = path.join(tmp, 'atlas');
-const cfg = (name: string) => path.join(tmp, `${name}.yaml`);
 
 /** A valid small config; `patch` edits its YAML text. */
 function config(over: { source?: string; layers?: string; classes?: string; render?: string; output?: string; site?: string; labels?: string; extra?: string } = {}): string {
@@ -197,7 +196,7 @@ before(async () => {
   deadPort = (probe.address() as AddressInfo).port;
   await new Promise((resolve) => probe.close(resolve));
 
-  const good = await runCli(['pipeline', '--config', await writeConfig(cfg('good'), config())]);
+  const good = await runCli(['pipeline', '--config', await writeConfig(tmp, config(), 'good.yaml')]);
   assert.equal(good.code, 0, good.stderr);
   before0 = await hashTree(atlas);
   assert.ok(before0.has('manifest.json'));
@@ -211,7 +210,7 @@ after(async () => {
 describe('bad input: exit 2, a precise message, the atlas untouched', () => {
   for (const c of cases) {
     test(c.name, async (t) => {
-      const file = await writeConfig(cfg(c.name), await c.yaml());
+      const file = await writeConfig(tmp, await c.yaml(), `${c.name}.yaml`);
       const r = await runCli(['pipeline', '--config', file]);
       const message = r.stderr.split('\n').find((l) => l.startsWith('error: ')) ?? '';
       t.diagnostic(message);

@@ -23,7 +23,7 @@ let cfg: string;
 before(async () => {
   tiny = await buildTinyModel(path.join(tmp, 'tiny'));
   cfg = await writeConfig(
-    path.join(tmp, 'atlas.yaml'),
+    tmp,
     `
 model: {id: tiny, source: ${tiny.dir}}
 layers:
@@ -34,6 +34,7 @@ classes: [0, 1, 2]
 render: {filters: {steps: 3}, classes: {steps: 3}, crop: 2, batch: 4}
 output: ${out}
 `,
+    'atlas.yaml',
   );
   // Class 1's PNG cannot be written: a folder already sits at its path.
   await fs.mkdir(path.join(out, unitFiles('tiny', { kind: 'class', method: 'lecture', index: 1 }).png), { recursive: true });
@@ -63,7 +64,8 @@ test('non-finite objectives and unwritable images fail their units only; the run
   assert.equal(dead.status, 'ok');
   assert.deepEqual(dead.flags, ['dead'], 'a dead filter is flagged');
   assert.ok(dead.files, 'a dead filter is still rendered and shown');
-  for (const u of m.units.filter((x) => x.key !== dead.key)) assert.deepEqual(u.flags, [], `${u.key} not flagged`);
+  // Only that filter is dead (other flags, such as `stalled` on this tiny model, say other things).
+  for (const u of m.units.filter((x) => x.key !== dead.key)) assert.ok(!u.flags.includes('dead'), `${u.key} flagged dead`);
 
   for (const u of m.units.filter((x) => x.status === 'ok')) {
     for (const f of Object.values(u.files!)) assert.ok((await fs.stat(path.join(out, f))).size > 0, f);

@@ -103,12 +103,12 @@ const summary = (stderr: string) => {
 
 test('SIGKILL at many moments, rerun after each: complete files, each unit computed once, same bytes', { timeout: 8 * 60_000 }, async (t) => {
   const refDir = path.join(tmp, 'reference');
-  const ref = await runCli(['pipeline', '--config', await writeConfig(path.join(tmp, 'reference.yaml'), config(refDir))]);
+  const ref = await runCli(['pipeline', '--config', await writeConfig(tmp, config(refDir), 'reference.yaml')]);
   assert.equal(ref.code, 0, ref.stderr);
   assert.deepEqual(summary(ref.stderr), { computed: TOTAL_UNITS, reused: 0, failed: 0 });
 
   const outDir = path.join(tmp, 'killed');
-  const cfg = await writeConfig(path.join(tmp, 'killed.yaml'), config(outDir));
+  const cfg = await writeConfig(tmp, config(outDir), 'killed.yaml');
   /** unit key → inode of its png/webp/gif when first listed in a manifest. */
   const firstSeen = new Map<string, string>();
   let kills = 0;

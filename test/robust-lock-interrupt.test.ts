@@ -30,7 +30,7 @@ const BATCH_LINES = (n: number) => ({ test: (s: string) => (s.match(/^\[\d+\/\d+
 
 async function setup(name: string, filterSteps = 6): Promise<{ out: string; cfg: string }> {
   const out = path.join(tmp, name);
-  return { out, cfg: await writeConfig(path.join(tmp, `${name}.yaml`), config(out, filterSteps)) };
+  return { out, cfg: await writeConfig(tmp, config(out, filterSteps), `${name}.yaml`) };
 }
 
 /** The manifest parses and every file it names is complete. Returns it. */

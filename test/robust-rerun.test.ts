@@ -25,7 +25,7 @@ output: ${out}
 `;
 
 async function run(o: Parameters<typeof config>[0] = {}, extra: string[] = []) {
-  await writeConfig(cfgFile, config(o));
+  await writeConfig(path.dirname(cfgFile), config(o), path.basename(cfgFile));
   const r = await runCli(['pipeline', '--config', cfgFile, ...extra]);
   assert.equal(r.code, 0, r.stderr);
   const m = /done: (\d+) computed, (\d+) reused, (\d+) failed/.exec(r.stderr);

@@ -1,5 +1,5 @@
 /** Shared test helpers: the repo root, the shared models, temp folders and running the CLI. */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,33 +19,75 @@ export async function tempDir(prefix = 'atlas-test-'): Promise<string> {
   return fs.mkdtemp(path.join(os.tmpdir(), prefix));
 }
 
+/** Writes `<dir>/<name>` (creating the folder); returns its path. */
 export async function writeConfig(dir: string, yaml: string, name = 'atlas.config.yaml'): Promise<string> {
   const file = path.join(dir, name);
+  await fs.mkdir(dir, { recursive: true });
   await fs.writeFile(file, yaml);
   return file;
 }
 
 export interface CliResult {
   code: number | null;
+  signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
 }
 
+export interface CliProcess {
+  child: ChildProcess;
+  /** Everything written to stderr so far. */
+  stderr(): string;
+  /** Resolves once stderr contains `text` (or the process ended: then false). */
+  waitFor(text: string | RegExp): Promise<boolean>;
+  done: Promise<CliResult>;
+}
+
+/**
+ * `pipeline/cli.ts` in a child process (node + tsx directly, so a signal reaches the pipeline
+ * itself and not a wrapper), with this process's environment plus `env`.
+ */
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'pipeline', 'cli.ts'), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  const waiters: { test: (s: string) => boolean; resolve: (v: boolean) => void }[] = [];
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => {
+    err += d;
+    for (const w of [...waiters]) {
+      if (!w.test(err)) continue;
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve(true);
+    }
+  });
+  const done = new Promise<CliResult>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      for (const w of waiters.splice(0)) w.resolve(false);
+      resolve({ code, signal, stdout: out, stderr: err });
+    });
+  });
+  return {
+    child,
+    stderr: () => err,
+    waitFor(text) {
+      const test = (s: string) => (typeof text === 'string' ? s.includes(text) : text.test(s));
+      if (test(err)) return Promise.resolve(true);
+      if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(false);
+      return new Promise((resolve) => waiters.push({ test, resolve }));
+    },
+    done,
+  };
+}
+
 /** Runs `pipeline/cli.ts` in a child process (real exit codes and output). */
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'pipeline', 'cli.ts'), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return spawnCli(args, env).done;
 }
 
 /** The lean graph of a shared model on the given backend (tests of methods and objectives). */
