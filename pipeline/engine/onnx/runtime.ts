@@ -22,11 +22,14 @@ export interface OrtSessionOptions {
   interOpNumThreads?: number;
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
   executionMode?: 'sequential' | 'parallel';
+  /** 0 verbose … 4 fatal. */
+  logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
 }
 
 export interface OrtModule {
   InferenceSession: { create(model: Uint8Array, options?: OrtSessionOptions): Promise<OrtSession> };
   Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => OrtTensor;
+  env: { logLevel?: 'verbose' | 'info' | 'warning' | 'error' | 'fatal' };
 }
 
 /** The execution providers an `onnx-*` engine can ask for, by engine suffix. */
@@ -46,11 +49,14 @@ export async function loadOrt(): Promise<OrtModule> {
  * so a one-node model is opened with that provider alone. Throws ORT's own first line otherwise.
  */
 export async function probeProvider(ort: OrtModule, provider: ProviderName): Promise<void> {
+  // ORT's process-wide logger starts with the first session: fatal only, so that a provider that
+  // does not load is reported once, through the exception (the selection log prints its first line).
+  ort.env.logLevel = 'fatal';
   const b = new GraphBuilder();
   b.input('x', [1]);
   b.rename('x', 'y');
   b.output('y', [1]);
-  const session = await ort.InferenceSession.create(b.encode('probe'), { executionProviders: [PROVIDERS[provider]] });
+  const session = await ort.InferenceSession.create(b.encode('probe'), { executionProviders: [PROVIDERS[provider]], logSeverityLevel: 4 });
   await session.release();
 }
 
