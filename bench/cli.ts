@@ -13,8 +13,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BACKEND_NAMES, CANDIDATES, selectBackend, type BackendName } from '../pipeline/engine/backend.ts';
-import { buildLeanGraph, type LeanGraph } from '../pipeline/engine/graph.ts';
-import { loadLayersModelFromFile } from '../pipeline/model/load.ts';
+import type { LeanGraph } from '../pipeline/engine/graph.ts';
+import { loadModel } from '../pipeline/model/load.ts';
 import { ascentStep } from '../pipeline/render/methods/lecture.ts';
 import { channelObjective } from '../pipeline/render/objectives.ts';
 import { runPipeline } from '../pipeline/run.ts';
@@ -99,9 +99,7 @@ async function benchBackend(backend: BackendName): Promise<void> {
       log(`skip ${model}: ${file} not found (set ATLAS_MODELS)`);
       continue;
     }
-    const loaded = await loadLayersModelFromFile(file);
-    const graph = buildLeanGraph(loaded.model);
-    loaded.model.dispose();
+    const { graph } = await loadModel(file);
     for (const c of list) {
       const ms = await timeStep(graph, c, steps);
       emit({ kind: 'step', backend, ...c, msPerStep: round(ms), unitStepsPerSec: round((c.batch * 1000) / ms), steps });

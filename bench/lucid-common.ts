@@ -2,8 +2,8 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { selectBackend } from '../pipeline/engine/backend.ts';
-import { buildLeanGraph, type LeanGraph } from '../pipeline/engine/graph.ts';
-import { loadLabels, loadLayersModelFromFile } from '../pipeline/model/load.ts';
+import type { LeanGraph } from '../pipeline/engine/graph.ts';
+import { loadLabels, loadModel } from '../pipeline/model/load.ts';
 
 export interface LoadedGraph {
   graph: LeanGraph;
@@ -13,9 +13,7 @@ export interface LoadedGraph {
 }
 
 export async function loadGraph(dir: string): Promise<LoadedGraph> {
-  const { model } = await loadLayersModelFromFile(path.join(dir, 'model.json'));
-  const graph = buildLeanGraph(model);
-  model.dispose();
+  const { graph } = await loadModel(path.join(dir, 'model.json'));
   const outputNode = graph.nodes[graph.nodes.length - 1]!.name;
   const labels = await loadLabels(path.join(dir, 'labels.json'), 1000);
   return { graph, labels, outputNode, logitNode: graph.logitNode ?? outputNode };

@@ -9,10 +9,10 @@ import path from 'node:path';
 import pLimit from 'p-limit';
 import { loadConfig, type LoadedConfig } from './config/load.ts';
 import { selectBackend, type BackendChoice, type BackendName, type SelectedBackend } from './engine/backend.ts';
-import { buildLeanGraph, type LeanGraph } from './engine/graph.ts';
+import type { LeanGraph } from './engine/graph.ts';
 import { AtlasError, closest } from './errors.ts';
 import { acquireLock, lockWriteError, type Lock } from './lock.ts';
-import { loadLabels, loadLayersModelFromFile } from './model/load.ts';
+import { loadLabels, loadModel } from './model/load.ts';
 import { resolveModel } from './model/source.ts';
 import { cleanTemporaryFiles, exists, writeFileAtomic } from './output/atomic.ts';
 import { encodeFramesZip } from './output/frames-zip.ts';
@@ -106,16 +106,7 @@ async function prepareAtlasUnlocated(loaded: LoadedConfig, env: NodeJS.ProcessEn
     modelsDir: env.ATLAS_MODELS,
     cacheDir: path.join(dir, '.atlas-cache', 'models'),
   });
-  const { model, weightsHash } = await loadLayersModelFromFile(resolved.modelJson);
-  let graph: LeanGraph;
-  try {
-    graph = buildLeanGraph(model);
-  } catch (err) {
-    model.dispose();
-    throw new AtlasError(`${resolved.modelJson}: ${(err as Error).message}`, { file: resolved.modelJson, path: ['model', 'source'] });
-  }
-  // The lean graph holds its own copies of the weights.
-  model.dispose();
+  const { graph, weightsHash } = await loadModel(resolved.modelJson);
   try {
     return await planAtlas(loaded, graph, resolved.modelJson, resolved.origin, weightsHash);
   } catch (err) {

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { selectBackend } from '../pipeline/engine/backend.ts';
 import { buildLeanGraph, type LeanGraph } from '../pipeline/engine/graph.ts';
+import { specFromLayersModel } from '../pipeline/model/from-layers.ts';
 import { loadLayersModelFromFile } from '../pipeline/model/load.ts';
 import { onBackend, relErr, rng, sharedModel } from './support/engine.ts';
 
@@ -65,7 +66,7 @@ describe('lean graph = LayersModel on the shared models (gradient on wasm vs mod
     it(`${id}: ${layers.map(([l]) => l).join(', ')} (input 128×128 to keep the cpu reference quick)`, { skip: file ? false : `no ${id} under ATLAS_MODELS / ../shared/models` }, async () => {
       await tf.setBackend('cpu');
       const { model } = await loadLayersModelFromFile(file!);
-      const graphs = { fused: buildLeanGraph(model), unfused: buildLeanGraph(model, { fuse: false }) };
+      const graphs = { fused: buildLeanGraph(specFromLayersModel(model)), unfused: buildLeanGraph(specFromLayersModel(model), { fuse: false }) };
       await tf.setBackend('wasm');
       const x = tf.tidy(() => random([1, 128, 128, 3], 5, 0.5)) as tf.Tensor4D;
       try {
@@ -128,7 +129,7 @@ describe('every RULES layer type: lean gradient on wasm = model gradient on cpu'
   it('zoo model, every layer a target', async () => {
     await tf.setBackend('cpu');
     const { model, targets } = zoo();
-    const graphs = { fused: buildLeanGraph(model), unfused: buildLeanGraph(model, { fuse: false }) };
+    const graphs = { fused: buildLeanGraph(specFromLayersModel(model)), unfused: buildLeanGraph(specFromLayersModel(model), { fuse: false }) };
     assert.deepEqual(graphs.fused.fallbackLayers, [], 'every layer has a lean rule');
     await tf.setBackend('wasm');
     const x = random([2, 15, 13, 3], 11, 2) as tf.Tensor4D;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, it } from 'node:test';
 import { selectBackend } from '../pipeline/engine/backend.ts';
 import { buildLeanGraph } from '../pipeline/engine/graph.ts';
-import { loadLayersModelFromFile } from '../pipeline/model/load.ts';
+import { loadModel } from '../pipeline/model/load.ts';
 import { relErr, rng, sharedModel } from './support/engine.ts';
 
 async function adapter(): Promise<{ skip: string | false }> {
@@ -29,9 +29,7 @@ it('webgpu lean gradient = wasm (conv_dw_2_relu, conv_pw_6_relu)', { skip: !file
   const graphs = new Map<string, ReturnType<typeof buildLeanGraph>>();
   for (const backend of ['wasm', 'webgpu'] as const) {
     await selectBackend(backend);
-    const { model } = await loadLayersModelFromFile(file!);
-    graphs.set(backend, buildLeanGraph(model));
-    model.dispose();
+    graphs.set(backend, (await loadModel(file!)).graph);
   }
   const r = rng(9);
   const input = Float32Array.from({ length: 96 * 96 * 3 }, () => r() * 2 - 1);

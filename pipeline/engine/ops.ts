@@ -30,7 +30,11 @@ export const ACTIVATION_NAMES = [
   'swish',
   'gelu',
   'gelu_tanh',
+  /** Keras 2 / TF.js: clip(0.2·x + 0.5, 0, 1) (ONNX HardSigmoid's defaults). */
   'hard_sigmoid',
+  /** Keras 3's hard_sigmoid: relu6(x + 3) / 6. */
+  'hard_sigmoid6',
+  /** x · relu6(x + 3) / 6 (MobileNetV3, Keras 3's hard_swish / hard_silu, ONNX HardSwish). */
   'hard_swish',
   'exponential',
   'mish',

@@ -5,8 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { selectBackend, type BackendChoice } from '../../pipeline/engine/backend.ts';
-import { buildLeanGraph, type LeanGraph } from '../../pipeline/engine/graph.ts';
-import { loadLayersModelFromFile } from '../../pipeline/model/load.ts';
+import type { LeanGraph } from '../../pipeline/engine/graph.ts';
+import { loadModel } from '../../pipeline/model/load.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 /** The folder of local models (ATLAS_MODELS), by default ../shared/models beside the checkout. */
@@ -51,8 +51,5 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Cli
 /** The lean graph of a shared model on the given backend (tests of methods and objectives). */
 export async function sharedGraph(id: string, backend: BackendChoice = 'wasm'): Promise<LeanGraph> {
   await selectBackend(backend);
-  const { model } = await loadLayersModelFromFile(path.join(MODELS, id, 'model.json'));
-  const graph = buildLeanGraph(model);
-  model.dispose();
-  return graph;
+  return (await loadModel(path.join(MODELS, id, 'model.json'))).graph;
 }
