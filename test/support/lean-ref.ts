@@ -27,6 +27,7 @@ const ACT: Record<ActivationName, (x: tf.Tensor) => tf.Tensor> = {
   gelu: (x) => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.div(x, Math.SQRT2)))),
   gelu_tanh: (x) => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3))))))),
   hard_sigmoid: (x) => tf.clipByValue(tf.add(tf.mul(x, 0.2), 0.5), 0, 1),
+  hard_sigmoid6: (x) => tf.div(tf.relu6(tf.add(x, 3)), 6),
   hard_swish: (x) => tf.mul(x, tf.div(tf.relu6(tf.add(x, 3)), 6)),
   exponential: (x) => tf.exp(x),
   mish: (x) => tf.mul(x, tf.tanh(tf.softplus(x))),

@@ -2,7 +2,8 @@
  * Element-wise activations as ONNX ops, each with its derivative written out as ONNX ops (the
  * backward pass of the compiled graph). Gradients of ReLU-like functions are masks of the output
  * (the `Sign` of y or of y·(cap − y)): one op instead of a comparison, a cast and a multiply.
- * Definitions follow the TF.js lean graph: `hard_sigmoid` is TF.js/Keras 2's clip(0.2x + 0.5, 0, 1).
+ * Definitions follow ops.ts: `hard_sigmoid` is TF.js/Keras 2's clip(0.2x + 0.5, 0, 1), `hard_sigmoid6`
+ * Keras 3's relu6(x + 3)/6.
  */
 import type { ActivationName } from '../ops.ts';
 import type { GraphBuilder } from './builder.ts';
@@ -84,6 +85,10 @@ export const ACTIVATIONS: Record<ActivationName, { fn: Fn; grad: Grad }> = {
   hard_sigmoid: {
     fn: (b, x) => b.op1('HardSigmoid', [x], { alpha: { f: 0.2 }, beta: { f: 0.5 } }),
     grad: (b, _x, y, dy) => mul(b, reluMask(b, y, dy, 1), s(b, 0.2)),
+  },
+  hard_sigmoid6: {
+    fn: (b, x) => b.op1('HardSigmoid', [x], { alpha: { f: 1 / 6 }, beta: { f: 0.5 } }),
+    grad: (b, _x, y, dy) => mul(b, reluMask(b, y, dy, 1), s(b, 1 / 6)),
   },
   hard_swish: {
     fn: (b, x) => b.op1('HardSwish', [x]),

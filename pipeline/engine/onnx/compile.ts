@@ -11,6 +11,7 @@
  * depend on it), so the engine compiles one model per (read, input shape).
  */
 import type { FeatureRead } from '../engine.ts';
+import type { LeanNode as LoweredNode } from '../lower.ts';
 import type { LeanOp, LeanOpName } from '../ops.ts';
 import { ACTIVATIONS, reluMask } from './activations.ts';
 import { GraphBuilder } from './builder.ts';
@@ -20,12 +21,12 @@ import { LINEAR_RULES } from './rules-linear.ts';
 import { POOL_RULES } from './rules-pool.ts';
 import { SHAPE_RULES } from './rules-shape.ts';
 
-/** What the compiler needs of a lean-graph node (GraphNode has these fields). */
-export interface LeanNode {
-  name: string;
-  inputs: string[];
-  op: LeanOp;
-}
+/**
+ * What the compiler needs of a lowered node (`lowerSpec(spec).nodes`). `outputShape`, where given,
+ * is checked against the compiler's own shapes. Not a fused TF.js graph's nodes: fusion points a
+ * ReLU node's inputs at its convolution's input while its op stays the ReLU.
+ */
+export type LeanNode = Pick<LoweredNode, 'name' | 'inputs' | 'op'> & { outputShape?: readonly (number | null)[] };
 
 const RULES: { [K in LeanOpName]: Rule<Extract<LeanOp, { op: K }>> } = { ...LINEAR_RULES, ...POOL_RULES, ...SHAPE_RULES, ...ELEMENTWISE_RULES };
 
@@ -69,18 +70,27 @@ function forward(nodes: LeanNode[], targets: string[], inputShape: number[]): Fo
   b.input('x', inputShape);
   const fwds = new Map<string, Fwd>([[input.name, { out: { name: fromKeras(b, 'x', inputShape), shape: inputShape } }]]);
   const ins = new Map<string, Val[]>();
+  // The graph's own shapes hold for its declared input size; at another size only ours are known.
+  const checkShapes = input.outputShape !== undefined && sameDims(input.outputShape, inputShape);
   for (const node of order) {
     if (node === input) continue;
     const vals = node.inputs.map((i) => fwds.get(i)!.out);
     ins.set(node.name, vals);
+    let fwd: Fwd;
     try {
-      fwds.set(node.name, (RULES[node.op.op] as Rule).forward(b, node.op, vals, node.name));
+      fwd = (RULES[node.op.op] as Rule).forward(b, node.op, vals, node.name);
     } catch (err) {
       throw new UnsupportedOpError(`layer ${node.name} (${describeOp(node.op)}): ${(err as Error).message}`);
     }
+    if (checkShapes && node.outputShape && !sameDims(node.outputShape, fwd.out.shape)) {
+      throw new Error(`layer ${node.name}: the ONNX compiler computed shape [${fwd.out.shape}] where the lean graph says [${node.outputShape}]`);
+    }
+    fwds.set(node.name, fwd);
   }
   return { b, order, fwds, ins, inputNode: input.name };
 }
+
+const sameDims = (a: readonly (number | null)[], b: number[]) => a.length === b.length && a.every((d, i) => d === null || d === b[i]);
 
 /** The value a read returns: the node's output, or its pre-activation when asked and it has one. */
 function readVal(fwd: Fwd, read: FeatureRead): Val {

@@ -1,9 +1,12 @@
 /**
  * Rules for pooling and resampling.
  *
- * - Max pool: `MaxPool` also returns the index of each window's (first) maximum in the flattened
- *   input, so the gradient is one `ScatterElements` (reduction add) of dy into zeros: exact for
- *   overlapping windows, padding and windows whose maximum is ≤ 0, first maximum like TF.
+ * - Max pool: per kernel offset, a strided slice of the (−∞-padded) input compared with the output
+ *   marks the windows whose first maximum (row-major, like TF) sits at that offset; dy masked by
+ *   those k² marks, stacked per channel, is scattered back by one grouped `ConvTranspose` with a
+ *   one-hot kernel per offset. Exact for overlapping windows, padding and maxima ≤ 0. (MaxPool's own
+ *   Indices output is not used: ORT's NCHWc layout optimization, graph level 'all', made the
+ *   gradient taken from it wrong once a Conv followed the pool.)
  * - Average pool: its transpose is a `ConvTranspose` of dy / (window count) with a ones filter per
  *   channel; counts exclude padding, as TF's 'same' average pool does.
  * - Global pools: dy spread over the plane (average), or onto the maxima (max: every tied maximum,
@@ -40,24 +43,46 @@ function windowCounts(g: ReturnType<typeof poolGeometry>, op: Pool): Float32Arra
   return counts;
 }
 
+/** The max pool's input gradient (see the header). */
+function maxPoolGrad(b: GraphBuilder, op: Pool, g: ReturnType<typeof poolGeometry>, x: string, y: string, dy: string): string {
+  const [kh, kw] = op.size;
+  const [sh, sw] = op.strides;
+  // Pad with −∞ (never a maximum) so that every strided window lies inside.
+  const [pt, pl] = [g.pads[0][0], g.pads[1][0]];
+  const extra = [Math.max((g.oh - 1) * sh + kh - g.h - pt, 0), Math.max((g.ow - 1) * sw + kw - g.w - pl, 0)];
+  const padded = pt || pl || extra[0] || extra[1] ? b.op1('Pad', [x, b.ints([0, 0, pt, pl, 0, 0, extra[0]!, extra[1]!]), b.scalar(-Infinity)]) : x;
+  const zero = b.scalar(0);
+  const masked: string[] = [];
+  let claimed: string | undefined;
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      const window = b.op1('Slice', [padded, b.ints([i, j]), b.ints([i + (g.oh - 1) * sh + 1, j + (g.ow - 1) * sw + 1]), b.ints([2, 3]), b.ints([sh, sw])]);
+      const max = b.op1('Equal', [window, y]);
+      const hit = claimed ? b.op1('And', [max, b.op1('Not', [claimed])]) : max;
+      claimed = claimed ? b.op1('Or', [claimed, max]) : max;
+      masked.push(b.op1('Unsqueeze', [b.op1('Where', [hit, dy, zero]), b.ints([2])]));
+    }
+  }
+  const k2 = kh * kw;
+  const stacked = b.op1('Reshape', [masked.length > 1 ? b.op1('Concat', masked, { axis: 2 }) : masked[0]!, b.ints([0, g.c * k2, g.oh, g.ow])]);
+  // Kernel (c, offset i·kw + j) is one at (i, j): ConvTranspose puts window (oy, ox)'s value at
+  // input row oy·sh + i − pt, column ox·sw + j − pl.
+  const onehot = new Float32Array(g.c * k2 * k2);
+  for (let c = 0; c < g.c; c++) for (let o = 0; o < k2; o++) onehot[(c * k2 + o) * k2 + o] = 1;
+  const w = b.constant(onehot, [g.c * k2, 1, kh, kw], 'pool_onehot');
+  return b.op1('ConvTranspose', [stacked, w], { ...g.attrs, group: g.c, output_padding: g.rem });
+}
+
 const pool2d: Rule<Pool> = {
   forward(b, op, [x]) {
     const g = poolGeometry(op, x!);
     const shape = [g.oh, g.ow, g.c];
     if (op.reduce === 'avg') return { out: { name: b.op1('AveragePool', [x!.name], { ...g.attrs, count_include_pad: 0 }), shape } };
-    const [y, indices] = b.op('MaxPool', [x!.name], g.attrs, 2);
-    return { out: { name: y!, shape }, saved: { indices: indices! } };
+    return { out: { name: b.op1('MaxPool', [x!.name], g.attrs), shape } };
   },
   backward(b, op, [x], fwd, dy) {
     const g = poolGeometry(op, x!);
-    if (op.reduce === 'max') {
-      const shape = b.op1('Shape', [x!.name]);
-      const flat = b.ints([-1]);
-      const zeros = b.op1('Reshape', [b.op1('ConstantOfShape', [shape]), flat]);
-      const idx = b.op1('Reshape', [fwd.saved!.indices!, flat]);
-      const scattered = b.op1('ScatterElements', [zeros, idx, b.op1('Reshape', [dy, flat])], { axis: 0, reduction: 'add' });
-      return [b.op1('Reshape', [scattered, shape])];
-    }
+    if (op.reduce === 'max') return [maxPoolGrad(b, op, g, x!.name, fwd.out.name, dy)];
     const inv = windowCounts(g, op).map((n) => 1 / n);
     const scaled = b.op1('Mul', [dy, b.constant(inv, [1, 1, g.oh, g.ow], 'pool_inv')]);
     const ones = b.constant(new Float32Array(g.c * op.size[0] * op.size[1]).fill(1), [g.c, 1, ...op.size], 'pool_ones');
