@@ -1,7 +1,8 @@
 /**
  * Element-wise activations as ONNX ops, each with its derivative written out as ONNX ops (the
  * backward pass of the compiled graph). Gradients of ReLU-like functions are masks of the output
- * (the `Sign` of y or of y·(cap − y)): one op instead of a comparison, a cast and a multiply.
+ * (y > 0, or y·(cap − y) > 0), applied with `Where`: ORT's `Sign` and `Cast` are scalar loops, several
+ * times slower than its comparison and `Where` kernels on the large early feature maps.
  * Definitions follow ops.ts: `hard_sigmoid` is TF.js/Keras 2's clip(0.2x + 0.5, 0, 1), `hard_sigmoid6`
  * Keras 3's relu6(x + 3)/6.
  */
@@ -23,7 +24,7 @@ const s = (b: GraphBuilder, v: number) => b.scalar(v);
 /** dy where the output y lies strictly inside (0, cap): relu (cap ∞), relu6, any clip at 0. */
 export function reluMask(b: GraphBuilder, y: string, dy: string, cap: number): string {
   const inside = Number.isFinite(cap) ? mul(b, y, sub(b, s(b, cap), y)) : y;
-  return mul(b, dy, b.op1('Sign', [inside]));
+  return b.op1('Where', [b.op1('Greater', [inside, s(b, 0)]), dy, s(b, 0)]);
 }
 
 /** Φ(x) + x·φ(x): the derivative of x·Φ(x). */

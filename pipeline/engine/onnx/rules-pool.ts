@@ -5,8 +5,8 @@
  *   marks the windows whose first maximum (row-major, like TF) sits at that offset; dy masked by
  *   those k² marks, stacked per channel, is scattered back by one grouped `ConvTranspose` with a
  *   one-hot kernel per offset. Exact for overlapping windows, padding and maxima ≤ 0. (MaxPool's own
- *   Indices output is not used: ORT's NCHWc layout optimization, graph level 'all', made the
- *   gradient taken from it wrong once a Conv followed the pool.)
+ *   Indices output is not used: it would need a serial ScatterElements, and keeps the forward
+ *   MaxPool a single-output op that ORT's NCHWc layout optimization can take.)
  * - Average pool: its transpose is a `ConvTranspose` of dy / (window count) with a ones filter per
  *   channel; counts exclude padding, as TF's 'same' average pool does.
  * - Global pools: dy spread over the plane (average), or onto the maxima (max: every tied maximum,
@@ -104,8 +104,7 @@ const globalPool: Rule<Extract<LeanOp, { op: 'globalPool' }>> = {
     const spread = b.op1('Expand', [d4, b.op1('Shape', [x!.name])]);
     if (op.reduce === 'avg') return [b.op1('Mul', [spread, b.scalar(1 / (h * w))])];
     const y4 = op.keepDims ? fwd.out.name : b.op1('Unsqueeze', [fwd.out.name, axes]);
-    const hit = b.op1('Cast', [b.op1('Equal', [x!.name, y4])], { to: 1 });
-    return [b.op1('Mul', [spread, hit])];
+    return [b.op1('Where', [b.op1('Equal', [x!.name, y4]), spread, b.scalar(0)])];
   },
 };
 
