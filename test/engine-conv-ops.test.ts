@@ -32,6 +32,13 @@ function cases(): Case[] {
             strides, padding, dil, bias: r() < 0.5, act: pick(['linear', 'relu', 'relu6'] as FusedActivation[]),
           });
         }
+  // Issue 16's strided shapes: ResNet50V2's 7×7/2 stem (valid, after its own padding), 1×1/2, and
+  // an even-sized 3×3/2 'same' (the polyphase path's phases have different lengths).
+  const base = { n: 2, c: 3, dil: [1, 1] as [number, number], bias: true, act: 'relu' as FusedActivation };
+  out.push({ ...base, kind: 'conv', h: 16, w: 15, k: [7, 7], out: 4, strides: [2, 2], padding: 'valid' });
+  out.push({ ...base, kind: 'conv', h: 9, w: 10, k: [1, 1], out: 5, strides: [2, 2], padding: 'valid' });
+  out.push({ ...base, kind: 'conv', h: 10, w: 12, k: [3, 3], out: 4, strides: [2, 2], padding: 'same' });
+  out.push({ ...base, kind: 'conv', h: 11, w: 12, k: [4, 3], out: 2, strides: [3, 2], padding: 'same' });
   return out;
 }
 
