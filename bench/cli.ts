@@ -1,12 +1,12 @@
 /**
- * `npm run bench [-- --json] [--quick] [--backends wasm,onnx-cpu] [--no-e2e] [--no-torch] [--webgpu-software]`
+ * `npm run bench [-- --json] [--quick] [--backends wasm,onnx-cpu] [--no-e2e] [--no-torch] [--no-notes] [--webgpu-software]`
  *
  * Times gradient steps (the lecture's ascent step: channel objective, input gradient, normalized
  * update) per backend × model × layer × size × batch: TF.js backends through the lean graph, onnx-*
  * through the ONNX engine (with its copy cost); issue 16's trunks (MobileNet v1 0.75, ResNet50V2,
  * VGG16) on wasm and onnx-*, and the notes' job (512 filters × 300 steps of conv3_block4_out)
- * projected per backend; a native PyTorch reference for the MobileNet v1 trunk when Python with
- * torch is importable; and a small atlas end to end through runPipeline. Prints a table, or with
+ * projected per backend; native PyTorch references of the same trunks (bench/torch_ref.py) when
+ * Python with torch is importable; and a small atlas end to end through runPipeline. Prints a table, or with
  * --json one JSON object per line.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -67,15 +67,17 @@ const log = (line: string) => {
 /** What to time on a backend: fast backends get the full grid, slow ones the headline row. */
 function plan(backend: string): { cases: StepCase[]; steps: number } {
   if (quick) return { cases: [{ model: M25, layer: 'conv_dw_2_relu', size: 64, batch: 1 }, { model: M25, layer: 'conv_dw_2_relu', size: 64, batch: 2 }], steps: 1 };
+  // Issue 16's trunks at 224 px; --no-notes leaves out the notes' ResNet50V2 and VGG16.
   const trunks = (models: string[], steps?: number): StepCase[] =>
-    TRUNKS.filter((t) => models.includes(t.model)).flatMap((t) => [1, 4].map((batch) => ({ ...t, size: 224, batch, ...(steps ? { steps } : {}) })));
+    TRUNKS.filter((t) => models.includes(t.model) && (t.model === M75 || !flag('no-notes'))).flatMap((t) => [1, 2, 4].map((batch) => ({ ...t, size: 224, batch, ...(steps ? { steps } : {}) })));
   if (backend.startsWith('onnx-')) return { cases: trunks([M75, RESNET, VGG]), steps: 5 };
   if (backend === 'cpu') return { cases: [{ model: M75, layer: 'conv_pw_13_relu', size: 224, batch: 1 }, { model: M25, layer: 'conv_pw_13_relu', size: 224, batch: 1 }], steps: 2 };
   const cases: StepCase[] = [];
   for (const layer of ['conv_dw_2_relu', 'conv_pw_6_relu', 'conv_pw_13_relu']) for (const batch of [1, 2, 4, 8]) cases.push({ model: M75, layer, size: 224, batch });
   cases.push({ model: M75, layer: 'conv_pw_13_relu', size: 128, batch: 1 });
   for (const batch of [1, 4]) cases.push({ model: M25, layer: 'conv_pw_13_relu', size: 224, batch });
-  if (backend === 'wasm') cases.push(...trunks([RESNET, VGG], 3));
+  // The slow trunks get 3 timed steps (wasm VGG16 at batch 4: ~12 s a step).
+  cases.push(...trunks([RESNET, VGG], 3));
   return { cases, steps: backend === 'webgpu' ? 3 : 5 };
 }
 
@@ -159,11 +161,12 @@ function findTorchPython(): string | undefined {
   return undefined;
 }
 
-function torchRow(py: string, alpha: number, model: string): StepRow & { torch: string } {
-  const steps = quick ? 3 : 10;
-  const text = execFileSync(py, [path.join(root, 'bench', 'torch_ref.py'), String(alpha), '224', '1', '2', String(steps)], { encoding: 'utf8', timeout: 300_000 });
+/** `net`: a MobileNet width (0.75, 0.25) or a notes model (resnet50v2, vgg16); see torch_ref.py. */
+function torchRow(py: string, net: string, model: string, layer: string): StepRow & { torch: string } {
+  const steps = quick ? 3 : net.startsWith('0') ? 10 : 5;
+  const text = execFileSync(py, [path.join(root, 'bench', 'torch_ref.py'), net, '224', '1', '2', String(steps)], { encoding: 'utf8', timeout: 600_000 });
   const r = JSON.parse(text.trim().split('\n').pop()!) as { msPerStep: number; torch: string; threads: number };
-  return { kind: 'step', backend: `pytorch-cpu (${r.threads} threads)`, model, layer: 'conv_pw_13_relu', size: 224, batch: 1, msPerStep: round(r.msPerStep), unitStepsPerSec: round(1000 / r.msPerStep), steps, torch: r.torch };
+  return { kind: 'step', backend: `pytorch-cpu (${r.threads} threads)`, model, layer, size: 224, batch: 1, msPerStep: round(r.msPerStep), unitStepsPerSec: round(1000 / r.msPerStep), steps, torch: r.torch };
 }
 
 async function endToEnd(): Promise<void> {
@@ -215,11 +218,15 @@ async function main(): Promise<void> {
     const py = findTorchPython();
     if (!py) log('pytorch reference: skipped (no python with torch; Debian: apt-get install python3-torch, or set ATLAS_PYTHON)');
     else {
-      for (const [alpha, model] of (quick ? [[0.25, M25]] : [[0.75, M75], [0.25, M25]]) as [number, string][]) {
-        const row = torchRow(py, alpha, model);
+      const notes = quick || flag('no-notes') ? [] : TRUNKS.filter((t) => t.model !== M75).map((t): [string, string, string] => [t.model, t.model, t.layer]);
+      const nets: [string, string, string][] = [[quick ? '0.25' : '0.75', quick ? M25 : M75, 'conv_pw_13_relu'], ...(quick ? [] : [['0.25', M25, 'conv_pw_13_relu'] as [string, string, string]]), ...notes];
+      for (const [net, model, layer] of nets) {
+        const row = torchRow(py, net, model, layer);
         emit(row as unknown as Record<string, unknown>);
-        const ours = out.find((r) => r.kind === 'step' && r.model === model && r.layer === 'conv_pw_13_relu' && r.size === 224 && r.batch === 1 && r.backend === available.find((b) => b !== 'cpu'));
-        if (ours) emit({ kind: 'ratio', model, layer: 'conv_pw_13_relu', size: 224, batch: 1, backend: ours.backend, reference: row.backend, ratio: round((ours.msPerStep as number) / row.msPerStep) });
+        // Every available backend's batch-1 row against the reference (onnx-cpu and wasm alike).
+        for (const ours of out.filter((r) => r.kind === 'step' && r.model === model && r.layer === layer && r.size === 224 && r.batch === 1 && r.backend !== 'cpu' && available.includes(r.backend as BackendName))) {
+          emit({ kind: 'ratio', model, layer, size: 224, batch: 1, backend: ours.backend, reference: row.backend, ratio: round((ours.msPerStep as number) / row.msPerStep) });
+        }
       }
     }
   }

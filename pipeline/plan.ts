@@ -62,7 +62,20 @@ function synonyms(label: string): string[] {
   return [label, ...label.split(/\s*,\s*/)];
 }
 
-export function planClasses(classes: (number | string)[], labels: string[]): { id: number; label: string }[] {
+/**
+ * Class units need class scores: a model whose output is a feature map (a trunk without a
+ * classifier) has none, and maximizing its channels 0, 1, … as "classes" would be wrong.
+ */
+export function checkClassifier(classes: unknown[], output: { name: string; outputShape: (number | null)[] }): void {
+  if (classes.length === 0 || output.outputShape.length === 1) return;
+  throw new AtlasError(
+    `classes: the model has no classifier: its output layer "${output.name}" has shape [${output.outputShape.join(', ')}], not a vector of class scores; remove classes, or use filters of that layer instead`,
+    { key: 'classes', path: ['classes'] },
+  );
+}
+
+export function planClasses(classes: (number | string)[], labels: string[], output?: { name: string; outputShape: (number | null)[] }): { id: number; label: string }[] {
+  if (output) checkClassifier(classes, output);
   const seen = new Set<number>();
   const out: { id: number; label: string }[] = [];
   for (const [i, c] of classes.entries()) {

@@ -28,6 +28,7 @@ import { lucidBatchFields, lucidObjective, lucidUnitSettings, type LucidUnitSett
 import { classQuality, filterQualityRecords, type UnitQuality } from './render/quality.ts';
 import { classObjective, filterObjective, type Objective } from './render/objectives.ts';
 import type { PixelSpace } from './render/pixels.ts';
+import { resolvePixels } from './render/pixel-presets.ts';
 import { unitSeed } from './render/seed.ts';
 
 export const GENERATOR = 'filter-atlas 0.1.0';
@@ -68,6 +69,8 @@ export interface AtlasContext {
   loaded: LoadedConfig;
   graph: LeanGraph;
   pixels: PixelSpace;
+  /** The chosen pixel range and why (printed). */
+  pixelsNote: string;
   labels: string[];
   layers: PlannedLayer[];
   classes: { id: number; label: string }[];
@@ -125,14 +128,16 @@ async function planAtlas(loaded: LoadedConfig, graph: LeanGraph, modelJson: stri
       ? await loadLabels(labelsFile, classCount, config.model.labels ? 'model.labels' : 'model.source')
       : Array.from({ length: classCount }, (_, i) => `class ${i}`);
   const layers = planLayers(config.layers, graph.nodes);
-  const classes = planClasses(config.classes, labels);
+  const classes = planClasses(config.classes, labels, graph.nodes.find((n) => n.name === graph.outputName));
+  const { space: pixels, note: pixelsNote } = resolvePixels(config.model.pixels, graph);
   const scoreIsLogit = graph.logitNode !== undefined;
   const scoreLayer = graph.logitNode ?? outputNode;
   const size = config.render.size ? ([config.render.size, config.render.size] as [number, number]) : ([graph.inputShape[0], graph.inputShape[1]] as [number, number]);
   return {
     loaded,
     graph,
-    pixels: config.model.pixels,
+    pixels,
+    pixelsNote,
     labels,
     layers,
     classes,
@@ -226,7 +231,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
   const ctx = await prepareAtlas(loaded, env);
   let lock: Lock | undefined;
   try {
-    if (ctx.graph.fallbackLayers.length) progress.log(`note: no lean rule for ${ctx.graph.fallbackLayers.join(', ')}; they run through tf.layers (slower)`);
+    progress.log(ctx.pixelsNote);
 
     let photo: Float32Array | undefined;
     let photoHash: string | null = null;

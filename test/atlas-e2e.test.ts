@@ -15,6 +15,7 @@ import { pages } from '../pipeline/output/paths.ts';
 import type { FilterQualityRecord } from '../pipeline/render/quality.ts';
 import { rankText } from '../src/lib/quality.ts';
 import { M025, M075, MODELS, runCli, tempDir, writeConfig } from './support/fixtures.ts';
+import { assertLinksResolve } from './support/site-links.ts';
 
 async function readManifest(dir: string): Promise<Manifest> {
   return JSON.parse(await fs.readFile(path.join(dir, 'manifest.json'), 'utf8')) as Manifest;
@@ -34,10 +35,6 @@ async function runAtlas(yaml: string, command: 'build' | 'pipeline', env: NodeJS
   return { data, dist, m: await readManifest(data) };
 }
 
-async function htmlFiles(dir: string): Promise<string[]> {
-  const entries = await fs.readdir(dir, { recursive: true });
-  return entries.filter((e) => e.endsWith('.html')).map((e) => path.join(dir, e));
-}
 
 test('build:atlas on the 0.25 model (by folder path): pages, images, GIFs, contact sheets, links', async () => {
   const { data, dist, m } = await runAtlas(
@@ -103,18 +100,7 @@ site:
   for (const c of m.classes) expected.push(`${pages.class(c.id)}index.html`);
   for (const p of expected) await fs.access(path.join(dist, p));
   // Every image and link a page references exists.
-  let images = 0;
-  for (const file of await htmlFiles(dist)) {
-    const html = await fs.readFile(file, 'utf8');
-    for (const [, attr, url] of html.matchAll(/\s(src|href)="([^"]+)"/g)) {
-      if (!url!.startsWith('/')) continue;
-      assert.ok(url!.startsWith('/atlas/'), `${file}: ${attr}="${url}" ignores the base path`);
-      const rel = url!.slice('/atlas/'.length).split('#')[0]!;
-      const target = path.join(dist, rel.endsWith('/') || rel === '' ? `${rel}index.html` : rel);
-      await fs.access(target).catch(() => assert.fail(`${path.relative(dist, file)} references ${url}, missing`));
-      if (attr === 'src') images++;
-    }
-  }
+  const images = await assertLinksResolve(dist, '/atlas/');
   assert.ok(images >= m.units.length * 2, `only ${images} image references`);
   // Safe layer names are their own slugs in the manifest (and so in every URL).
   assert.deepEqual(m.layers.map((l) => l.slug), ['conv_pw_1_relu', 'conv_pw_11_relu']);

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { BACKEND_NAMES } from '../engine/backend.ts';
+import { modelSchema } from './model-schema.ts';
 
 const range = z.string().regex(/^\d+\s*-\s*\d+$/, 'a range like "0-63"');
 /** `all`, one index, a range "a-b", or a list of indices and ranges. */
@@ -11,25 +12,6 @@ export const filterSelection = z.union([z.literal('all'), z.number().int().nonne
 export type FilterSelection = z.infer<typeof filterSelection>;
 
 const triple = z.tuple([z.number(), z.number(), z.number()]);
-
-const model = z.strictObject({
-  /** Names the model: the folder name searched in ATLAS_MODELS, and the first part of every URL. */
-  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-" (it becomes part of URLs)'),
-  /** A folder holding model.json, a model.json path, or an http(s) URL of model.json. */
-  source: z.string().min(1),
-  /** JSON array of class names, index = class id; relative to this file. Default: labels.json beside model.json. */
-  labels: z.string().min(1).optional(),
-  /** Pixel values the model expects. */
-  pixels: z
-    .strictObject({
-      range: z.tuple([z.number(), z.number()]).refine(([a, b]) => a < b, 'the first value must be smaller'),
-      mean: triple.optional(),
-      std: triple.optional(),
-    })
-    .default({ range: [-1, 1] }),
-  /** What a class objective maximizes: the pre-softmax logit, or the probability. */
-  score: z.enum(['logit', 'probability']).default('logit'),
-});
 
 export const DEPROCESS = ['lecture', 'clip'] as const;
 export type DeprocessMode = (typeof DEPROCESS)[number];
@@ -138,7 +120,7 @@ const site = z
   .prefault({});
 
 export const configSchema = z.strictObject({
-  model,
+  model: modelSchema,
   /** Layer name → filters (`all`, an index, "a-b", or a list). */
   layers: z.record(z.string(), filterSelection).default({}),
   /** Class ids or label names. */

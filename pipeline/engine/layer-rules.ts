@@ -51,7 +51,41 @@ export const INFERENCE_IDENTITY = [
   'RandomElasticTransform',
   'AutoContrast',
   'RandAugment',
+  'Identity',
+  // ConvNeXt's drop path: the identity at inference.
+  'StochasticDepth',
 ];
+
+/** Element-wise ops with a scalar: Keras 2 TFOpLambda functions and Keras 3 op nodes. */
+const SCALAR_OPS: Record<string, 'add' | 'multiply' | 'subtract' | 'truediv'> = {
+  '__operators__.add': 'add',
+  'math.add': 'add',
+  'math.multiply': 'multiply',
+  'math.subtract': 'subtract',
+  'math.truediv': 'truediv',
+  'ops.Add': 'add',
+  'ops.Multiply': 'multiply',
+  'ops.Subtract': 'subtract',
+  'ops.Divide': 'truediv',
+  'ops.TrueDivide': 'truediv',
+};
+
+/** `x + 3.0`, `x * (1 / 6)` (MobileNetV3's hard sigmoid) → a per-channel affine; two tensors → a merge. */
+const scalarOp: LayerRule = ({ className, config, args, inShape }) => {
+  const name = className === 'TFOpLambda' ? String(config.function) : className;
+  const fn = SCALAR_OPS[name];
+  if (!fn) throw new Unsupported(`operation "${name}"`);
+  if (!args) {
+    if (fn === 'truediv') throw new Unsupported('division of two tensors');
+    return [{ op: { op: 'merge', merge: fn } }];
+  }
+  const c = Number(args.find((a) => typeof a === 'number'));
+  const tensorFirst = typeof args[0] === 'string';
+  if (args.length !== 2 || (fn === 'truediv' && !tensorFirst)) throw new Unsupported(`operation "${name}" on (${args.join(', ')})`);
+  const [scale, shift] = { add: [1, c], multiply: [c, 0], subtract: tensorFirst ? [1, -c] : [-1, c], truediv: [1 / c, 0] }[fn];
+  const channels = inShape[inShape.length - 1]!;
+  return [{ op: { op: 'affine', scale: vec(perChannel(scale, channels, 'scale')), shift: vec(perChannel(shift, channels, 'shift')) } }];
+};
 
 const activation: LayerRule = ({ config, dialect }) => {
   const act = activationName(config.activation, dialect);
@@ -139,6 +173,8 @@ const cropping: LayerRule = ({ config }) => {
 export const RULES: Record<string, LayerRule> = {
   ...Object.fromEntries(INFERENCE_IDENTITY.map((c) => [c, identity])),
   InputLayer: () => [{ op: { op: 'input' } }],
+  TFOpLambda: scalarOp,
+  ...Object.fromEntries(Object.keys(SCALAR_OPS).filter((k) => k.startsWith('ops.')).map((k) => [k, scalarOp])),
   Conv2D: conv('conv'),
   DepthwiseConv2D: conv('depthwise'),
   SeparableConv2D: separable,
@@ -156,7 +192,12 @@ export const RULES: Record<string, LayerRule> = {
     if (Number(config.alpha ?? 1) !== 1) throw new Unsupported(`alpha ${String(config.alpha)}`);
     return [{ op: { op: 'activation', activation: 'elu' } }];
   },
-  Softmax: ({ config }) => [{ op: { op: 'softmax', axis: Number(Array.isArray(config.axis) ? config.axis[0] : (config.axis ?? -1)) } }],
+  Softmax: ({ config, inShape }) => {
+    const axis = Number(Array.isArray(config.axis) ? config.axis[0] : (config.axis ?? -1));
+    // Over the last axis only (TF.js's softmax): the axis of a batched tensor, -1 or its rank − 1.
+    if (axis !== -1 && axis !== inShape.length) throw new Unsupported(`axis ${axis} (only the last axis)`);
+    return [{ op: { op: 'softmax', axis: -1 } }];
+  },
   Flatten: () => [{ op: { op: 'reshape', shape: [-1] } }],
   Reshape: ({ config }) => [{ op: { op: 'reshape', shape: (config.target_shape as number[]).map(Number) } }],
   ZeroPadding2D: ({ config }) => [{ op: { op: 'pad', pads: pads(config.padding) } }],

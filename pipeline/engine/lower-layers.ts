@@ -20,6 +20,8 @@ export interface LayerInput {
   /** Shape of the first input, without the batch dimension. */
   inShape: number[];
   dialect: 2 | 3;
+  /** Operands of a call with scalar constants (see LayerSpec.args). */
+  args?: (string | number)[];
 }
 
 /** A lean node a rule emits; `suffix` names an extra node ("/depthwise", "/logits"). */
@@ -95,12 +97,12 @@ function conv(kind: 'conv' | 'depthwise'): LayerRule {
   return ({ config, weights, dialect }) => {
     channelsLast(config);
     const groups = Number(config.groups ?? 1);
-    if (kind === 'conv' && groups !== 1) throw new Unsupported(`groups ${groups}`);
+    const grouped = kind === 'conv' && groups !== 1;
     const act = activationName(config.activation, dialect);
     const op: LeanOp = {
       op: 'conv2d',
-      kind,
-      filter: weights[0]!,
+      kind: grouped ? 'depthwise' : kind,
+      filter: grouped ? depthwiseOfGrouped(weights[0]!, groups) : weights[0]!,
       ...(config.use_bias === false ? {} : { bias: weights[1]! }),
       strides: pair(config.strides, 1),
       padding: padding(config.padding ?? 'valid'),
@@ -109,6 +111,16 @@ function conv(kind: 'conv' | 'depthwise'): LayerRule {
     };
     return act === 'softmax' ? [{ op, suffix: '/logits' }, { op: { op: 'softmax', axis: -1 }, className: 'Softmax' }] : [{ op }];
   };
+}
+
+/**
+ * A Conv2D with one input channel per group (ConvNeXt's `groups=channels`) is a depthwise conv:
+ * kernel [kh, kw, 1, out] holds group g's outputs at g·m … g·m + m − 1, the depthwise order.
+ */
+function depthwiseOfGrouped(kernel: Weight, groups: number): Weight {
+  const [kh, kw, perGroup, out] = kernel.shape as [number, number, number, number];
+  if (perGroup !== 1 || out % groups !== 0) throw new Unsupported(`groups ${groups} with ${perGroup} input channels per group (only groups = input channels)`);
+  return { shape: [kh, kw, groups, out / groups], data: kernel.data };
 }
 
 const identity: LayerRule = () => [{ op: { op: 'identity' } }];

@@ -35,12 +35,12 @@ export interface LoweredGraph {
   logitNode?: string;
 }
 
-const CODE_LAYERS = new Set(['Lambda', 'TFOpLambda', 'SlicingOpLambda']);
+/** Layers that hold Python code (a TFOpLambda names a TF function instead: see layer-rules.ts). */
+const CODE_LAYERS = new Set(['Lambda']);
 
 function unsupportedReason(l: ModelSpec['layers'][number]): string | undefined {
-  const registered = (l.config as { registered_name?: unknown }).registered_name;
   if (CODE_LAYERS.has(l.className)) return `layer "${l.name}" (${l.className}) holds Python code, which the atlas never runs from a model file`;
-  if (typeof registered === 'string' && registered.includes('>')) return `layer "${l.name}" (${l.className}) is a custom object (${registered}), whose code the atlas never runs`;
+  if (l.custom) return `layer "${l.name}" (${l.className}) is a custom object (${l.custom}), whose code the atlas never runs`;
   if (!RULES[l.className]) return `layer "${l.name}" (${l.className}) is not a supported layer type`;
   return undefined;
 }
@@ -110,7 +110,9 @@ export function lowerSpec(spec: ModelSpec, file = spec.name): LoweredGraph {
     }
     foldBatchNorm(layer.className, byName.get(layer.name)!, byName, consumers);
   }
-  return { inputName: spec.inputName, inputShape: spec.inputShape, nodes, outputName: spec.outputs[0]!, logitNode: findLogitNode(nodes, spec.outputs[0]!) };
+  // Several outputs: the one latest in topological order is the class output (see ModelSpec.outputs).
+  const outputName = spec.outputs.reduce((a, b) => (nodes.findIndex((n) => n.name === b) > nodes.findIndex((n) => n.name === a) ? b : a));
+  return { inputName: spec.inputName, inputShape: spec.inputShape, nodes, outputName, logitNode: findLogitNode(nodes, outputName) };
 }
 
 /** A BN (now an affine node) whose only input is a linear conv used by nothing else: fold it in. */

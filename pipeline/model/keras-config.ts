@@ -25,25 +25,42 @@ function fail(file: string, message: string): never {
   throw new AtlasError(`${file}: ${message}`, { file, path: ['model', 'source'] });
 }
 
-/** Every `keras_history` layer name in a Keras 3 call's args, in order. */
-function historyNames(v: unknown, out: string[] = []): string[] {
-  if (Array.isArray(v)) for (const x of v) historyNames(x, out);
-  else if (v && typeof v === 'object') {
-    const o = v as Json;
-    if (o.class_name === '__keras_tensor__') out.push(String(((o.config as Json).keras_history as unknown[])[0]));
+/** A call's operands: layer names of tensors, and numbers (the 3.0 of `x + 3.0` in an op node). */
+type Operand = string | number;
+
+/** Every `keras_history` layer name and number in a Keras 3 call's args, in order. */
+function operands(v: unknown, out: Operand[] = []): Operand[] {
+  if (Array.isArray(v)) for (const x of v) operands(x, out);
+  else if (typeof v === 'number') out.push(v);
+  else if (v && typeof v === 'object' && (v as Json).class_name === '__keras_tensor__') {
+    const history = ((v as Json).config as Json | undefined)?.keras_history;
+    out.push(String(Array.isArray(history) ? history[0] : history));
   }
   return out;
 }
 
-/** The layer names a layer is called on, from either dialect's `inbound_nodes`. */
-function inboundOf(layer: Json, file: string): string[] {
+/**
+ * What a layer is called on, from either dialect's `inbound_nodes`. Keras 2 passes a TFOpLambda's
+ * second operand (tensor or number) as the kwarg `y`.
+ */
+function callOf(layer: Json, file: string): Operand[] {
   const nodes = layer.inbound_nodes as unknown[] | undefined;
   if (!nodes || nodes.length === 0) return [];
   const name = String((layer.config as Json)?.name ?? layer.name);
   if (nodes.length > 1) fail(file, `layer "${name}" is called ${nodes.length} times (a shared layer); only layers used once are supported`);
   const node = nodes[0];
-  if (Array.isArray(node)) return node.map((t) => String((t as unknown[])[0]));
-  return historyNames((node as Json).args);
+  if (!Array.isArray(node)) return operands((node as Json).args);
+  const out: Operand[] = node.map((t) => String((t as unknown[])[0]));
+  const y = ((node[0] as unknown[])?.[3] as Json | undefined)?.y;
+  if (layer.class_name === 'TFOpLambda' && typeof y === 'number') out.push(y);
+  if (layer.class_name === 'TFOpLambda' && Array.isArray(y) && typeof y[0] === 'string') out.push(y[0]);
+  return out;
+}
+
+/** Keras 3 saves `x + 3.0` on a symbolic tensor as an op node (module keras.src.ops.*): class "ops.Add". */
+function classOf(layer: Json): string {
+  const module = typeof layer.module === 'string' ? layer.module : '';
+  return /^keras(\.src)?\.ops\b/.test(module) ? `ops.${String(layer.class_name)}` : String(layer.class_name);
 }
 
 /** `[[name, 0, 0], …]` (Keras 2) or `[name, 0, 0]` (Keras 3, one tensor) → names. */
@@ -75,14 +92,25 @@ function slotNamer(): (className: string) => string {
   };
 }
 
+/** Keras 3 marks objects outside Keras by their module or a "package>Name" registered name. */
+function customName(layer: Json): string | undefined {
+  const registered = typeof layer.registered_name === 'string' ? layer.registered_name : undefined;
+  const module = typeof layer.module === 'string' ? layer.module : undefined;
+  if (registered?.includes('>')) return registered;
+  if (module && !module.startsWith('keras')) return `${module}.${String(layer.class_name)}`;
+  return undefined;
+}
+
 interface Level {
   prefix: string;
   names: string[];
   keras3Path: string;
 }
 
-function addLeaf(s: Scope, layer: Json, cfg: Json, name: string, inbound: string[], where: LayerLocation): string {
-  const className = String(layer.class_name);
+function addLeaf(s: Scope, layer: Json, cfg: Json, name: string, call: Operand[], where: LayerLocation): string {
+  const className = classOf(layer);
+  const inbound = call.filter((o): o is string => typeof o === 'string');
+  const args = call.some((o) => typeof o === 'number') ? { args: call } : {};
   if (className === 'InputLayer') {
     const shape = shapeOf(cfg);
     if (s.input) return inbound[0] ?? fail(s.file, `input layer "${name}" is a second model input; only single-input image models are supported`);
@@ -90,7 +118,9 @@ function addLeaf(s: Scope, layer: Json, cfg: Json, name: string, inbound: string
     s.out.push({ name, className, config: cfg, inbound: [], weights: [] });
     return name;
   }
-  s.out.push({ name, className, config: cfg, inbound, weights: s.read({ className, config: cfg, name }, where) });
+  const custom = customName(layer);
+  // A custom object's weights are not read: the model is refused at lowering, naming it.
+  s.out.push({ name, className, config: cfg, inbound, weights: custom ? [] : s.read({ className, config: cfg, name }, where), ...(custom ? { custom } : {}), ...args });
   return name;
 }
 
@@ -114,14 +144,15 @@ function flattenModel(s: Scope, model: Json, level: Level, fed: string[]): strin
     const local = String(lc?.name ?? layer.name);
     const name = level.prefix + local;
     const where: LayerLocation = { names: [...level.names, local], keras3Path: `${level.keras3Path}layers/${slot(String(layer.class_name))}` };
-    let inbound: string[];
-    if (sequential) inbound = previous;
-    else if (layer.class_name === 'InputLayer') inbound = fed.length ? [fed[functionalInputs.indexOf(local)] ?? fed[0]!] : [];
-    else inbound = inboundOf(layer, s.file).map((n) => alias.get(n) ?? fail(s.file, `layer "${name}" reads "${n}", which is not defined before it`));
+    let call: Operand[];
+    if (sequential) call = previous;
+    else if (layer.class_name === 'InputLayer') call = fed.length ? [fed[functionalInputs.indexOf(local)] ?? fed[0]!] : [];
+    else call = callOf(layer, s.file).map((n) => (typeof n === 'number' ? n : (alias.get(n) ?? fail(s.file, `layer "${name}" reads "${n}", which is not defined before it`))));
     let outputs: string[];
     if (MODEL_CLASSES.has(String(layer.class_name))) {
+      const inbound = call.filter((o): o is string => typeof o === 'string');
       outputs = flattenModel(s, layer, { prefix: `${name}/`, names: where.names, keras3Path: `${where.keras3Path}/` }, inbound);
-    } else outputs = [addLeaf(s, layer, lc ?? {}, name, inbound, where)];
+    } else outputs = [addLeaf(s, layer, lc ?? {}, name, call, where)];
     alias.set(local, outputs[0]!);
     previous = outputs;
   }
@@ -151,7 +182,7 @@ export function specFromConfig(json: unknown, read: WeightReader, file: string):
   const s: Scope = { file, read, out: [], dialect: isKeras3(model) ? 3 : 2 };
   const outputs = flattenModel(s, model, { prefix: '', names: [], keras3Path: '' }, []);
   if (!s.input) fail(file, 'the model config has no input layer and no input shape; expected an image model built with an Input or input_shape');
-  if (outputs.length !== 1) fail(file, `the model has ${outputs.length} outputs; only single-output image models are supported`);
+  if (outputs.length === 0) fail(file, 'the model config names no output layer');
   const name = String((model.config as Json).name ?? 'model');
   return { name, inputName: s.input.name, inputShape: s.input.shape, layers: s.out, outputs, dialect: s.dialect };
 }

@@ -1,15 +1,17 @@
 /**
- * Where a model's files are: resolves the config's `model.source` (folder, model.json path or
- * http(s) URL) to a local model.json, downloading a URL once into a cache folder.
+ * Where a model's files are: resolves the config's `model.source` (a TF.js folder or model.json,
+ * a Keras `.keras` or `.h5` file, or an http(s) URL of any of these) to a local model file,
+ * downloading a URL once into a cache folder (the format is told by content, see model/read.ts).
  * `ATLAS_MODELS` names a folder of local models searched first by the model's id.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { AtlasError } from '../errors.ts';
 import { exists, writeFileAtomic } from '../output/atomic.ts';
+import { detectFormat } from './read.ts';
 
 export interface ResolvedModel {
-  /** Absolute path of model.json. */
+  /** Absolute path of the model file: a TF.js model.json, a Keras .keras or .h5 file. */
   modelJson: string;
   /** Where it came from, for the manifest: the path or URL the config named, or the ATLAS_MODELS folder. */
   origin: string;
@@ -57,7 +59,7 @@ export async function resolveModel(options: ResolveOptions): Promise<ResolvedMod
   if (!found) {
     const where = options.modelsDir ? ` (nor ${path.join(options.modelsDir, options.id)} from ATLAS_MODELS)` : '';
     const what = (await exists(target)) ? `${path.join(target, 'model.json')} does not exist` : `${target} does not exist`;
-    throw new AtlasError(`model.source: no model at "${options.source}": ${what}${where}; expected a folder holding model.json, a model.json path or an http(s) URL`, {
+    throw new AtlasError(`model.source: no model at "${options.source}": ${what}${where}; expected a folder holding model.json, a model.json path, a Keras .keras or .h5 file, or an http(s) URL`, {
       key: 'model.source',
       path: ['model', 'source'],
     });
@@ -69,10 +71,17 @@ function safeId(id: string): string {
   return id.replace(/[^A-Za-z0-9._-]+/g, '_');
 }
 
-/** Downloads model.json and every weight file it names, once; later runs reuse the cache. */
+/** A Keras file downloaded before (single-file formats are kept under these names). */
+const KERAS_FILES = ['model.keras', 'model.h5'];
+
+/**
+ * Downloads a model once; later runs reuse the cache. A Keras file (ZIP or HDF5 content) is one
+ * file; a TF.js model.json brings every weight file it names.
+ */
 export async function downloadModel(url: string, dir: string, fetchImpl: typeof fetch): Promise<string> {
   const modelJson = path.join(dir, 'model.json');
   if (await exists(modelJson)) return modelJson;
+  for (const name of KERAS_FILES) if (await exists(path.join(dir, name))) return path.join(dir, name);
   await fs.mkdir(dir, { recursive: true });
   const get = async (u: string): Promise<Buffer> => {
     let res: Response;
@@ -95,11 +104,17 @@ export async function downloadModel(url: string, dir: string, fetchImpl: typeof 
     return Buffer.from(await res.arrayBuffer());
   };
   const json = await get(url);
+  const format = detectFormat(json);
+  if (format === 'keras' || format === 'h5') {
+    const file = path.join(dir, format === 'keras' ? 'model.keras' : 'model.h5');
+    await writeFileAtomic(file, json);
+    return file;
+  }
   let parsed: { weightsManifest?: { paths: string[] }[] };
   try {
     parsed = JSON.parse(json.toString('utf8'));
   } catch {
-    throw new AtlasError(`model.source: ${url} is not JSON; expected a TF.js model.json`, { key: 'model.source', path: ['model', 'source'] });
+    throw new AtlasError(`model.source: ${url} is neither a Keras model file nor JSON; expected a .keras, .h5 or TF.js model.json`, { key: 'model.source', path: ['model', 'source'] });
   }
   for (const group of parsed.weightsManifest ?? []) {
     for (const p of group.paths) {

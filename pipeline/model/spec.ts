@@ -24,6 +24,13 @@ export interface LayerSpec {
   inbound: string[];
   /** Weights in Keras order (e.g. kernel, bias; gamma, beta, moving_mean, moving_variance). */
   weights: Weight[];
+  /** Set for a Keras 3 custom object (its registered name or module): code the atlas never runs. */
+  custom?: string;
+  /**
+   * A call with scalar operands (`x + 3.0`: a Keras 3 op node "ops.Add", a Keras 2 TFOpLambda):
+   * its operands in order, layer names and numbers.
+   */
+  args?: (string | number)[];
 }
 
 export interface ModelSpec {
@@ -34,7 +41,10 @@ export interface ModelSpec {
   inputShape: [number, number, number];
   /** Topological order, the InputLayer first. */
   layers: LayerSpec[];
-  /** The model's output layers (one for the image classifiers the atlas serves). */
+  /**
+   * The model's output layers (one for the image classifiers the atlas serves). With several, the
+   * one latest in `layers` is the model's output for class units; every layer stays a target.
+   */
   outputs: string[];
   /** Keras 2 and TF.js, or Keras 3: a few activations differ between them (hard_sigmoid). */
   dialect: 2 | 3;
@@ -60,7 +70,6 @@ export function variableNames(className: string, config: Record<string, unknown>
   switch (className) {
     case 'Conv2D':
     case 'Dense':
-    case 'Conv2DTranspose':
       return ['kernel', ...bias];
     case 'DepthwiseConv2D':
       return ['depthwise_kernel', ...bias];
@@ -75,9 +84,8 @@ export function variableNames(className: string, config: Record<string, unknown>
       return config.mean != null ? [] : ['mean', 'variance', 'count'];
     case 'LayerScale':
       return ['gamma'];
-    case 'PReLU':
-      return ['alpha'];
     default:
+      // Layers without a lean rule are refused at lowering; their weights are never read.
       return [];
   }
 }

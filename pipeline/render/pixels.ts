@@ -11,13 +11,21 @@ export interface PixelSpace {
   mean?: [number, number, number];
   /** Per-channel divisor applied after the mean. */
   std?: [number, number, number];
+  /** The model takes BGR (caffe-style): channels are reversed before scaling. */
+  channelOrder?: 'bgr';
+  /** A one-channel (grayscale) model: it gets the mean of R, G and B (equal gradients keep the image grey). */
+  channels?: 1;
 }
 
 export function toModelInput(x: tf.Tensor4D, space: PixelSpace): tf.Tensor4D {
   const [lo, hi] = space.range;
-  let y: tf.Tensor = lo === -1 && hi === 1 ? x : x.add(1).mul((hi - lo) / 2).add(lo);
-  if (space.mean) y = y.sub(tf.tensor1d(space.mean));
-  if (space.std) y = y.div(tf.tensor1d(space.std));
+  let y: tf.Tensor = x;
+  if (space.channels === 1) y = y.mean(3, true);
+  else if (space.channelOrder === 'bgr') y = y.reverse(3);
+  if (lo !== -1 || hi !== 1) y = y.add(1).mul((hi - lo) / 2).add(lo);
+  const c = space.channels ?? 3;
+  if (space.mean) y = y.sub(tf.tensor1d(space.mean.slice(0, c)));
+  if (space.std) y = y.div(tf.tensor1d(space.std.slice(0, c)));
   return y as tf.Tensor4D;
 }
 

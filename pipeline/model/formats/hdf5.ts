@@ -15,6 +15,13 @@ export const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 
 let opened = 0;
 
+/** The innermost cause in an HDF5 error stack ("truncated file: eof = …"), else its first line. */
+function hdf5Reason(err: unknown): string {
+  const lines = String((err as Error)?.message ?? err).split('\n');
+  const causes = lines.map((l) => /#\d+: .* in [\w.]+\(\): (.*)$/.exec(l)?.[1]).filter((c): c is string => !!c);
+  return causes[causes.length - 1] ?? lines[0] ?? 'unreadable';
+}
+
 export interface Hdf5 {
   file: h5wasm.File;
   close(): void;
@@ -23,6 +30,8 @@ export interface Hdf5 {
 /** Opens HDF5 bytes; a file the library cannot open is an AtlasError naming `name`. */
 export async function openHdf5(bytes: Uint8Array, name: string): Promise<Hdf5> {
   const module = await h5wasm.ready;
+  // HDF5 errors as exceptions (with the library's message) instead of a stack printed to stderr.
+  module.activate_throwing_error_handler();
   const memPath = `/atlas-${process.pid}-${++opened}.h5`;
   module.FS.writeFile(memPath, bytes);
   let file: h5wasm.File;
@@ -32,7 +41,7 @@ export async function openHdf5(bytes: Uint8Array, name: string): Promise<Hdf5> {
     file.keys();
   } catch (err) {
     module.FS.unlink(memPath);
-    throw new AtlasError(`${name}: cannot read it as HDF5 (${String((err as Error).message ?? err).split('\n')[0]}); the file is corrupt or truncated`, { file: name, path: ['model', 'source'] });
+    throw new AtlasError(`${name}: cannot read it as HDF5 (${hdf5Reason(err)}); the file is corrupt or truncated`, { file: name, path: ['model', 'source'] });
   }
   return {
     file,
@@ -54,8 +63,9 @@ function lazy(ds: h5wasm.Dataset, name: string, where: string): LazyWeight {
         throw new AtlasError(`${name}: cannot read dataset ${where} (${(err as Error).message}); the file is corrupt or truncated`, { file: name, path: ['model', 'source'] });
       }
       if (value instanceof Float32Array) return value;
-      if (value instanceof Float64Array || value instanceof Float32Array || ArrayBuffer.isView(value)) return Float32Array.from(value as unknown as ArrayLike<number>);
-      throw new AtlasError(`${name}: dataset ${where} is not numeric (${String(ds.dtype)})`, { file: name, path: ['model', 'source'] });
+      if (value instanceof Float64Array) return Float32Array.from(value);
+      // Other types (float16 bits as integers, strings) would be misread as numbers.
+      throw new AtlasError(`${name}: dataset ${where} has type ${JSON.stringify(ds.dtype)}; expected float32 or float64 weights`, { file: name, path: ['model', 'source'] });
     },
   };
 }

@@ -17,10 +17,18 @@ export interface LazyWeight {
 /** Largest single weight accepted (elements): far above any image model's layer (VGG16's fc1 has 103 M). */
 export const MAX_WEIGHT_ELEMENTS = 2 ** 28;
 
-/** "conv1\\kernel:0" → ["conv1", "kernel"]: the layer and variable names a weight name ends with. */
-export function nameKey(weightName: string): string {
-  const parts = weightName.replace(/\\/g, '/').replace(/:\d+$/, '').split('/');
-  return parts.slice(-2).join('/');
+/** "conv1\\kernel:0" → "conv1/kernel": separators unified, the TF output index dropped. */
+export function normalName(weightName: string): string {
+  return weightName.replace(/\\/g, '/').replace(/:\d+$/, '');
+}
+
+/**
+ * The weight of `layer`'s variable: named "<layer>/<variable>", or ending in "/<layer>/<variable>"
+ * (a nested model's scope first). A layer name may itself hold "/" (TF.js allows any name).
+ */
+function findWeight(names: [string, LazyWeight][], layer: string, variable: string): LazyWeight | undefined {
+  const key = `${layer}/${variable}`;
+  return (names.find(([n]) => n === key) ?? names.find(([n]) => n.endsWith(`/${key}`)))?.[1];
 }
 
 /** Shape a variable must have by the layer's config (null: any size), or undefined when unchecked. */
@@ -30,7 +38,7 @@ export function expectedShape(className: string, config: Record<string, unknown>
   const units = typeof config.units === 'number' ? config.units : null;
   if (variable === 'kernel' && className === 'Dense') return [null, units];
   if (variable === 'kernel') return [ks[0]!, ks[1]!, null, filters];
-  if (variable === 'depthwise_kernel') return [ks[0]!, ks[1]!, null, Number(config.depth_multiplier ?? 1)];
+  if (variable === 'depthwise_kernel') return [ks[0]!, ks[1]!, null, config.depth_multiplier == null ? null : Number(config.depth_multiplier)];
   if (variable === 'pointwise_kernel') return [1, 1, null, filters];
   if (variable === 'bias') return [className === 'Dense' ? units : className === 'DepthwiseConv2D' ? null : filters];
   if (['gamma', 'beta', 'moving_mean', 'moving_variance'].includes(variable) && className === 'BatchNormalization') return [null];
@@ -63,13 +71,13 @@ export function namedWeightReader(file: string, groups: (top: string) => Map<str
     const names = variableNames(layer.className, layer.config);
     if (names.length === 0) return [];
     const group = groups(where.names[0]!);
-    const byKey = new Map([...group].map(([n, w]) => [nameKey(n), w]));
+    const stored = [...group].map(([n, w]) => [normalName(n), w] as [string, LazyWeight]);
     const local = where.names[where.names.length - 1]!;
     // A top-level layer's group holds only its own weights, in Keras order: the fallback when a
     // layer was renamed after its weights were created.
     const inOrder = where.names.length === 1 && group.size === names.length ? [...group.values()] : undefined;
     return names.map((v, i) => {
-      const w = byKey.get(`${local}/${v}`) ?? inOrder?.[i];
+      const w = findWeight(stored, local, v) ?? inOrder?.[i];
       if (!w) {
         const have = [...group.keys()].slice(0, 8).join(', ') || 'none';
         throw new AtlasError(`${file}: no weight "${v}" for layer "${layer.name}" (${layer.className}); weights stored there: ${have}`, { file, path: ['model', 'source'] });

@@ -1,0 +1,76 @@
+/**
+ * Each real Keras file in ../shared/models/keras builds an atlas by config alone: a few filters of
+ * two layers and two classes, tiny sizes and steps, through the CLI. The nested Teachable Machine
+ * model (layer names with "/") also builds its site, whose links must all resolve.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { it } from 'node:test';
+import type { Manifest } from '../pipeline/output/manifest.ts';
+import { modelsDir } from './support/engine.ts';
+import { runCli, tempDir, writeConfig } from './support/fixtures.ts';
+import { assertLinksResolve } from './support/site-links.ts';
+
+const KERAS = path.join(modelsDir(), 'keras');
+const skip = existsSync(KERAS) ? false : `no ${KERAS} (set ATLAS_MODELS)`;
+
+interface Case {
+  id: string;
+  file: string;
+  layers: [string, string];
+  /** Render size: the input size where a Flatten fixes it, smaller where pooling allows. */
+  size: number;
+  pixels: [number, number];
+}
+
+const CASES: Case[] = [
+  { id: 'mobilenet-imagenet', file: 'mobilenet_v1_0.25_224_imagenet/mobilenet_v1_0.25_224.h5', layers: ['conv_pw_1_relu', 'conv_pw_13_relu'], size: 64, pixels: [-1, 1] },
+  { id: 'mobilenet-vww', file: 'mobilenet_v1_0.25_96_vww/mobilenet_v1_0.25_96.h5', layers: ['activation', 'activation_26'], size: 96, pixels: [-1, 1] },
+  { id: 'mnist', file: 'mnist_cnn/model.keras', layers: ['conv2d_6', 'conv2d_8'], size: 28, pixels: [-1, 1] },
+  { id: 'potato', file: 'potato_cnn/potatoes.keras', layers: ['conv2d_6', 'conv2d_11'], size: 256, pixels: [-1, 1] },
+  { id: 'potato-augment', file: 'potato_augment_rescaling/potato_pretrain_model.h5', layers: ['conv2d', 'conv2d_2'], size: 64, pixels: [0, 255] },
+  { id: 'teachable', file: 'teachable_machine_mobilenetv2/keras_model.h5', layers: ['sequential_1/model1/Conv1_relu', 'sequential_1/model1/block_16_project'], size: 64, pixels: [-1, 1] },
+];
+
+function yaml(c: Case): string {
+  return `model:
+  id: ${c.id}
+  source: ${JSON.stringify(path.join(KERAS, c.file))}
+layers:
+  ${JSON.stringify(c.layers[0])}: 0-1
+  ${JSON.stringify(c.layers[1])}: [0, 3]
+classes: [0, 1]
+render:
+  size: ${c.size}
+  crop: ${Math.round((25 * c.size) / 224)}
+  filters: { steps: 2 }
+  classes: { steps: 2 }
+output: data
+site:
+  url: https://example.org
+  base: /k/
+`;
+}
+
+for (const c of CASES) {
+  it(`${c.file}: two layers' filters and two classes by config alone`, { skip }, async () => {
+    const dir = await tempDir('atlas-keras-e2e-');
+    const config = await writeConfig(dir, yaml(c));
+    const command = c.id === 'teachable' ? 'build' : 'pipeline';
+    const dist = path.join(dir, 'dist');
+    const run = await runCli([command, '--config', config, ...(command === 'build' ? ['--dist', dist] : []), '--quiet']);
+    assert.equal(run.code, 0, run.stderr);
+    const m = JSON.parse(await fs.readFile(path.join(dir, 'data', 'manifest.json'), 'utf8')) as Manifest;
+    assert.deepEqual(m.layers.map((l) => [l.name, l.filters]), [
+      [c.layers[0], [0, 1]],
+      [c.layers[1], [0, 3]],
+    ]);
+    assert.equal(m.classes.length, 2);
+    assert.equal(m.units.length, 6);
+    assert.deepEqual(m.model.pixels.range, c.pixels);
+    for (const u of m.units) await fs.access(path.join(dir, 'data', u.files!.png));
+    if (command === 'build') assert.ok((await assertLinksResolve(dist, '/k/')) >= m.units.length, 'the pages show the images');
+  });
+}
