@@ -178,6 +178,28 @@ describe('onnx engine: branches and reads', { skip }, () => {
   it('read a conv relu6 with the redirected gradient', () => relu({ redirect: true }));
   it('redirect on a dead channel (all inputs shifted below zero)', () =>
     check({ nodes: chain([{ op: 'clip', min: 0, max: 6 }, conv(3, 4), { op: 'activation', activation: 'relu' }]), input: [6, 6, 3], read: { redirect: true }, shift: -0.7 }));
+  it('features: several reads in one forward run (output, pre-activation, an earlier node)', async () => {
+    const nodes = chain([conv(3, 4), conv(4, 4, { activation: 'relu6', strides: [2, 2] }), { op: 'globalPool', reduce: 'avg', keepDims: false }]);
+    const reads: FeatureRead[] = [
+      { node: 'n1', pre: false, redirect: false },
+      { node: 'n1', pre: true, redirect: false },
+      { node: 'n2', pre: false, redirect: false },
+      { node: 'n0', pre: false, redirect: false },
+    ];
+    buildReference(nodes);
+    const r = rng(3);
+    const x = tf.tensor4d(Float32Array.from({ length: 2 * 7 * 6 * 3 }, () => r() * 2 - 1), [2, 7, 6, 3]);
+    const engine = new OnnxEngine(nodes, { ort: ort!, provider: 'cpu' });
+    const got = await engine.features(reads, x);
+    reads.forEach((read, i) => {
+      const ref = tf.tidy(() => runReference(nodes, read, x));
+      assert.deepEqual(got[i]!.shape, ref.shape);
+      assert.ok(relErr(got[i]!.dataSync() as Float32Array, ref.dataSync() as Float32Array) < 1e-5, `read ${i}`);
+      ref.dispose();
+    });
+    tf.dispose([x, ...got]);
+    engine.dispose();
+  });
   it('read an activation node before its relu', () => check({ nodes: chain([conv(3, 4), { op: 'activation', activation: 'relu' }]), input: [6, 6, 3], read: { pre: true } }));
 });
 

@@ -60,7 +60,7 @@ export class OnnxEngine implements GradientEngine {
     let dA = objective.linear ? this.constantGrad(objective, shape) : undefined;
     if (!dA) {
       // Non-linear head: features first, then dA from TF.js at those features.
-      const [features] = await this.features([objective.read], x);
+      const [features] = await this.featuresOf([objective.read], x, xData);
       dA = tf.tidy(() => tf.grad((a: tf.Tensor) => tf.sum(objective.head(a)))(features!).dataSync() as Float32Array);
       features!.dispose();
     }
@@ -74,18 +74,23 @@ export class OnnxEngine implements GradientEngine {
   }
 
   async features(reads: FeatureRead[], x: tf.Tensor4D): Promise<tf.Tensor[]> {
-    const [batch, ...inShape] = x.shape;
-    const compiled = await this.compiled(`f|${reads.map(readKey).join(',')}|${inShape}`, () => compileFeatures(this.nodes, reads, inShape));
-    const out = await this.run(compiled.session, { x: [await this.copyOut(x), x.shape] });
-    const t0 = performance.now();
-    const tensors = compiled.shapes.map((s, i) => tf.tensor(out[`features${i}`]!, [batch, ...s]));
-    this.stats.copyMs += performance.now() - t0;
-    return tensors;
+    return this.featuresOf(reads, x, await this.copyOut(x));
   }
 
   dispose(): void {
     for (const p of this.sessions.values()) void p.then((c) => c.session.release()).catch(() => undefined);
     this.sessions.clear();
+  }
+
+  /** `features` with x's values already copied out. */
+  private async featuresOf(reads: FeatureRead[], x: tf.Tensor4D, xData: Float32Array): Promise<tf.Tensor[]> {
+    const [batch, ...inShape] = x.shape;
+    const compiled = await this.compiled(`f|${reads.map(readKey).join(',')}|${inShape}`, () => compileFeatures(this.nodes, reads, inShape));
+    const out = await this.run(compiled.session, { x: [xData, x.shape] });
+    const t0 = performance.now();
+    const tensors = compiled.shapes.map((s, i) => tf.tensor(out[`features${i}`]!, [batch, ...s]));
+    this.stats.copyMs += performance.now() - t0;
+    return tensors;
   }
 
   /** ∂Σhead/∂features of a linear head at zeros, once per objective and feature shape. */
