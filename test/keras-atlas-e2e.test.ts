@@ -1,13 +1,17 @@
 /**
  * Each real Keras file in ../shared/models/keras builds an atlas by config alone: a few filters of
  * two layers and two classes, tiny sizes and steps, through the CLI. The nested Teachable Machine
- * model (layer names with "/") also builds its site, whose links must all resolve.
+ * model (layer names with "/") also builds its site, whose links must all resolve; the ImageNet
+ * MobileNet's class images are classified as their class.
  */
+import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { it } from 'node:test';
+import sharp from 'sharp';
+import { loadLayersModelFromFile } from '../pipeline/model/load.ts';
 import type { Manifest } from '../pipeline/output/manifest.ts';
 import { modelsDir } from './support/engine.ts';
 import { runCli, tempDir, writeConfig } from './support/fixtures.ts';
@@ -74,3 +78,25 @@ for (const c of CASES) {
     if (command === 'build') assert.ok((await assertLinksResolve(dist, '/k/')) >= m.units.length, 'the pages show the images');
   });
 }
+
+it('the ImageNet MobileNet .h5: class images are top-1 for their class, read back from the PNGs', { skip: skip || (existsSync(path.join(modelsDir(), 'mobilenet_v1_0.25_224')) ? false : 'no TF.js 0.25 model') }, async () => {
+  const dir = await tempDir('atlas-keras-classes-');
+  const file = path.join(KERAS, 'mobilenet_v1_0.25_224_imagenet', 'mobilenet_v1_0.25_224.h5');
+  const config = await writeConfig(dir, `model:\n  id: mobilenet-h5\n  source: ${JSON.stringify(file)}\nclasses: [141, goldfish, espresso]\noutput: data\n`);
+  const run = await runCli(['pipeline', '--config', config, '--quiet']);
+  assert.equal(run.code, 0, run.stderr);
+  const m = JSON.parse(await fs.readFile(path.join(dir, 'data', 'manifest.json'), 'utf8')) as Manifest;
+  assert.equal(m.model.scoreLayer, 'reshape_2', 'the logit before the final softmax');
+  // Classified by the TF.js model of the same weights through tf.layers: another file, another executor.
+  await tf.setBackend('cpu');
+  const { model } = await loadLayersModelFromFile(path.join(modelsDir(), 'mobilenet_v1_0.25_224', 'model.json'));
+  for (const u of m.units) {
+    const { data, info } = await sharp(path.join(dir, 'data', u.files!.png)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const top = tf.tidy(() => {
+      const x = tf.tensor3d(new Uint8Array(data), [info.height, info.width, 3], 'int32').toFloat().div(127.5).sub(1);
+      return (model.predict(tf.image.resizeBilinear(x as tf.Tensor3D, [224, 224]).expandDims(0)) as tf.Tensor).argMax(-1).dataSync()[0];
+    });
+    assert.equal(top, u.index, `class ${u.index} (${u.label}): its image is classified as ${top}`);
+  }
+  model.dispose();
+});

@@ -73,6 +73,7 @@ it('activations by Keras definition: hard_sigmoid (Keras 2 and 3), hard_swish, s
   close(runOne('Activation', { activation: serialized }, x, [], 3), map(xs, relu6), 'Keras 3 serialized relu6');
   close(runOne('ReLU', { negative_slope: 0.1, threshold: 0 }, x), map(xs, (v) => (v > 0 ? v : 0.1 * v)), 'ReLU negative_slope');
   close(runOne('LeakyReLU', { negative_slope: 0.25 }, x, [], 3), map(xs, (v) => (v > 0 ? v : 0.25 * v)), 'LeakyReLU, Keras 3 key');
+  close(runOne('Activation', { activation: 'leaky_relu' }, x, [], 3), map(xs, (v) => (v > 0 ? v : 0.2 * v)), 'Keras 3 leaky_relu activation');
 });
 
 it('Softmax layer over channels; GlobalAveragePooling2D and GlobalMaxPooling2D with keepdims', () => {

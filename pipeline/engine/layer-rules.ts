@@ -88,9 +88,10 @@ const scalarOp: LayerRule = ({ className, config, args, inShape }) => {
 };
 
 const activation: LayerRule = ({ config, dialect }) => {
+  // Keras 3's activation "leaky_relu" (negative slope 0.2) is an op with a parameter.
+  if (config.activation === 'leaky_relu') return [{ op: { op: 'leakyRelu', alpha: 0.2 } }];
   const act = activationName(config.activation, dialect);
   if (act === 'softmax') return [{ op: { op: 'softmax', axis: -1 } }];
-  if (typeof config.activation === 'string' && config.activation === 'leaky_relu') return [{ op: { op: 'leakyRelu', alpha: 0.2 } }];
   return [{ op: { op: 'activation', activation: act } }];
 };
 

@@ -40,7 +40,7 @@ export function pair(v: unknown, fallback: number): [number, number] {
   return [fallback, fallback];
 }
 
-function padding(v: unknown): Padding {
+export function padding(v: unknown): Padding {
   if (v === 'same' || v === 'valid') return v;
   throw new Unsupported(`padding "${String(v)}"`);
 }
@@ -59,19 +59,19 @@ export function activationName(v: unknown, dialect: 2 | 3): ActivationName | 'so
   throw new Unsupported(`activation "${name || JSON.stringify(v)}"`);
 }
 
-function channelsLast(config: Config): void {
+export function channelsLast(config: Config): void {
   if (config.data_format && config.data_format !== 'channels_last') throw new Unsupported(`data_format "${String(config.data_format)}"`);
 }
 
 /** A scalar or per-channel list → one value per channel. */
-function perChannel(v: unknown, channels: number, what: string): Float32Array {
+export function perChannel(v: unknown, channels: number, what: string): Float32Array {
   const list = Array.isArray(v) ? (v as unknown[]).flat(4).map(Number) : [Number(v)];
   if (list.length === 1) return new Float32Array(channels).fill(list[0]!);
   if (list.length !== channels) throw new Unsupported(`${what} with ${list.length} values for ${channels} channels`);
   return Float32Array.from(list);
 }
 
-function vec(data: Float32Array): Weight {
+export function vec(data: Float32Array): Weight {
   return { shape: [data.length], data };
 }
 
@@ -88,12 +88,12 @@ export function batchNormAffine(config: Config, weights: Weight[]): { scale: Flo
   return { scale, shift };
 }
 
-function lastAxis(config: Config, rank: number): void {
+export function lastAxis(config: Config, rank: number): void {
   const axis = Array.isArray(config.axis) ? (config.axis as number[]) : [Number(config.axis ?? -1)];
   if (axis.length !== 1 || (axis[0] !== -1 && axis[0] !== rank)) throw new Unsupported(`axis ${JSON.stringify(config.axis)} (only the channel axis is supported)`);
 }
 
-function conv(kind: 'conv' | 'depthwise'): LayerRule {
+export function conv(kind: 'conv' | 'depthwise'): LayerRule {
   return ({ config, weights, dialect }) => {
     channelsLast(config);
     const groups = Number(config.groups ?? 1);
@@ -123,10 +123,10 @@ function depthwiseOfGrouped(kernel: Weight, groups: number): Weight {
   return { shape: [kh, kw, groups, out / groups], data: kernel.data };
 }
 
-const identity: LayerRule = () => [{ op: { op: 'identity' } }];
-const merge = (m: 'add' | 'subtract' | 'multiply' | 'average' | 'maximum' | 'minimum'): LayerRule => () => [{ op: { op: 'merge', merge: m } }];
+export const identity: LayerRule = () => [{ op: { op: 'identity' } }];
+export const merge = (m: 'add' | 'subtract' | 'multiply' | 'average' | 'maximum' | 'minimum'): LayerRule => () => [{ op: { op: 'merge', merge: m } }];
 
-function pool(reduce: 'max' | 'avg'): LayerRule {
+export function pool(reduce: 'max' | 'avg'): LayerRule {
   return ({ config }) => {
     channelsLast(config);
     const size = pair(config.pool_size, 2);
@@ -134,7 +134,7 @@ function pool(reduce: 'max' | 'avg'): LayerRule {
   };
 }
 
-function globalPool(reduce: 'max' | 'avg'): LayerRule {
+export function globalPool(reduce: 'max' | 'avg'): LayerRule {
   return ({ config }) => {
     channelsLast(config);
     return [{ op: { op: 'globalPool', reduce, keepDims: config.keepdims === true } }];
@@ -142,7 +142,7 @@ function globalPool(reduce: 'max' | 'avg'): LayerRule {
 }
 
 /** ((top, bottom), (left, right)) from an int, a pair or a pair of pairs. */
-function pads(v: unknown): [[number, number], [number, number]] {
+export function pads(v: unknown): [[number, number], [number, number]] {
   if (Array.isArray(v) && Array.isArray(v[0])) return [pair(v[0], 0), pair(v[1], 0)];
   const [h, w] = pair(v, 0);
   return [
@@ -151,4 +151,3 @@ function pads(v: unknown): [[number, number], [number, number]] {
   ];
 }
 
-export { conv, identity, merge, pool, globalPool, pads, perChannel, vec, lastAxis, channelsLast, padding };
