@@ -1,12 +1,13 @@
 /**
- * `npm run bench [-- --json] [--quick] [--backends wasm,cpu] [--no-e2e] [--no-torch] [--no-dataset] [--webgpu-software]`
+ * `npm run bench [-- --json] [--quick] [--backends wasm,onnx-cpu] [--no-e2e] [--no-torch] [--no-notes] [--no-dataset] [--webgpu-software]`
  *
- * Times gradient steps (the lecture's ascent step: lean graph, channel objective, input gradient,
- * normalized update) per backend × model × layer × size × batch, including the lecture notes'
- * ResNet50V2 (to conv3_block4_out) and VGG16 (to block5_conv3) built with seeded weights
- * (bench/architectures.ts); native PyTorch references of the same trunks when Python with torch is
- * importable; and a small atlas end to end through runPipeline. Prints a table, or with --json one
- * JSON object per line.
+ * Times gradient steps (the lecture's ascent step: channel objective, input gradient, normalized
+ * update) per backend × model × layer × size × batch: TF.js backends through the lean graph, onnx-*
+ * through the ONNX engine (with its copy cost); issue 16's trunks (MobileNet v1 0.75, ResNet50V2,
+ * VGG16) on wasm and onnx-*, and the notes' job (512 filters × 300 steps of conv3_block4_out)
+ * projected per backend; native PyTorch references of the same trunks (bench/torch_ref.py) when
+ * Python with torch is importable; and a small atlas end to end through runPipeline. Prints a table, or with
+ * --json one JSON object per line.
  */
 import * as tf from '@tensorflow/tfjs';
 import { execFileSync } from 'node:child_process';
@@ -16,15 +17,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BACKEND_NAMES, CANDIDATES, selectBackend, type BackendName } from '../pipeline/engine/backend.ts';
 import { buildLeanGraph, type LeanGraph } from '../pipeline/engine/graph.ts';
-import { valueAndGradOfParams } from '../pipeline/engine/step.ts';
+import { lowerSpec } from '../pipeline/engine/lower.ts';
+import { OnnxEngine } from '../pipeline/engine/onnx/engine.ts';
+import { loadOrt, physicalCores, type ProviderName } from '../pipeline/engine/onnx/runtime.ts';
 import { tfjsEngine } from '../pipeline/engine/tfjs-engine.ts';
-import { normalizedAscent } from '../pipeline/render/optimizers.ts';
-import { specFromLayersModel } from '../pipeline/model/from-layers.ts';
-import { loadModel } from '../pipeline/model/load.ts';
-import { resnet50v2, vgg16 } from './architectures.ts';
-import { channelObjective } from '../pipeline/render/objectives.ts';
 import { runPipeline } from '../pipeline/run.ts';
 import { datasetRow } from './dataset.ts';
+import { benchSpec, M25, M75, RESNET, TRUNKS, timeEngineStep, VGG } from './engines.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -43,6 +42,8 @@ interface StepCase {
   layer: string;
   size: number;
   batch: number;
+  /** Timed steps when not the plan's (slow trunks on wasm). */
+  steps?: number;
 }
 
 export interface StepRow extends StepCase {
@@ -63,83 +64,65 @@ const log = (line: string) => {
   else process.stderr.write(line + '\n');
 };
 
-const M75 = 'mobilenet_v1_0.75_224';
-const M25 = 'mobilenet_v1_0.25_224';
-
 /** What to time on a backend: fast backends get the full grid, slow ones the headline row. */
 function plan(backend: string): { cases: StepCase[]; steps: number } {
   if (quick) return { cases: [{ model: M25, layer: 'conv_dw_2_relu', size: 64, batch: 1 }, { model: M25, layer: 'conv_dw_2_relu', size: 64, batch: 2 }], steps: 1 };
+  // Issue 16's trunks at 224 px; --no-notes leaves out the notes' ResNet50V2 and VGG16.
+  const trunks = (models: string[], steps?: number): StepCase[] =>
+    TRUNKS.filter((t) => models.includes(t.model) && (t.model === M75 || !flag('no-notes'))).flatMap((t) => [1, 2, 4].map((batch) => ({ ...t, size: 224, batch, ...(steps ? { steps } : {}) })));
+  if (backend.startsWith('onnx-')) return { cases: trunks([M75, RESNET, VGG]), steps: 5 };
   if (backend === 'cpu') return { cases: [{ model: M75, layer: 'conv_pw_13_relu', size: 224, batch: 1 }, { model: M25, layer: 'conv_pw_13_relu', size: 224, batch: 1 }], steps: 2 };
   const cases: StepCase[] = [];
   for (const layer of ['conv_dw_2_relu', 'conv_pw_6_relu', 'conv_pw_13_relu']) for (const batch of [1, 2, 4, 8]) cases.push({ model: M75, layer, size: 224, batch });
   cases.push({ model: M75, layer: 'conv_pw_13_relu', size: 128, batch: 1 });
   for (const batch of [1, 4]) cases.push({ model: M25, layer: 'conv_pw_13_relu', size: 224, batch });
+  // The slow trunks get 3 timed steps (wasm VGG16 at batch 4: ~12 s a step).
+  cases.push(...trunks([RESNET, VGG], 3));
   return { cases, steps: backend === 'webgpu' ? 3 : 5 };
 }
 
-async function timeStep(graph: LeanGraph, c: StepCase, steps: number): Promise<number> {
-  const obj = channelObjective(c.layer, Array.from({ length: c.batch }, (_, i) => i), 2, true);
-  const engine = tfjsEngine(graph);
-  const ascent = normalizedAscent(1);
-  let x = tf.randomUniform([c.batch, c.size, c.size, 3], -0.1, 0.1) as tf.Tensor4D;
-  const times: number[] = [];
-  for (let i = 0; i <= steps; i++) {
-    const t0 = performance.now();
-    // The lecture's step: value and input gradient, then the normalized update.
-    const { value, grad } = await valueAndGradOfParams(engine, obj, (p) => ({ input: p as tf.Tensor4D }), x);
-    const next = ascent.step(x, grad, i) as tf.Tensor4D;
-    await value.data();
-    tf.dispose([value, grad, x]);
-    x = next;
-    if (i > 0) times.push(performance.now() - t0);
-  }
-  x.dispose();
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
-}
-
-async function benchBackend(backend: BackendName): Promise<void> {
+async function benchBackend(backend: BackendName, onnx?: ProviderName): Promise<void> {
   const { cases, steps } = plan(backend);
   const byModel = new Map<string, StepCase[]>();
   for (const c of cases) byModel.set(c.model, [...(byModel.get(c.model) ?? []), c]);
+  const ort = onnx ? await loadOrt() : undefined;
+  const threads = physicalCores();
   for (const [model, list] of byModel) {
-    const file = path.join(modelsDir, model, 'model.json');
-    if (!fs.existsSync(file)) {
-      log(`skip ${model}: ${file} not found (set ATLAS_MODELS)`);
+    const spec = await benchSpec(model, modelsDir);
+    if (!spec) {
+      log(`skip ${model}: not found in ${modelsDir} (set ATLAS_MODELS)`);
       continue;
     }
-    const { graph } = await loadModel(file);
+    if (ort && onnx) {
+      const engine = new OnnxEngine(lowerSpec(spec).nodes, { ort, provider: onnx, threads });
+      for (const c of list) {
+        const before = { ...engine.stats };
+        const ms = await timeEngineStep(engine, c.layer, c.size, c.batch, c.steps ?? steps);
+        const copyMs = (engine.stats.copyMs - before.copyMs) / (engine.stats.runs - before.runs);
+        emit({ kind: 'step', backend, ...c, msPerStep: round(ms), unitStepsPerSec: round((c.batch * 1000) / ms), steps: c.steps ?? steps, threads, copyMsPerStep: round(copyMs) });
+      }
+      engine.dispose();
+      continue;
+    }
+    const graph = buildLeanGraph(spec);
     for (const c of list) {
-      const ms = await timeStep(graph, c, steps);
-      emit({ kind: 'step', backend, ...c, msPerStep: round(ms), unitStepsPerSec: round((c.batch * 1000) / ms), steps });
+      const ms = await timeEngineStep(tfjsEngine(graph), c.layer, c.size, c.batch, c.steps ?? steps);
+      emit({ kind: 'step', backend, ...c, msPerStep: round(ms), unitStepsPerSec: round((c.batch * 1000) / ms), steps: c.steps ?? steps });
     }
     graph.dispose();
   }
-  if (!quick && backend !== 'cpu' && !flag('no-notes')) await benchNotesModels(backend, backend === 'webgpu' ? 3 : 5);
 }
 
-/** The notes' models and layers: [name, layer, builder]. Their weights cannot be downloaded here; the architecture sets the speed. */
-const NOTES_MODELS: [string, string, () => tf.LayersModel][] = [
-  ['resnet50v2', 'conv3_block4_out', () => resnet50v2({ size: 224, until: 'conv3' })],
-  ['vgg16', 'block5_conv3', () => vgg16({ size: 224 })],
-];
-/** The notes' filter job: all 512 filters of conv3_block4_out × 300 steps. */
-const NOTES_JOB = { model: 'resnet50v2', unitSteps: 512 * 300 };
-
-/** ResNet50V2 and VGG16 at 224, batch 1, 2, 4; then the projected time of the notes' whole job at the best batch. */
-async function benchNotesModels(backend: BackendName, steps: number): Promise<void> {
-  for (const [model, layer, build] of NOTES_MODELS) {
-    const layers = build();
-    const graph = buildLeanGraph(specFromLayersModel(layers));
-    layers.dispose();
-    for (const batch of [1, 2, 4]) {
-      const ms = await timeStep(graph, { model, layer, size: 224, batch }, steps);
-      emit({ kind: 'step', backend, model, layer, size: 224, batch, msPerStep: round(ms), unitStepsPerSec: round((batch * 1000) / ms), steps });
-    }
-    graph.dispose();
+/** The notes' job (512 filters × 300 steps of ResNet50V2 conv3_block4_out, 224 px) at each backend's best batch. */
+function projectNotesJob(): void {
+  const backends = [...new Set(out.filter((r) => r.kind === 'step').map((r) => r.backend as string))];
+  for (const backend of backends) {
+    const rows = out.filter((r) => r.kind === 'step' && r.backend === backend && r.model === RESNET && r.size === 224);
+    if (!rows.length) continue;
+    const best = rows.reduce((a, b) => ((b.unitStepsPerSec as number) > (a.unitStepsPerSec as number) ? b : a));
+    const hours = (512 * 300) / (best.unitStepsPerSec as number) / 3600;
+    emit({ kind: 'projection', backend, model: RESNET, layer: 'conv3_block4_out', units: 512, steps: 300, batch: best.batch, hours: round(hours) });
   }
-  const best = out.filter((r) => r.kind === 'step' && r.backend === backend && r.model === NOTES_JOB.model).sort((a, b) => (b.unitStepsPerSec as number) - (a.unitStepsPerSec as number))[0];
-  if (best) emit({ kind: 'projection', backend, model: NOTES_JOB.model, layer: best.layer, units: 512, steps: 300, batch: best.batch, hours: round(NOTES_JOB.unitSteps / (best.unitStepsPerSec as number) / 3600) });
 }
 
 function round(v: number): number {
@@ -208,19 +191,23 @@ async function main(): Promise<void> {
     }
   }
   for (const b of available) {
-    await selectBackend(b);
-    await benchBackend(b);
+    const sel = await selectBackend(b);
+    await benchBackend(b, sel.onnx);
   }
+  projectNotesJob();
   if (!flag('no-torch')) {
     const py = findTorchPython();
     if (!py) log('pytorch reference: skipped (no python with torch; Debian: apt-get install python3-torch, or set ATLAS_PYTHON)');
     else {
-      const nets: [string, string, string][] = [[quick ? '0.25' : '0.75', quick ? M25 : M75, 'conv_pw_13_relu'], ...(quick ? [] : ([['0.25', M25, 'conv_pw_13_relu'], ...NOTES_MODELS.map(([m, l]) => [m, m, l])] as [string, string, string][]))];
+      const notes = quick || flag('no-notes') ? [] : TRUNKS.filter((t) => t.model !== M75).map((t): [string, string, string] => [t.model, t.model, t.layer]);
+      const nets: [string, string, string][] = [[quick ? '0.25' : '0.75', quick ? M25 : M75, 'conv_pw_13_relu'], ...(quick ? [] : [['0.25', M25, 'conv_pw_13_relu'] as [string, string, string]]), ...notes];
       for (const [net, model, layer] of nets) {
         const row = torchRow(py, net, model, layer);
         emit(row as unknown as Record<string, unknown>);
-        const ours = out.find((r) => r.kind === 'step' && r.model === model && r.layer === layer && r.size === 224 && r.batch === 1 && r.backend === available.find((b) => b !== 'cpu'));
-        if (ours) emit({ kind: 'ratio', model, layer, size: 224, batch: 1, backend: ours.backend, reference: row.backend, ratio: round((ours.msPerStep as number) / row.msPerStep) });
+        // Every available backend's batch-1 row against the reference (onnx-cpu and wasm alike).
+        for (const ours of out.filter((r) => r.kind === 'step' && r.model === model && r.layer === layer && r.size === 224 && r.batch === 1 && r.backend !== 'cpu' && available.includes(r.backend as BackendName))) {
+          emit({ kind: 'ratio', model, layer, size: 224, batch: 1, backend: ours.backend, reference: row.backend, ratio: round((ours.msPerStep as number) / row.msPerStep) });
+        }
       }
     }
   }
@@ -244,10 +231,10 @@ function printTables(): void {
   };
   console.log(`\nGradient steps (${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} CPUs: ${os.cpus()[0]?.model ?? '?'})`);
   table(steps, cols);
+  for (const r of out.filter((r) => r.kind === 'projection')) console.log(`\nNotes' job (${r.units} filters × ${r.steps} steps of ${r.model} ${r.layer}, batch ${r.batch}) on ${r.backend}: ${r.hours} h`);
   for (const r of out.filter((r) => r.kind === 'ratio')) console.log(`\n${r.model} → ${r.layer}, 224, batch 1: ${r.backend} is ${r.ratio}× the time of ${r.reference}`);
-  for (const r of out.filter((r) => r.kind === 'projection')) console.log(`\nThe notes' job (${r.model} ${r.layer}, ${r.units} filters × ${r.steps} steps) on ${r.backend}, batch ${r.batch}: about ${r.hours} h`);
-  for (const r of out.filter((r) => r.kind === 'dataset')) console.log(`\nDataset examples (${r.backend}, ${r.model}, forward pass over ${r.layers} layers + logits, batch ${r.batch}): ${r.photosPerSec} photos/s`);
   for (const r of out.filter((r) => r.kind === 'e2e')) console.log(`\nEnd to end (${r.backend}, ${r.model}, ${r.units} units × ${r.steps} steps, batch auto): ${r.seconds} s, ${r.unitsPerMinute} units/min`);
+  for (const r of out.filter((r) => r.kind === 'dataset')) console.log(`\nDataset examples (${r.backend}, ${r.model}, forward pass over ${r.layers} layers + logits, batch ${r.batch}): ${r.photosPerSec} photos/s`);
 }
 
 await main();

@@ -9,6 +9,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { loadConfig, type LoadedConfig } from './config/load.ts';
 import { selectBackend, type BackendChoice, type SelectedBackend } from './engine/backend.ts';
+import { createGradientEngine } from './engine/select-engine.ts';
 import { tfjsEngine } from './engine/tfjs-engine.ts';
 import { AtlasError } from './errors.ts';
 import { acquireLock, lockWriteError, type Lock } from './lock.ts';
@@ -63,7 +64,9 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
   const backend = await selectBackend(options.backend ?? loaded.config.render.backend);
   progress.log(`backend: ${backend.name}${backend.skipped.length ? ` (skipped ${backend.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')})` : ''}`);
   const ctx = await prepareAtlas(loaded, options.env ?? process.env);
-  const engine = tfjsEngine(ctx.graph);
+  // The network runs on the selected engine (ONNX Runtime for an onnx-* backend, when it compiles this model).
+  const { engine, fallback } = await createGradientEngine(backend, ctx.graph, () => tfjsEngine(ctx.graph));
+  if (fallback) progress.log(`note: ${fallback}`);
   let lock: Lock | undefined;
   try {
     progress.log(ctx.pixelsNote);

@@ -7,7 +7,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
-import { selectBackend } from '../pipeline/engine/backend.ts';
+import { BACKEND_NAMES, selectBackend } from '../pipeline/engine/backend.ts';
 import { loadLayersModelFromFile } from '../pipeline/model/load.ts';
 import { frameDelays } from '../pipeline/output/images.ts';
 import { classQualityOf, filterQualityOf, readManifest, type Manifest } from '../pipeline/output/manifest.ts';
@@ -61,7 +61,7 @@ site:
   ]);
   assert.deepEqual(m.classes.map((c) => c.id), [141, 1]);
   assert.equal(m.units.length, 10);
-  assert.ok(['wasm', 'cpu', 'tensorflow', 'tensorflow-gpu', 'webgpu'].includes(m.backend.name));
+  assert.ok((BACKEND_NAMES as readonly string[]).includes(m.backend.name));
 
   for (const u of m.units) {
     assert.equal(u.status, 'ok', `${u.key}: ${u.error}`);

@@ -6,7 +6,7 @@ import { BACKEND_NAMES, CANDIDATES, selectBackend, type BackendCandidate } from 
 test('candidates are tried in the documented order', () => {
   assert.deepEqual(
     CANDIDATES.map((c) => c.name),
-    ['tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu'],
+    ['tensorflow-gpu', 'tensorflow', 'onnx-cuda', 'onnx-directml', 'onnx-coreml', 'webgpu', 'onnx-cpu', 'wasm', 'cpu'],
   );
   assert.deepEqual([...BACKEND_NAMES], CANDIDATES.map((c) => c.name));
 });

@@ -15,8 +15,8 @@ const fake = (name: BackendCandidate['name'], ok: boolean, calls: string[], reas
 });
 
 describe('backend selection', () => {
-  it('the default order is tensorflow-gpu → tensorflow → webgpu → wasm → cpu', () => {
-    assert.deepEqual(CANDIDATES.map((c) => c.name), ['tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu']);
+  it('the default order is tensorflow-gpu → tensorflow → onnx GPU providers → webgpu → onnx-cpu → wasm → cpu', () => {
+    assert.deepEqual(CANDIDATES.map((c) => c.name), ['tensorflow-gpu', 'tensorflow', 'onnx-cuda', 'onnx-directml', 'onnx-coreml', 'webgpu', 'onnx-cpu', 'wasm', 'cpu']);
   });
   it('auto takes the first candidate that loads and says why the earlier ones were skipped', async () => {
     const calls: string[] = [];

@@ -32,6 +32,13 @@ function cases(): Case[] {
             strides, padding, dil, bias: r() < 0.5, act: pick(['linear', 'relu', 'relu6'] as FusedActivation[]),
           });
         }
+  // Issue 16's strided shapes: ResNet50V2's 7×7/2 stem (valid, after its own padding), 1×1/2, and
+  // an even-sized 3×3/2 'same' (the polyphase path's phases have different lengths).
+  const base = { n: 2, c: 3, dil: [1, 1] as [number, number], bias: true, act: 'relu' as FusedActivation };
+  out.push({ ...base, kind: 'conv', h: 16, w: 15, k: [7, 7], out: 4, strides: [2, 2], padding: 'valid' });
+  out.push({ ...base, kind: 'conv', h: 9, w: 10, k: [1, 1], out: 5, strides: [2, 2], padding: 'valid' });
+  out.push({ ...base, kind: 'conv', h: 10, w: 12, k: [3, 3], out: 4, strides: [2, 2], padding: 'same' });
+  out.push({ ...base, kind: 'conv', h: 11, w: 12, k: [4, 3], out: 2, strides: [3, 2], padding: 'same' });
   return out;
 }
 
@@ -140,6 +147,22 @@ describe('pooling gradients on wasm equal the cpu backend', () => {
       assert.ok(relErr(g!, refG!) < 1e-5, `gradient: rel err ${relErr(g!, refG!)}`);
     });
   }
+  it("max pool with tied maxima, ≤ 0 and > 0: each window's gradient lands on one of its maxima (cpu: the first, as TF)", async () => {
+    const r = rng(5);
+    // Integers in [-3, 1]: most 3×3 windows hold several equal maxima.
+    const v = Float32Array.from({ length: 2 * 9 * 9 * 3 }, () => Math.floor(r() * 5) - 3);
+    const run = (pool: (t: tf.Tensor4D) => tf.Tensor) => () => {
+      const [y, g] = probe(pool, tf.tensor4d(v, [2, 9, 9, 3]));
+      // Whichever tied maximum a window's gradient goes to: Σ g = Σ w and Σ g·x = Σ w·max (w: probe's weights).
+      return [y!, g!, tf.sum(g!), tf.sum(tf.mul(g!, tf.tensor4d(v, [2, 9, 9, 3])))];
+    };
+    const [, refG, refSum, refDot] = await onBackend('cpu', run((t) => tf.maxPool(t, 3, 2, 'same')));
+    for (const backend of ['wasm', 'cpu']) {
+      const [, g, sum, dot] = await onBackend(backend, run((t) => maxPool(t, { size: [3, 3], strides: [2, 2], padding: 'same' })));
+      assert.ok(Math.abs(sum![0]! - refSum![0]!) < 1e-4 && Math.abs(dot![0]! - refDot![0]!) < 1e-4, `${backend}: Σg ${sum![0]} vs ${refSum![0]}, Σg·x ${dot![0]} vs ${refDot![0]}`);
+      if (backend === 'cpu') assert.ok(relErr(g!, refG!) < 1e-6, `cpu gradient: rel err ${relErr(g!, refG!)}`);
+    }
+  });
   it("documents why: wasm's own MaxPoolGrad loses windows whose max is ≤ 0", async () => {
     const v = Float32Array.from({ length: 16 }, (_, i) => -1 - i / 16);
     const f = () => probe((t) => tf.maxPool(t, 2, 2, 'valid'), tf.tensor4d(v, [1, 4, 4, 1]));

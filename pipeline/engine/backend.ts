@@ -1,16 +1,20 @@
 /**
- * Run-time choice of the TensorFlow.js backend.
+ * Run-time choice of the backend: which TensorFlow.js backend runs, and whether the model itself
+ * runs in ONNX Runtime instead (`onnx-*`: the network's forward and input gradient compiled to ONNX,
+ * see `onnx/`; TF.js on wasm still runs parameterization, transforms and the optimizer beside it).
  *
  * Order of preference: tensorflow-gpu (tfjs-node-gpu, CUDA) → tensorflow (tfjs-node, native CPU)
- * → webgpu (a hardware adapter) → wasm (XNNPACK) → cpu (plain JS). The native packages are
+ * → onnx-cuda / onnx-directml / onnx-coreml (ORT with a GPU provider) → webgpu (a hardware adapter)
+ * → onnx-cpu (ORT's CPU provider) → wasm (XNNPACK) → cpu (plain JS). The native packages are
  * optionalDependencies: where they could not install, their import fails and the next candidate runs.
  * A new backend is one more entry in `CANDIDATES`.
  */
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import type { OrtModule, ProviderName } from './onnx/runtime.ts';
 
-export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'onnx-cuda', 'onnx-directml', 'onnx-coreml', 'webgpu', 'onnx-cpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 export type BackendChoice = BackendName | 'auto';
 
@@ -26,6 +30,8 @@ export interface BackendCandidate {
   tfName: string;
   /** Whether to try it in `auto` mode (forcing always tries). */
   auto?: boolean;
+  /** For `onnx-*`: the ORT execution provider that runs the model (TF.js runs the rest on `tfName`). */
+  onnx?: ProviderName;
 }
 
 export interface SelectedBackend {
@@ -34,6 +40,8 @@ export interface SelectedBackend {
   detail?: string;
   /** Why each earlier candidate was passed over, for the log. */
   skipped: { name: BackendName; reason: string }[];
+  /** For `onnx-*`: the ORT execution provider (pass the selection to `createGradientEngine`). */
+  onnx?: ProviderName;
 }
 
 const require = createRequire(import.meta.url);
@@ -43,6 +51,36 @@ async function importOptional(pkg: string): Promise<unknown> {
   const spec: string = pkg;
   return import(spec);
 }
+
+/**
+ * An ONNX Runtime candidate: ORT imports (`loadOrt`), the provider opens a model, and the wasm
+ * backend that runs TF.js beside it loads. `loadOrt` is a parameter so that the selection logic can
+ * be tested where ORT is absent.
+ */
+export function onnxCandidate(provider: ProviderName, loadOrt?: () => Promise<OrtModule>): BackendCandidate {
+  return {
+    name: `onnx-${provider}`,
+    tfName: 'wasm',
+    onnx: provider,
+    async load() {
+      const runtime = await import('./onnx/runtime.ts');
+      const ort = await (loadOrt ?? runtime.loadOrt)();
+      await runtime.probeProvider(ort, provider);
+      await WASM.load(false);
+      return `ONNX Runtime, ${provider} provider; TF.js on wasm beside it`;
+    },
+  };
+}
+
+const WASM: BackendCandidate = {
+  name: 'wasm',
+  tfName: 'wasm',
+  async load() {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    const dir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
+    wasm.setWasmPaths(dir + path.sep);
+  },
+};
 
 export const CANDIDATES: BackendCandidate[] = [
   {
@@ -59,6 +97,9 @@ export const CANDIDATES: BackendCandidate[] = [
       await importOptional('@tensorflow/tfjs-node');
     },
   },
+  onnxCandidate('cuda'),
+  onnxCandidate('directml'),
+  onnxCandidate('coreml'),
   {
     name: 'webgpu',
     tfName: 'webgpu',
@@ -68,15 +109,8 @@ export const CANDIDATES: BackendCandidate[] = [
       return info.adapter;
     },
   },
-  {
-    name: 'wasm',
-    tfName: 'wasm',
-    async load() {
-      const wasm = await import('@tensorflow/tfjs-backend-wasm');
-      const dir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
-      wasm.setWasmPaths(dir + path.sep);
-    },
-  },
+  onnxCandidate('cpu'),
+  WASM,
   {
     name: 'cpu',
     tfName: 'cpu',
@@ -108,7 +142,7 @@ export async function selectBackend(
       const ok = await tf.setBackend(candidate.tfName);
       if (!ok) throw new Error(`tf.setBackend("${candidate.tfName}") failed to initialise`);
       await tf.ready();
-      return { name: candidate.name, ...(detail ? { detail } : {}), skipped };
+      return { name: candidate.name, ...(detail ? { detail } : {}), ...(candidate.onnx ? { onnx: candidate.onnx } : {}), skipped };
     } catch (err) {
       const reason = firstLine(err);
       if (choice !== 'auto') throw new Error(`backend "${choice}" is not available here: ${reason}`);

@@ -1,0 +1,148 @@
+/**
+ * `GradientEngine` on ONNX Runtime: per (feature read, input shape) one compiled model
+ * M(x, dA) → (features, dx) and its session, cached. The objective's head stays in TF.js:
+ *
+ * - linear head: dA = ∂Σhead/∂features is a constant, computed once per (objective, batch) with
+ *   tf.grad at zeros; one ORT run gives the features (→ value = head(features)) and the gradient;
+ * - other heads: a forward-only run gives the features, TF.js the value and dA, then M runs.
+ *
+ * Tensors cross as Float32Array copies (x out of TF.js, features and dx back in); `stats` keeps
+ * the time spent copying apart from the time inside ORT.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { FeatureRead, GradientEngine, Objective, ValueAndGrad } from '../engine.ts';
+import { compileFeatures, compileGradient, type LeanNode } from './compile.ts';
+import { PROVIDERS, type OrtModule, type OrtSession, type ProviderName } from './runtime.ts';
+
+export interface OnnxEngineOptions {
+  ort: OrtModule;
+  provider: ProviderName;
+  /** ORT intra-op threads (default: ORT's own, all physical cores). */
+  threads?: number;
+}
+
+/** Milliseconds spent copying tensors between TF.js and ORT, and inside ORT's run. */
+export interface OnnxStats {
+  runs: number;
+  copyMs: number;
+  runMs: number;
+  compileMs: number;
+}
+
+interface Compiled {
+  session: OrtSession;
+  shapes: number[][];
+}
+
+const readKey = (r: FeatureRead) => `${r.node}|${r.pre ? 1 : 0}|${r.redirect ? 1 : 0}`;
+
+export class OnnxEngine implements GradientEngine {
+  readonly name: string;
+  readonly stats: OnnxStats = { runs: 0, copyMs: 0, runMs: 0, compileMs: 0 };
+  private readonly sessions = new Map<string, Promise<Compiled>>();
+  private readonly constantGrads = new WeakMap<Objective, Map<string, Float32Array>>();
+
+  constructor(
+    private readonly nodes: LeanNode[],
+    private readonly options: OnnxEngineOptions,
+  ) {
+    this.name = `onnx-${options.provider}`;
+  }
+
+  async valueAndGrad(objective: Objective, x: tf.Tensor4D): Promise<ValueAndGrad> {
+    const [batch, ...inShape] = x.shape;
+    const grad = await this.compiled(`g|${readKey(objective.read)}|${inShape}`, () => {
+      const c = compileGradient(this.nodes, objective.read, inShape);
+      return { model: c.model, shapes: [c.featureShape] };
+    });
+    const shape = [batch, ...grad.shapes[0]!];
+    const xData = await this.copyOut(x);
+    let dA = objective.linear ? this.constantGrad(objective, shape) : undefined;
+    if (!dA) {
+      // Non-linear head: features first, then dA from TF.js at those features.
+      const [features] = await this.featuresOf([objective.read], x, xData);
+      dA = tf.tidy(() => tf.grad((a: tf.Tensor) => tf.sum(objective.head(a)))(features!).dataSync() as Float32Array);
+      features!.dispose();
+    }
+    const out = await this.run(grad.session, { x: [xData, x.shape], dA: [dA, shape] });
+    const t0 = performance.now();
+    const features = tf.tensor(out.features!, shape);
+    const result = { value: tf.tidy(() => objective.head(features)), grad: tf.tensor4d(out.dx!, x.shape) };
+    features.dispose();
+    this.stats.copyMs += performance.now() - t0;
+    return result;
+  }
+
+  async features(reads: FeatureRead[], x: tf.Tensor4D): Promise<tf.Tensor[]> {
+    return this.featuresOf(reads, x, await this.copyOut(x));
+  }
+
+  dispose(): void {
+    for (const p of this.sessions.values()) void p.then((c) => c.session.release()).catch(() => undefined);
+    this.sessions.clear();
+  }
+
+  /** `features` with x's values already copied out. */
+  private async featuresOf(reads: FeatureRead[], x: tf.Tensor4D, xData: Float32Array): Promise<tf.Tensor[]> {
+    const [batch, ...inShape] = x.shape;
+    const compiled = await this.compiled(`f|${reads.map(readKey).join(',')}|${inShape}`, () => compileFeatures(this.nodes, reads, inShape));
+    const out = await this.run(compiled.session, { x: [xData, x.shape] });
+    const t0 = performance.now();
+    const tensors = compiled.shapes.map((s, i) => tf.tensor(out[`features${i}`]!, [batch, ...s]));
+    this.stats.copyMs += performance.now() - t0;
+    return tensors;
+  }
+
+  /** ∂Σhead/∂features of a linear head at zeros, once per objective and feature shape. */
+  private constantGrad(objective: Objective, shape: number[]): Float32Array {
+    let perShape = this.constantGrads.get(objective);
+    if (!perShape) this.constantGrads.set(objective, (perShape = new Map()));
+    const key = shape.join(',');
+    let g = perShape.get(key);
+    if (!g) {
+      g = tf.tidy(() => tf.grad((a: tf.Tensor) => tf.sum(objective.head(a)))(tf.zeros(shape)).dataSync() as Float32Array);
+      perShape.set(key, g);
+    }
+    return g;
+  }
+
+  private compiled(key: string, compile: () => { model: Uint8Array; shapes: number[][] }): Promise<Compiled> {
+    let p = this.sessions.get(key);
+    if (!p) {
+      p = (async () => {
+        const t0 = performance.now();
+        const { model, shapes } = compile();
+        const session = await this.options.ort.InferenceSession.create(model, {
+          executionProviders: [PROVIDERS[this.options.provider]],
+          graphOptimizationLevel: 'all',
+          executionMode: 'sequential',
+          interOpNumThreads: 1,
+          ...(this.options.threads ? { intraOpNumThreads: this.options.threads } : {}),
+        });
+        this.stats.compileMs += performance.now() - t0;
+        return { session, shapes };
+      })();
+      // A failed compile is not cached: the error reaches this call, the next call retries.
+      p.catch(() => this.sessions.delete(key));
+      this.sessions.set(key, p);
+    }
+    return p;
+  }
+
+  private async copyOut(x: tf.Tensor): Promise<Float32Array> {
+    const t0 = performance.now();
+    const data = (await x.data()) as Float32Array;
+    this.stats.copyMs += performance.now() - t0;
+    return data;
+  }
+
+  private async run(session: OrtSession, feeds: Record<string, [Float32Array, readonly number[]]>): Promise<Record<string, Float32Array>> {
+    const { Tensor } = this.options.ort;
+    const t0 = performance.now();
+    const inputs = Object.fromEntries(Object.entries(feeds).map(([k, [data, dims]]) => [k, new Tensor('float32', data, dims)]));
+    const out = await session.run(inputs);
+    this.stats.runMs += performance.now() - t0;
+    this.stats.runs++;
+    return Object.fromEntries(Object.entries(out).map(([k, t]) => [k, t.data as Float32Array]));
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * Loading ONNX Runtime (`onnxruntime-node`, an optional dependency) and its execution providers,
+ * typed by the few members this project uses so that the code compiles where the package is absent.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import { GraphBuilder } from './builder.ts';
+
+export interface OrtTensor {
+  readonly data: unknown;
+  readonly dims: readonly number[];
+}
+
+export interface OrtSession {
+  run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
+  release(): Promise<void>;
+}
+
+export interface OrtSessionOptions {
+  executionProviders: string[];
+  intraOpNumThreads?: number;
+  interOpNumThreads?: number;
+  graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+  executionMode?: 'sequential' | 'parallel';
+  /** 0 verbose … 4 fatal. */
+  logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
+}
+
+export interface OrtModule {
+  InferenceSession: { create(model: Uint8Array, options?: OrtSessionOptions): Promise<OrtSession> };
+  Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => OrtTensor;
+  env: { logLevel?: 'verbose' | 'info' | 'warning' | 'error' | 'fatal' };
+}
+
+/** The execution providers an `onnx-*` engine can ask for, by engine suffix. */
+export const PROVIDERS = { cpu: 'cpu', cuda: 'cuda', directml: 'dml', coreml: 'coreml' } as const;
+export type ProviderName = keyof typeof PROVIDERS;
+
+/** Imports onnxruntime-node; throws (code ERR_MODULE_NOT_FOUND) where it is not installed. */
+export async function loadOrt(): Promise<OrtModule> {
+  // A variable specifier keeps tsc and bundlers from requiring the optional package.
+  const spec: string = 'onnxruntime-node';
+  const mod = (await import(spec)) as OrtModule & { default?: OrtModule };
+  return mod.InferenceSession ? mod : mod.default!;
+}
+
+/**
+ * Checks that `provider` really runs here: ORT lists CUDA even where its libraries are missing,
+ * so a one-node model is opened with that provider alone. Throws ORT's own first line otherwise.
+ */
+export async function probeProvider(ort: OrtModule, provider: ProviderName): Promise<void> {
+  // ORT's process-wide logger starts with the first session: fatal only, so that a provider that
+  // does not load is reported once, through the exception (the selection log prints its first line).
+  ort.env.logLevel = 'fatal';
+  const b = new GraphBuilder();
+  b.input('x', [1]);
+  b.rename('x', 'y');
+  b.output('y', [1]);
+  const session = await ort.InferenceSession.create(b.encode('probe'), { executionProviders: [PROVIDERS[provider]], logSeverityLevel: 4 });
+  await session.release();
+}
+
+/**
+ * Physical cores (ORT's own default for intra-op threads, made explicit so that the log and a
+ * workers plan can state it): distinct (package, core) pairs of /proc/cpuinfo where it exists.
+ */
+export function physicalCores(): number {
+  try {
+    const text = fs.readFileSync('/proc/cpuinfo', 'utf8');
+    const cores = new Set<string>();
+    let pkg = '0';
+    for (const line of text.split('\n')) {
+      const [key, value] = line.split(':').map((s) => s.trim());
+      if (key === 'physical id') pkg = value!;
+      if (key === 'core id') cores.add(`${pkg}/${value}`);
+    }
+    if (cores.size > 0) return cores.size;
+  } catch {
+    // not Linux
+  }
+  return os.availableParallelism();
+}
