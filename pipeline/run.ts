@@ -65,7 +65,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
   progress.log(`backend: ${backend.name}${backend.skipped.length ? ` (skipped ${backend.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')})` : ''}`);
   const ctx = await prepareAtlas(loaded, options.env ?? process.env);
   // The network runs on the selected engine (ONNX Runtime for an onnx-* backend, when it compiles this model).
-  const { engine, fallback } = await createGradientEngine(backend, ctx.graph, () => tfjsEngine(ctx.graph));
+  const { engine, fallback } = await createGradientEngine(backend, { nodes: ctx.graph.lowered }, () => tfjsEngine(ctx.graph));
   if (fallback) progress.log(`note: ${fallback}`);
   let lock: Lock | undefined;
   try {

@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelSpec } from '../model/spec.ts';
 import type { FusedActivation } from './conv-ops.ts';
-import { lowerSpec, type LeanNode } from './lower.ts';
+import { lowerSpec, type LeanNode, type LoweredGraph } from './lower.ts';
 import type { LeanOp } from './ops.ts';
 import { buildOp, type BuiltOp } from './tfjs-ops.ts';
 
@@ -46,8 +46,13 @@ export interface GraphNode {
 export interface LeanGraph {
   inputName: string;
   inputShape: [number, number, number];
-  /** Nodes in topological order. */
+  /** Nodes in topological order (after TF.js's conv → ReLU fusion, which rewires an activation's inputs). */
   nodes: GraphNode[];
+  /**
+   * The same nodes as lowered from the model, with the model's own edges (no fusion): what other
+   * engines compile (ONNX) and what a map of the model shows.
+   */
+  lowered: LeanNode[];
   /** Always empty: every layer runs as lean ops (an unsupported layer is refused when the graph is built). Kept for callers that print it. */
   fallbackLayers: string[];
   /** The model's output node. */
@@ -85,10 +90,11 @@ export function buildLeanGraph(spec: ModelSpec, options: LeanGraphOptions = {}):
     throw err;
   }
   if (options.fuse !== false) fuseActivations(nodes);
-  return executor(nodes, lowered.inputName, lowered.inputShape, lowered.outputName, lowered.logitNode);
+  return executor(nodes, lowered);
 }
 
-function executor(nodes: GraphNode[], inputName: string, inputShape: [number, number, number], outputName: string, logitNode?: string): LeanGraph {
+function executor(nodes: GraphNode[], lowered: LoweredGraph): LeanGraph {
+  const { inputName, inputShape, outputName, logitNode } = lowered;
   const index = new Map(nodes.map((n, i) => [n.name, i]));
   const needed = (targets: string[]): Set<string> => {
     const keep = new Set<string>();
@@ -108,6 +114,7 @@ function executor(nodes: GraphNode[], inputName: string, inputShape: [number, nu
     inputName,
     inputShape,
     nodes,
+    lowered: lowered.nodes,
     fallbackLayers: [],
     outputName,
     logitNode,

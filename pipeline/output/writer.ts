@@ -154,7 +154,7 @@ export class AtlasWriter {
         weightsHash: ctx.weightsHash,
         // Every class the model knows (names in the top-5 and search), and the whole model in graph order (the model map).
         labels: ctx.labels,
-        layers: ctx.graph.nodes.map((n) => ({ name: n.name, className: n.className, outputShape: n.outputShape, inputs: n.inputs })),
+        layers: ctx.graph.lowered.map((n) => ({ name: n.name, className: n.className, outputShape: n.outputShape, inputs: n.inputs })),
       },
       backend: { name: backend.name, skipped: backend.skipped },
       methods: config.render.methods.map((id) => ({ id, name: METHODS[id]!.name, description: METHODS[id]!.description })),
