@@ -1,8 +1,9 @@
-/** Backend selection order, forcing, and the batch-size choice (logic only; real timings are the bench's). */
+/** Backend selection (order, skipping with reasons, forcing, the real choice here) and the batch-size choice (logic only; real timings are the bench's). */
+import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { chooseBatch } from '../pipeline/engine/batch-size.ts';
-import { CANDIDATES, selectBackend, type BackendCandidate } from '../pipeline/engine/backend.ts';
+import { BACKEND_NAMES, CANDIDATES, selectBackend, type BackendCandidate } from '../pipeline/engine/backend.ts';
 import { adapterName, isSoftwareAdapter } from '../pipeline/engine/webgpu.ts';
 
 const fake = (name: BackendCandidate['name'], ok: boolean, calls: string[], reason = 'nope'): BackendCandidate => ({
@@ -17,6 +18,7 @@ const fake = (name: BackendCandidate['name'], ok: boolean, calls: string[], reas
 describe('backend selection', () => {
   it('the default order is tensorflow-gpu → tensorflow → onnx GPU providers → webgpu → onnx-cpu → wasm → cpu', () => {
     assert.deepEqual(CANDIDATES.map((c) => c.name), ['tensorflow-gpu', 'tensorflow', 'onnx-cuda', 'onnx-directml', 'onnx-coreml', 'webgpu', 'onnx-cpu', 'wasm', 'cpu']);
+    assert.deepEqual([...BACKEND_NAMES], CANDIDATES.map((c) => c.name));
   });
   it('auto takes the first candidate that loads and says why the earlier ones were skipped', async () => {
     const calls: string[] = [];
@@ -42,6 +44,22 @@ describe('backend selection', () => {
         (err: NodeJS.ErrnoException) => assert.ok(err.code === 'ERR_MODULE_NOT_FOUND' || /libtensorflow|cannot find|not found/i.test(err.message), err.message),
       );
     }
+  });
+  it('a candidate that loads but registers no backend is skipped', async () => {
+    const ghost: BackendCandidate = { name: 'webgpu', tfName: 'no-such-backend', load: async () => {} };
+    const sel = await selectBackend('auto', [ghost, CANDIDATES.find((c) => c.name === 'cpu')!]);
+    assert.equal(sel.name, 'cpu');
+    assert.match(sel.skipped[0]!.reason, /registered no "no-such-backend" backend/);
+  });
+  it('on this machine auto runs the first real candidate that loads, and says why faster ones were skipped', async () => {
+    const chosen = await selectBackend('auto');
+    assert.equal(tf.getBackend(), CANDIDATES.find((c) => c.name === chosen.name)!.tfName);
+    const order = CANDIDATES.map((c) => c.name);
+    // Everything before the chosen one was tried and skipped with a reason.
+    assert.deepEqual(chosen.skipped.map((s) => s.name), order.slice(0, order.indexOf(chosen.name)));
+    for (const s of chosen.skipped) assert.ok(s.reason.length > 0);
+    // A real computation runs on it.
+    assert.deepEqual([...(await tf.add(tf.tensor1d([1, 2]), 1).data())], [2, 3]);
   });
   it('webgpu adapter names: software renderers are recognised', () => {
     assert.equal(isSoftwareAdapter(adapterName({ vendor: 'mesa', device: 'llvmpipe (LLVM 15.0.6, 256 bits)' })), true);
