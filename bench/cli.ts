@@ -24,6 +24,7 @@ import { tfjsEngine } from '../pipeline/engine/tfjs-engine.ts';
 import { runPipeline } from '../pipeline/run.ts';
 import { datasetRow } from './dataset.ts';
 import { benchSpec, M25, M75, RESNET, TRUNKS, timeEngineStep, VGG } from './engines.ts';
+import { SHARED_MODELS } from './lucid-common.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -35,7 +36,7 @@ const option = (name: string) => {
 };
 const json = flag('json');
 const quick = flag('quick');
-const modelsDir = process.env.ATLAS_MODELS ?? path.resolve(root, '..', 'shared', 'models');
+const modelsDir = SHARED_MODELS;
 
 interface StepCase {
   model: string;

@@ -22,9 +22,10 @@ import { selectBackend } from '../pipeline/engine/backend.ts';
 import type { LeanGraph } from '../pipeline/engine/graph.ts';
 import { loadModel } from '../pipeline/model/load.ts';
 import { planClasses } from '../pipeline/plan.ts';
+import { SHARED_MODELS } from './lucid-common.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const modelsDir = process.env.ATLAS_MODELS ?? path.resolve(root, '..', 'shared', 'models');
+const modelsDir = SHARED_MODELS;
 const M75 = 'mobilenet_v1_0.75_224';
 const SIZE: [number, number] = [224, 224];
 /** The default config's layers and classes (atlas.config.yaml). */

@@ -10,7 +10,7 @@ import sharp from 'sharp';
 import { encodeFramesZip } from '../../pipeline/output/frames-zip.ts';
 import type { ManifestUnit } from '../../pipeline/output/manifest.ts';
 import { zipFile } from '../lib/files.ts';
-import { writeFileAtomic } from '../../pipeline/output/atomic.ts';
+import { exists, writeFileAtomic } from '../../pipeline/output/atomic.ts';
 
 /** RGB frames of an animated GIF. */
 export async function gifFrames(file: string): Promise<{ frames: Uint8Array[]; width: number; height: number }> {
@@ -62,9 +62,3 @@ export async function ensureFrameZips(units: ManifestUnit[], dataDir: string, ou
   return { made, cached };
 }
 
-async function exists(file: string): Promise<boolean> {
-  return fs.stat(file).then(
-    (s) => s.isFile(),
-    () => false,
-  );
-}

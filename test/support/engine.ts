@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { MODELS } from './fixtures.ts';
 
 /** Runs fn on `backend` (already registered), returns its tensors' values as plain arrays. */
 export async function onBackend(backend: string, fn: () => tf.Tensor[]): Promise<Float32Array[]> {
@@ -35,11 +35,8 @@ export function relErr(a: Float32Array, b: Float32Array): number {
 /** Deterministic uniform [0, 1) numbers (mulberry32). */
 export { prng as rng } from '../../pipeline/render/seed.ts';
 
-/** The shared models folder: ATLAS_MODELS, else ../shared/models beside the repo root. */
-export function modelsDir(): string {
-  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-  return process.env.ATLAS_MODELS ?? path.resolve(root, '..', 'shared', 'models');
-}
+/** The shared models folder (fixtures.ts MODELS: ATLAS_MODELS, else ../shared/models beside the checkout). */
+export const modelsDir = (): string => MODELS;
 
 export function sharedModel(id: string): string | undefined {
   const file = path.join(modelsDir(), id, 'model.json');
