@@ -46,10 +46,11 @@ test('a photo keeps its class on its jittered copies; noise is no class', async 
 
 test('filter quality ranks the target among the layer channels', async () => {
   const { rgb } = await decodeRgb(path.join(SHARED, 'photos', 'coffee.png'), [96, 96]);
-  const [q] = await filterQuality(graph, pixels, 'conv_pw_3_relu', [rgb], 96, 96, [5], 1);
+  const of = (images: Uint8Array[], channels: number[]) => ({ graph, pixels, layer: 'conv_pw_3_relu', images, width: 96, height: 96, channels, border: 1 });
+  const [q] = await filterQuality(of([rgb], [5]));
   const top = q!.means.indexOf(Math.max(...q!.means));
   assert.equal(q!.top, top);
-  const [best] = await filterQuality(graph, pixels, 'conv_pw_3_relu', [rgb], 96, 96, [top], 1);
+  const [best] = await filterQuality(of([rgb], [top]));
   assert.equal(best!.rank, 0);
   assert.ok(best!.z > 0);
   assert.equal(q!.rank, q!.means.filter((v) => v > q!.means[5]!).length);
@@ -59,9 +60,10 @@ test("a filter unit's manifest record = filterQuality on the layer's output and 
   const { rgb } = await decodeRgb(path.join(SHARED, 'photos', 'chelsea.png'), [96, 96]);
   const noise = Uint8Array.from(tf.randomUniform([96 * 96 * 3], 0, 256, 'int32', 2).dataSync());
   const channels = [5, 11];
-  const records = await filterQualityRecords(graph, pixels, 'conv_pw_3_relu', [rgb, noise], 96, 96, channels, 1);
-  const out = await filterQuality(graph, pixels, 'conv_pw_3_relu', [rgb, noise], 96, 96, channels, 1);
-  const pre = await filterQuality(graph, pixels, 'conv_pw_3_relu', [rgb, noise], 96, 96, channels, 1, { preActivation: true });
+  const both = { graph, pixels, layer: 'conv_pw_3_relu', images: [rgb, noise], width: 96, height: 96, channels, border: 1 };
+  const records = await filterQualityRecords(both);
+  const out = await filterQuality(both);
+  const pre = await filterQuality(both, { preActivation: true });
   records.forEach((r, i) => {
     for (const [got, want] of [[r, out[i]!], [r.preActivation!, pre[i]!]] as const) {
       assert.deepEqual([got.rank, got.ties, got.top, got.channels], [want.rank, want.ties, want.top, want.means.length]);

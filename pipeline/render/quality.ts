@@ -144,15 +144,20 @@ function rankIn(row: number[], target: number): FilterQuality {
  * Per image: the layer's channel means (border ignored like the channel objective) and the target's
  * rank and z-score; with `preActivation`, of the values before a ReLU/ReLU6 clip (no ties at the cap).
  */
+/** Images of filter units of one layer: RGB bytes of one size, the target channel of each, the border. */
+export interface FilterImages {
+  graph: LeanGraph;
+  pixels: PixelSpace;
+  layer: string;
+  images: Uint8Array[];
+  width: number;
+  height: number;
+  channels: number[];
+  border: number;
+}
+
 export async function filterQuality(
-  graph: LeanGraph,
-  pixels: PixelSpace,
-  layer: string,
-  images: Uint8Array[],
-  width: number,
-  height: number,
-  channels: number[],
-  border: number,
+  { graph, pixels, layer, images, width, height, channels, border }: FilterImages,
   options: { preActivation?: boolean } = {},
 ): Promise<FilterQuality[]> {
   const act = tf.tidy(() => {
@@ -189,16 +194,7 @@ function filterRank(q: FilterQuality): FilterRank {
  * A filter unit's manifest numbers (`filterQuality` on the layer's output and, for a ReLU/ReLU6
  * layer, on its pre-activation), from one forward pass: the output is the pre-activation clipped.
  */
-export async function filterQualityRecords(
-  graph: LeanGraph,
-  pixels: PixelSpace,
-  layer: string,
-  images: Uint8Array[],
-  width: number,
-  height: number,
-  channels: number[],
-  border: number,
-): Promise<FilterQualityRecord[]> {
+export async function filterQualityRecords({ graph, pixels, layer, images, width, height, channels, border }: FilterImages): Promise<FilterQualityRecord[]> {
   const relu = graph.nodes.find((n) => n.name === layer)?.relu;
   const [out, pre] = tf.tidy(() => {
     const x = toModelInput(fromByteImages(images, width, height), pixels);

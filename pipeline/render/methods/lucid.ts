@@ -9,8 +9,9 @@
  * the unit), its transformations (seeded by the unit and the step), its Fourier transform (a batched
  * matrix product), its Adam moments (elementwise) — so a unit's result in a batch equals its result alone.
  */
-import type { FilterObjectiveKind } from '../../config/schema.ts';
-import type { Method } from '../method.ts';
+import type { AtlasConfig, FilterObjectiveKind } from '../../config/schema.ts';
+import type { UnitKind } from '../../output/paths.ts';
+import type { Method, SettingsContext } from '../method.ts';
 import { classObjective, filterObjective, negative, type ScoreKind } from '../objectives.ts';
 import { adam, ADAM_DEFAULTS } from '../optimizers.ts';
 import { fourierImage } from '../param/index.ts';
@@ -46,32 +47,35 @@ export interface LucidUnitSettings {
   preActivation?: boolean;
 }
 
+/** A lucid unit's settings from `render.lucid` and the atlas-wide border and redirect. */
+function settingsOf(config: AtlasConfig, kind: UnitKind, ctx: SettingsContext): LucidUnitSettings {
+  const r = config.render;
+  const l = r.lucid;
+  return {
+    method: 'lucid',
+    steps: l.steps,
+    stepSize: l.lr,
+    lr: l.lr,
+    l2: 0,
+    size: ctx.size,
+    border: scaledToImage(r.border, NOTES_AT_224.border, ctx.size),
+    deprocess: 'clip',
+    frameEvery: l.frameEvery,
+    photo: null,
+    decay: l.decay,
+    sd: l.sd,
+    transforms: { ...l.transforms, scale: [...l.transforms.scale] as [number, number] },
+    negative: l.negative,
+    ...(kind === 'class' ? { score: config.model.score } : { redirect: r.redirect, filterObjective: l.filterObjective, preActivation: l.preActivation }),
+  };
+}
+
 export const lucidMethod: Method<LucidUnitSettings> = {
   id: 'lucid',
   name: 'Lucid (Fourier parameterization, transformation robustness)',
   description:
     'Instead of optimizing pixels directly, the image is built from a set of Fourier coefficients in a decorrelated colour space, scaled so that coarse patterns change as easily as fine ones, and squashed into valid colours by a sigmoid. At every step the image is randomly padded, shifted, scaled and rotated before the network sees it, and Adam adjusts the coefficients so that the objective stays high under all of these transformations. Patterns that only work at one exact pixel position are averaged away, so the result shows shapes, textures and colours the unit reliably responds to; it is slower (hundreds of steps) and its frames show structure emerging from coarse to fine.',
-  settings(config, kind, ctx) {
-    const r = config.render;
-    const l = r.lucid;
-    return {
-      method: 'lucid',
-      steps: l.steps,
-      stepSize: l.lr,
-      lr: l.lr,
-      l2: 0,
-      size: ctx.size,
-      border: scaledToImage(r.border, NOTES_AT_224.border, ctx.size),
-      deprocess: 'clip',
-      frameEvery: l.frameEvery,
-      photo: null,
-      decay: l.decay,
-      sd: l.sd,
-      transforms: { ...l.transforms, scale: [...l.transforms.scale] as [number, number] },
-      negative: l.negative,
-      ...(kind === 'class' ? { score: config.model.score } : { redirect: r.redirect, filterObjective: l.filterObjective, preActivation: l.preActivation }),
-    };
-  },
+  settings: settingsOf,
   shaping: (settings, kind) => shapingSettings(settings, kind),
   objective(s, target) {
     const base =
