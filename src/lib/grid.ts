@@ -20,7 +20,7 @@ export const EAGER_TILES = 32;
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 /** Safe to write unquoted (HTML attribute value without spaces, quotes, =, <, >, `). */
-const bare = (s: string) => (/^[A-Za-z0-9_.\/~%:+-]+$/.test(s) ? s : `"${esc(s)}"`);
+const bare = (s: string) => (/^[A-Za-z0-9_./~%:+-]+$/.test(s) ? s : `"${esc(s)}"`);
 
 export function gridHtml(tiles: GridTile[], eager = EAGER_TILES): string {
   return tiles

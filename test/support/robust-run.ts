@@ -39,7 +39,10 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProces
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => {
     err += d;
-    for (const w of [...waiters]) if (w.test(err)) (waiters.splice(waiters.indexOf(w), 1), w.resolve(true));
+    for (const w of waiters.filter((x) => x.test(err))) {
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve(true);
+    }
   });
   const done = new Promise<CliResult>((resolve) => {
     child.on('close', (code, signal) => {
