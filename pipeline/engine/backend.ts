@@ -145,7 +145,7 @@ export async function selectBackend(
       return { name: candidate.name, ...(detail ? { detail } : {}), ...(candidate.onnx ? { onnx: candidate.onnx } : {}), skipped };
     } catch (err) {
       const reason = firstLine(err);
-      if (choice !== 'auto') throw new Error(`backend "${choice}" is not available here: ${reason}`);
+      if (choice !== 'auto') throw new Error(`backend "${choice}" is not available here: ${reason}`, { cause: err });
       skipped.push({ name: candidate.name, reason });
     }
   }

@@ -63,7 +63,6 @@ export async function loadWebGpu(options: WebGpuOptions = {}): Promise<WebGpuInf
   const dawn: any = await import(dawnSpec);
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const backendModule: any = await import(backendSpec);
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   let gpu = dawn.create([]);
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   let adapter: any = await gpu.requestAdapter({ powerPreference: 'high-performance' });

@@ -22,7 +22,6 @@ export const EAGER_TILES = 32;
 /** Captions longer than this may be cut (with an ellipsis): they carry the full text as a tooltip. */
 const CUT_CAPTION = 18;
 
-/** A failed or dead unit's tag, as grids and unit pages show it; undefined for a sound one. */
 /** The flags a tile shows, most serious first (pipeline/render/flags.ts says what each means). */
 const TAGS = ['dead', 'not-top1', 'stalled', 'not-selective'] as const;
 export type UnitTag = 'failed' | (typeof TAGS)[number];
@@ -52,7 +51,7 @@ export function fromPage(here: string, target: string): string {
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 /** Safe to write unquoted (HTML attribute value without spaces, quotes, =, <, >, `). */
-const bare = (s: string) => (/^[A-Za-z0-9_.\/~%:+-]+$/.test(s) ? s : `"${esc(s)}"`);
+const bare = (s: string) => (/^[A-Za-z0-9_./~%:+-]+$/.test(s) ? s : `"${esc(s)}"`);
 
 /** The tiles of the page at `here` (base-relative path) as `<li>` elements. */
 export function gridHtml(here: string, tiles: GridTile[], eager = EAGER_TILES): string {
