@@ -9,14 +9,13 @@
  * Python with torch is importable; and a small atlas end to end through runPipeline. Prints a table, or with
  * --json one JSON object per line.
  */
-import * as tf from '@tensorflow/tfjs';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BACKEND_NAMES, CANDIDATES, selectBackend, type BackendName } from '../pipeline/engine/backend.ts';
-import { buildLeanGraph, type LeanGraph } from '../pipeline/engine/graph.ts';
+import { buildLeanGraph } from '../pipeline/engine/graph.ts';
 import { lowerSpec } from '../pipeline/engine/lower.ts';
 import { OnnxEngine } from '../pipeline/engine/onnx/engine.ts';
 import { loadOrt, physicalCores, type ProviderName } from '../pipeline/engine/onnx/runtime.ts';

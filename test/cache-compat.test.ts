@@ -22,7 +22,7 @@ async function copyFixture(): Promise<string> {
   return dir;
 }
 
-const OLD_KEYS = /  crop: 4\n  photo: cat.png\n  frameEvery: 2\n  filters: \{ steps: 2, objective: share \}\n  classes: \{ steps: 2 \}\n/;
+const OLD_KEYS = / {2}crop: 4\n {2}photo: cat.png\n {2}frameEvery: 2\n {2}filters: \{ steps: 2, objective: share \}\n {2}classes: \{ steps: 2 \}\n/;
 /** The defaults of 7ad3bbb for what changed since, in the config's own style. */
 const PINNED = {
   'old keys': '  classes: { steps: 2, projected: false }\n  lecture: { preActivation: false }\n  border: 2\n',

@@ -37,7 +37,10 @@ describe('onnx backend selection', () => {
     assert.equal(sel.onnx, 'cpu');
     assert.equal(tf.getBackend(), 'wasm', 'TF.js runs on wasm beside ORT');
     // This machine has no GPU provider libraries; where one loads, it comes first instead.
-    for (const s of sel.skipped) assert.match(s.name, /^onnx-(cuda|directml|coreml)$/), assert.ok(s.reason.length > 0);
+    for (const s of sel.skipped) {
+      assert.match(s.name, /^onnx-(cuda|directml|coreml)$/);
+      assert.ok(s.reason.length > 0);
+    }
   });
   it('where ORT is not installed, auto says so and wasm runs', async () => {
     const sel = await selectBackend('auto', [onnxCandidate('cpu', absent), ...wasmAndCpu]);

@@ -36,11 +36,15 @@ it('the lecture examples validate with the notes\' settings', async () => {
   assert.equal('preset' in vgg.model.pixels ? vgg.model.pixels.preset : undefined, 'caffe');
 });
 
+/** A parsed example config, edited as plain YAML data (nested objects, arrays, scalars). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- YAML data edited by key path in tests
+type Config = Record<string, any>;
+
 /** Runs an example with its model replaced by `model` and `edit` applied; returns the manifest. */
-async function runExample(name: string, model: tf.LayersModel, edit: (c: Record<string, any>) => void): Promise<Manifest> {
+async function runExample(name: string, model: tf.LayersModel, edit: (c: Config) => void): Promise<Manifest> {
   const dir = await tempDir('atlas-example-');
   await fs.writeFile(path.join(dir, 'model.h5'), await keras2FromLayersModel(model));
-  const config = parse(await fs.readFile(path.join(EXAMPLES, name), 'utf8')) as Record<string, any>;
+  const config = parse(await fs.readFile(path.join(EXAMPLES, name), 'utf8')) as Config;
   config.model.source = './model.h5';
   config.model.labels = path.join(ROOT, 'labels', 'imagenet.json');
   config.output = 'data';
@@ -54,7 +58,7 @@ async function runExample(name: string, model: tf.LayersModel, edit: (c: Record<
 
 it('lecture-resnet50v2 (and its photo variant) build on a random-weight ResNet50V2 up to conv3_block4_out', async () => {
   const model = resnet50v2({ size: 224, until: 'conv3' });
-  const small = (c: Record<string, any>) => {
+  const small = (c: Config) => {
     // The trunk ends at conv3_block4_out: no classifier, so no labels.
     delete c.model.labels;
     c.layers = { conv3_block4_out: '0-1' };

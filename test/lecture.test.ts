@@ -8,7 +8,7 @@ import { tfjsEngine } from '../pipeline/engine/tfjs-engine.ts';
 import { renderBatch } from '../pipeline/render/loop.ts';
 import type { BatchUnit, RenderContext } from '../pipeline/render/method.ts';
 import { lectureMethod, type LectureUnitSettings } from '../pipeline/render/methods/lecture.ts';
-import { channelObjective, classObjective, type Objective } from '../pipeline/render/objectives.ts';
+import { channelObjective, type Objective } from '../pipeline/render/objectives.ts';
 import { M025, sharedGraph } from './support/fixtures.ts';
 
 let graph: LeanGraph;

@@ -13,7 +13,6 @@ import { renderBatch } from '../pipeline/render/loop.ts';
 import type { BatchUnit } from '../pipeline/render/method.ts';
 import { lucidMethod, type LucidUnitSettings } from '../pipeline/render/methods/lucid.ts';
 import { channelCossimObjective, channelObjective, channelShareObjective, SHARE_SHARPNESS, diversityObjective, filterObjective, negative, neuronObjective, preActivationChannelObjective, preActivationNeuronObjective, sum, type Objective } from '../pipeline/render/objectives.ts';
-import { unitSeed } from '../pipeline/render/seed.ts';
 import { M025, sharedGraph } from './support/fixtures.ts';
 
 const pixels = { range: [-1, 1] as [number, number] };

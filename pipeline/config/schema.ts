@@ -11,7 +11,6 @@ const range = z.string().regex(/^\d+\s*-\s*\d+$/, 'a range like "0-63"');
 export const filterSelection = z.union([z.literal('all'), z.number().int().nonnegative(), range, z.array(z.union([z.number().int().nonnegative(), range])).min(1)]);
 export type FilterSelection = z.infer<typeof filterSelection>;
 
-const triple = z.tuple([z.number(), z.number(), z.number()]);
 
 export const DEPROCESS = ['lecture', 'clip'] as const;
 export type DeprocessMode = (typeof DEPROCESS)[number];

@@ -144,7 +144,7 @@ const rescaling: LayerRule = ({ config, inShape }) => {
 
 const resizing: LayerRule = ({ config }) => {
   if (config.crop_to_aspect_ratio === true || config.pad_to_aspect_ratio === true) throw new Unsupported('crop_to_aspect_ratio / pad_to_aspect_ratio');
-  const method = String(config.interpolation ?? 'bilinear');
+  const method = typeof config.interpolation === 'string' ? config.interpolation : 'bilinear';
   if (method !== 'bilinear' && method !== 'nearest') throw new Unsupported(`interpolation "${method}"`);
   return [{ op: { op: 'resize', size: [Number(config.height), Number(config.width)], method } }];
 };

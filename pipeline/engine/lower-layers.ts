@@ -60,7 +60,7 @@ export function activationName(v: unknown, dialect: 2 | 3): ActivationName | 'so
 }
 
 export function channelsLast(config: Config): void {
-  if (config.data_format && config.data_format !== 'channels_last') throw new Unsupported(`data_format "${String(config.data_format)}"`);
+  if (config.data_format && config.data_format !== 'channels_last') throw new Unsupported(`data_format ${JSON.stringify(config.data_format)}`);
 }
 
 /** A scalar or per-channel list → one value per channel. */

@@ -76,7 +76,7 @@ function shapeOf(cfg: Json): unknown[] | undefined {
 
 function imageShape(shape: unknown[], file: string, where: string): [number, number, number] {
   if (shape.length !== 4 || shape.slice(1).some((d) => typeof d !== 'number' || d <= 0)) {
-    fail(file, `${where} has input shape [${shape.map((d) => (d === null ? 'None' : d)).join(', ')}]; expected an image input [batch, height, width, channels] with fixed sizes`);
+    fail(file, `${where} has input shape [${shape.map((d) => (d === null ? 'None' : JSON.stringify(d))).join(', ')}]; expected an image input [batch, height, width, channels] with fixed sizes`);
   }
   return shape.slice(1) as [number, number, number];
 }
@@ -183,6 +183,7 @@ export function specFromConfig(json: unknown, read: WeightReader, file: string):
   const outputs = flattenModel(s, model, { prefix: '', names: [], keras3Path: '' }, []);
   if (!s.input) fail(file, 'the model config has no input layer and no input shape; expected an image model built with an Input or input_shape');
   if (outputs.length === 0) fail(file, 'the model config names no output layer');
-  const name = String((model.config as Json).name ?? 'model');
+  const named = (model.config as Json).name;
+  const name = typeof named === 'string' ? named : 'model';
   return { name, inputName: s.input.name, inputShape: s.input.shape, layers: s.out, outputs, dialect: s.dialect };
 }

@@ -80,7 +80,7 @@ const commonSettings = {
   preActivation: z.boolean().optional(),
 };
 const transforms = z.object({ pad: int.nonnegative(), jitter: int.nonnegative(), scale: z.tuple([z.number(), z.number()]), rotate: z.number(), jitter2: int.nonnegative() });
-const unitSettingsSchema = z.looseObject(commonSettings);
+export const unitSettingsSchema = z.looseObject(commonSettings);
 
 /** The lecture method's settings: the common ones; its entries carry no `method` (atlases made before lucid). */
 export const lectureSettingsSchema = z.looseObject({
@@ -259,7 +259,7 @@ const manifestFields = {
 
 export const manifestSchema = z.object({ ...manifestFields, units: z.array(unitSchema) });
 /** The TypeScript type of a manifest (what `manifestSchema` returns is one). */
-const manifestShape = z.object({ ...manifestFields, units: z.array(unitShape) });
+export const manifestShape = z.object({ ...manifestFields, units: z.array(unitShape) });
 
 export type Manifest = z.output<typeof manifestShape>;
 export type ManifestUnit = z.output<typeof unitShape>;

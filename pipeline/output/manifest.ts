@@ -36,7 +36,7 @@ export function jsonPath(keys: readonly PropertyKey[]): string {
 }
 
 function describe(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'invalid_union' && 'note' in issue && issue.note) return `${issue.message} (${issue.note})`;
+  if (issue.code === 'invalid_union' && 'note' in issue && typeof issue.note === 'string' && issue.note) return `${issue.message} (${issue.note})`;
   return issue.message;
 }
 
@@ -64,7 +64,7 @@ export async function readManifest(dir: string): Promise<Manifest> {
   try {
     data = JSON.parse(text);
   } catch (err) {
-    throw new Error(`${file}: not JSON (${(err as Error).message})`);
+    throw new Error(`${file}: not JSON (${(err as Error).message})`, { cause: err });
   }
   return parseManifest(data, file);
 }

@@ -39,7 +39,7 @@ export async function writeH5(fill: (f: h5wasm.File) => void): Promise<Uint8Arra
  * A Keras 2 `.h5`: `model_config` (unless null: a weights-only file) and `model_weights`. `weights`
  * maps each layer to its weights, named "<layer>/<var>:0" (`sep` "\\" writes them as Windows-saved files do).
  */
-export function keras2H5(config: unknown | null, weights: Map<string, H5Weight[]>, sep = '/'): Promise<Uint8Array> {
+export function keras2H5(config: unknown, weights: Map<string, H5Weight[]>, sep = '/'): Promise<Uint8Array> {
   return writeH5((f) => {
     if (config !== null) f.create_attribute('model_config', JSON.stringify(config));
     f.create_attribute('keras_version', '2.8.0');
