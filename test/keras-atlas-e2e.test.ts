@@ -48,7 +48,6 @@ layers:
 classes: [0, 1]
 render:
   size: ${c.size}
-  crop: ${Math.round((25 * c.size) / 224)}
   filters: { steps: 2 }
   classes: { steps: 2 }
 output: data
@@ -75,6 +74,15 @@ for (const c of CASES) {
     assert.equal(m.units.length, 6);
     assert.deepEqual(m.model.pixels.range, c.pixels);
     for (const u of m.units) await fs.access(path.join(dir, 'data', u.files!.png));
+    if (c.id === 'mnist') {
+      // A one-channel model: its images are grey (what it sees), and the notes' crop and border scale to 28 px.
+      for (const u of m.units) {
+        const { data, info } = await sharp(path.join(dir, 'data', u.files!.png)).raw().toBuffer({ resolveWithObject: true });
+        for (let i = 0; i < data.length; i += info.channels) assert.ok(data[i] === data[i + 1] && data[i] === data[i + 2], `${u.key} is not grey`);
+      }
+      const filter = m.units.find((u) => u.kind === 'filter')!;
+      assert.deepEqual([filter.settings.border, filter.settings.crop, filter.width], [0, 3, 28]);
+    }
     if (command === 'build') assert.ok((await assertLinksResolve(dist, '/k/')) >= m.units.length, 'the pages show the images');
   });
 }

@@ -13,11 +13,21 @@ import type { RenderContext, RenderPlan, UnitResult } from './method.ts';
 import { toModelInput } from './pixels.ts';
 import { BatchRecorder } from './record.ts';
 
+/**
+ * The image the units show: the parameterization's, or for a one-channel (grayscale) model its grey
+ * (the mean of R, G and B in every channel), which is all that model sees; so a grey model's images,
+ * frames and PNGs are grey too, whatever the parameterization.
+ */
+function imageOf(plan: RenderPlan, ctx: RenderContext, params: tf.Tensor): tf.Tensor4D {
+  const x = plan.parameterization.image(params);
+  return ctx.pixels.channels === 1 ? (tf.tile(x.mean(3, true), [1, 1, 1, 3]) as tf.Tensor4D) : x;
+}
+
 /** The prefix of one step: image, this step's transforms, pixel mapping, and the L2 penalty. */
 function prefixOf(plan: RenderPlan, ctx: RenderContext, step: number | undefined): Prefix {
   const transform = step === undefined ? undefined : plan.transforms?.(plan.units, step, plan.size);
   return (params) => {
-    const x = plan.parameterization.image(params);
+    const x = imageOf(plan, ctx, params);
     const input = toModelInput(transform ? transform(x) : x, ctx.pixels);
     if (!plan.l2) return { input };
     return { input, penalty: tf.sum(tf.square(x), [1, 2, 3]).mul(plan.l2 / 2) as tf.Tensor1D };
@@ -41,7 +51,7 @@ export async function renderBatch(plan: RenderPlan, ctx: RenderContext): Promise
   const { parameterization: param, optimizer } = plan;
   const rec = new BatchRecorder(plan.units);
   let params = param.init(plan.units, plan.size);
-  const record = () => rec.frame(tf.tidy(() => displayBytes(param.image(params), plan.deprocess)));
+  const record = () => rec.frame(tf.tidy(() => displayBytes(imageOf(plan, ctx, params), plan.deprocess)));
   try {
     for (let step = 0; step < plan.steps; step++) {
       if (step % plan.frameEvery === 0) await record();
@@ -56,7 +66,7 @@ export async function renderBatch(plan: RenderPlan, ctx: RenderContext): Promise
     await record();
     const [width, height] = displaySize(plan.size, plan.deprocess);
     // Quality is measured on the optimized image itself: when frames are cropped/standardized, keep it too.
-    const inputs = plan.deprocess.mode === 'clip' ? undefined : tf.tidy(() => clipToBytes(param.image(params)));
+    const inputs = plan.deprocess.mode === 'clip' ? undefined : tf.tidy(() => clipToBytes(imageOf(plan, ctx, params)));
     return await rec.results(width, height, inputs);
   } finally {
     params.dispose();
