@@ -1,0 +1,59 @@
+/**
+ * A worker process (`workers.ts`): loads the config, the backend the parent chose and the lean
+ * graph once, then renders the batches it is sent and sends back plain results. It writes nothing.
+ * Signals are the parent's business (it finishes or stops the run); the worker ends when the
+ * parent disconnects or dies.
+ */
+import { loadConfig } from '../config/load.ts';
+import { selectBackend, type BackendName } from '../engine/backend.ts';
+import { tfjsEngine } from '../engine/tfjs-engine.ts';
+import { loadStartPhotos } from '../run.ts';
+import { runBatch, type BatchContext, type BatchOutput } from './batch.ts';
+import { prepareAtlas } from './prepare.ts';
+import type { TodoUnit } from './reuse.ts';
+
+export interface WorkerInit {
+  configFile: string;
+  backend: BackendName;
+  /** The validated config as the parent read it: a worker refuses a config file changed since. */
+  configJson: string;
+  env: NodeJS.ProcessEnv;
+}
+
+export type ParentMessage = { type: 'init'; init: WorkerInit } | { type: 'batch'; group: TodoUnit[] };
+export type WorkerMessage =
+  | { type: 'ready' }
+  | { type: 'init-failed'; error: string }
+  | { type: 'log'; line: string }
+  | { type: 'step' }
+  | { type: 'done'; output: BatchOutput };
+
+const send = (m: WorkerMessage) => process.send!(m);
+
+async function setUp(init: WorkerInit): Promise<BatchContext> {
+  await selectBackend(init.backend);
+  const loaded = await loadConfig(init.configFile);
+  if (JSON.stringify(loaded.config) !== init.configJson) throw new Error(`${init.configFile} changed after the run started`);
+  const ctx = await prepareAtlas(loaded, init.env);
+  const photos = await loadStartPhotos(ctx);
+  return { ctx, engine: tfjsEngine(ctx.graph), photos, log: (line) => send({ type: 'log', line }) };
+}
+
+if (process.send) {
+  for (const s of ['SIGINT', 'SIGTERM'] as const) process.on(s, () => {});
+  process.on('disconnect', () => process.exit(0));
+  let batch: Promise<BatchContext> | undefined;
+  // Batches arrive one at a time (the parent waits for each result), so they are handled in order.
+  process.on('message', async (m: ParentMessage) => {
+    if (m.type === 'init') {
+      batch = setUp(m.init);
+      batch.then(
+        () => send({ type: 'ready' }),
+        (err: Error) => send({ type: 'init-failed', error: err.message }),
+      );
+      return;
+    }
+    const output = await runBatch(await batch!, m.group, () => send({ type: 'step' }));
+    send({ type: 'done', output });
+  });
+}
