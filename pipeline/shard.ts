@@ -100,8 +100,8 @@ export function stepCost(graph: LeanGraph, target: string, size: [number, number
 /**
  * The units of shard `index` of `count`: consecutive runs of the planned order (so a shard's units
  * of one layer still form batches), cut where the running cost crosses each 1/count of the total.
- * A unit belongs to the shard its cost midpoint falls in: every unit in exactly one shard, and each
- * shard within half a unit's cost of an equal share.
+ * A unit belongs to the shard its cost midpoint falls in: every unit in exactly one shard, each cut
+ * within half a unit's cost of its ideal place (a shard within one unit's cost of an equal share).
  */
 export function shardUnits<T>(units: T[], cost: (u: T) => number, shard: Pick<Shard, 'index' | 'count'>): T[] {
   const costs = units.map(cost);
