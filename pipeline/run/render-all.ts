@@ -46,9 +46,9 @@ export interface RenderAllOptions {
 export async function renderAll(o: RenderAllOptions): Promise<RenderOutcome> {
   const { progress, writer } = o;
   const { ctx } = o.batch;
-  // The batch sizes are chosen here, before any worker renders, so the probe has the machine to itself.
-  const queue = await formBatches(o.todo, ctx.loaded.config.render.batch, ctx.graph, ctx.size, (line) => progress.log(line));
   const runner = o.runner ?? inProcessRunner(o.batch);
+  // The batch sizes are chosen here, before any worker renders, so the probe has the machine to itself.
+  const queue = await formBatches(o.todo, ctx.loaded.config.render.batch, ctx.graph, ctx.size, (line) => progress.log(line), runner.lanes);
   let steps = 0;
   let rendered = o.done;
   let interrupted = false;
