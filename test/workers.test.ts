@@ -90,3 +90,19 @@ test('the parent killed with SIGKILL: its workers end, the rerun completes with 
   assert.match(again.stderr, new RegExp(`done: ${SCALE_UNITS - listed.length} computed, ${listed.length} reused, 0 failed`));
   await assertSameAsOneWorker(dir);
 });
+
+test('Ctrl-C under workers: the batches in flight are finished and kept, exit 130; the rerun completes', { timeout: 180_000 }, async () => {
+  const dir = path.join(tmp, 'interrupted');
+  const cfg = await writeConfig(path.join(tmp, 'interrupted.yaml'), scaleConfig(dir));
+  const run = spawnCli(['pipeline', '--workers', '2', '--config', cfg]);
+  assert.ok(await run.waitFor(/^\[\d+\/\d+ units\]/m), run.stderr());
+  run.child.kill('SIGINT');
+  const r = await run.done;
+  assert.equal(r.code, 130, r.stderr);
+  const listed = (await readManifest(dir)).units;
+  assert.match(r.stderr, new RegExp(`interrupted: ${listed.length} computed, 0 reused, 0 failed( \\(\\d+ dead filters? flagged\\))?, ${SCALE_UNITS - listed.length} left`));
+  assert.ok(listed.length < SCALE_UNITS && listed.every((u) => u.status === 'ok'));
+  const again = await runCli(['pipeline', '--workers', '2', '--config', cfg]);
+  assert.equal(again.code, 0, again.stderr);
+  await assertSameAsOneWorker(dir);
+});
