@@ -39,7 +39,7 @@ const last = graph.nodes[graph.nodes.length - 1]!.name;
 
 // Measured: seconds per unit-step per layer.
 const measured = new Map<string, number>();
-for (const n of [...relus.map((r) => r.name), last]) measured.set(n, (await leanStepTimer(graph, n, size, 3)(1)) / 1000);
+for (const n of [...relus.map((r) => r.name), last]) measured.set(n, (await leanStepTimer(graph, n, size, 5)(1)) / 1000);
 const x = [...measured.keys()].map((n) => stepCost(graph, n, size));
 const y = [...measured.values()];
 const mx = x.reduce((a, b) => a + b) / x.length;

@@ -72,27 +72,24 @@ export function shardDir(outDir: string, shard: Shard): string {
 
 /**
  * Relative cost of one gradient step of one image up to `target`: multiply-accumulates estimated
- * from the lean graph's output shapes (a conv or dense node: its outputs × its input channels, i.e.
- * a 1×1 kernel, exact for MobileNet's pointwise convs, which hold almost all of its work; a
- * depthwise conv: outputs × 9; anything else: its outputs). The backward pass costs about twice
- * the forward everywhere, so it does not change the ratios.
+ * from the lean graph's output shapes, over every node up to the target in topological order (not
+ * along `inputs`: the lean graph fuses a conv and its batch norm into the activation that follows,
+ * whose inputs then skip them). A conv or dense node costs its outputs × its input channels (a 1×1
+ * kernel: exact for MobileNet's pointwise convs, which hold almost all of its work; 3×3 convs count
+ * 9× too little), a depthwise conv its outputs × 9, anything else its outputs. The backward pass
+ * costs about twice the forward everywhere, so it does not change the ratios.
  */
 export function stepCost(graph: LeanGraph, target: string, size: [number, number]): number {
   const byName = new Map(graph.nodes.map((n) => [n.name, n]));
   const scale = (size[0] * size[1]) / (graph.inputShape[0] * graph.inputShape[1]);
-  const seen = new Set<string>();
-  const stack = [target];
+  const end = graph.nodes.findIndex((n) => n.name === target);
   let macs = 0;
-  while (stack.length) {
-    const node = byName.get(stack.pop()!);
-    if (!node || seen.has(node.name)) continue;
-    seen.add(node.name);
+  for (const node of graph.nodes.slice(0, end + 1)) {
     const outputs = node.outputShape.reduce<number>((a, d) => a * (d ?? 1), 1) * (node.outputShape.length === 3 ? scale : 1);
     const input = byName.get(node.inputs[0] ?? '');
     const inChannels = input?.outputShape[input.outputShape.length - 1] ?? graph.inputShape[2];
     const per = /^(Conv2D|Dense)$/.test(node.className) ? inChannels : /Depthwise/.test(node.className) ? 9 : 1;
     macs += outputs * per;
-    stack.push(...node.inputs);
   }
   return macs;
 }
