@@ -71,16 +71,12 @@ export async function main(argv: string[]): Promise<number> {
     return values.help ? EXIT.ok : EXIT.badInput;
   }
   if (command === 'merge') return runMerge(positionals.slice(1), values.into, values['allow-partial'], values.quiet);
-  const backend = values.backend as BackendChoice | undefined;
-  if (backend && backend !== 'auto' && !(BACKEND_NAMES as readonly string[]).includes(backend)) {
-    process.stderr.write(`--backend: unknown backend "${backend}"; expected auto or ${BACKEND_NAMES.join(', ')}\n`);
+  const flags = checkFlags(values.backend, values.workers);
+  if (typeof flags === 'string') {
+    process.stderr.write(`${flags}\n`);
     return EXIT.badInput;
   }
-  const workers = values.workers === undefined || values.workers === 'auto' ? values.workers : Number(values.workers);
-  if (typeof workers === 'number' && !(Number.isInteger(workers) && workers >= 1)) {
-    process.stderr.write(`--workers: "${values.workers}" is not a worker count; expected auto or a whole number ≥ 1\n`);
-    return EXIT.badInput;
-  }
+  const { backend, workers } = flags;
   const interrupts = handleInterrupts();
   try {
     const shard = values.shard ? parseShard(values.shard) : shardFromEnv(process.env);
@@ -101,19 +97,33 @@ export async function main(argv: string[]): Promise<number> {
     }
     return summary.failed > 0 || summary.problems.length > 0 ? EXIT.failed : EXIT.ok;
   } catch (err) {
-    if (err instanceof AtlasError) {
-      process.stderr.write(`error: ${err.message}\n`);
-      return EXIT.badInput;
-    }
-    if (err instanceof LockHeldError) {
-      process.stderr.write(`error: ${err.message}\n`);
-      return EXIT.locked;
-    }
-    process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
-    return EXIT.failed;
+    return exitFor(err);
   } finally {
     interrupts.dispose();
   }
+}
+
+/** --backend and --workers checked, or the message of the first bad one. */
+function checkFlags(backendFlag: string | undefined, workersFlag: string | undefined): { backend?: BackendChoice; workers?: number | 'auto' } | string {
+  const backend = backendFlag as BackendChoice | undefined;
+  if (backend && backend !== 'auto' && !(BACKEND_NAMES as readonly string[]).includes(backend)) {
+    return `--backend: unknown backend "${backend}"; expected auto or ${BACKEND_NAMES.join(', ')}`;
+  }
+  const workers = workersFlag === undefined || workersFlag === 'auto' ? workersFlag : Number(workersFlag);
+  if (typeof workers === 'number' && !(Number.isInteger(workers) && workers >= 1)) {
+    return `--workers: "${workersFlag}" is not a worker count; expected auto or a whole number ≥ 1`;
+  }
+  return { backend, workers };
+}
+
+/** The exit code of an error that ended a run, after printing it. */
+function exitFor(err: unknown): number {
+  if (err instanceof AtlasError || err instanceof LockHeldError) {
+    process.stderr.write(`error: ${err.message}\n`);
+    return err instanceof AtlasError ? EXIT.badInput : EXIT.locked;
+  }
+  process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+  return EXIT.failed;
 }
 
 process.exitCode = await main(process.argv.slice(2));
