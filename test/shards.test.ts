@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { parseShard, shardFromEnv, shardUnits } from '../pipeline/shard.ts';
+import { buildSite, builtPages } from './support/atlas-site.ts';
 import { hashTree, runCli, writeConfig } from './support/robust-run.ts';
 import { imageHashes, readManifest, SCALE_UNITS, scaleConfig } from './support/scale.ts';
 
@@ -110,4 +111,39 @@ test('a shard of another config is refused (exit 2), naming the shard and the di
   const plain = await runCli(['merge', whole, '--into', path.join(tmp, 'mixed')]);
   assert.equal(plain.code, 2);
   assert.match(plain.stderr, /no shard\.json: not the output folder of a sharded run/);
+});
+
+/** Site-local links and images of every built page that name no file of the build. */
+async function brokenLinks(dist: string): Promise<{ checked: number; broken: string[] }> {
+  const broken: string[] = [];
+  let checked = 0;
+  for (const page of await builtPages(dist)) {
+    const file = path.join(dist, page.endsWith('/') || page === '' ? `${page}index.html` : page);
+    for (const m of (await fs.readFile(file, 'utf8')).matchAll(/\s(?:src|href)="(\/[^/"][^"]*|\/)"/g)) {
+      const target = decodeURI(m[1]!.replace(/&amp;/g, '&').replace(/[?#].*$/, ''));
+      const on = path.join(dist, target.endsWith('/') ? `${target}index.html` : target);
+      checked++;
+      if (!(await fs.stat(on).catch(() => undefined))?.isFile()) broken.push(`${page || '/'} → ${m[1]}`);
+    }
+  }
+  return { checked, broken };
+}
+
+test('the merged atlas builds the same site pages as the unsharded one, with no broken link', { timeout: 300_000 }, async () => {
+  const into = path.join(tmp, 'merged-for-site');
+  assert.equal((await runCli(['merge', ...shardDirs, '--into', into])).code, 0);
+  // One build at a time: astro builds share the checkout's .astro folder.
+  const sites: string[] = [];
+  for (const [name, output] of [
+    ['whole', whole],
+    ['merged', into],
+  ] as const) {
+    sites.push(path.join(tmp, `dist-${name}`));
+    await buildSite(await writeConfig(path.join(tmp, `site-${name}.yaml`), scaleConfig(output)), sites.at(-1)!);
+  }
+  assert.deepEqual(await builtPages(sites[1]!), await builtPages(sites[0]!));
+  const links = await brokenLinks(sites[1]!);
+  assert.deepEqual(links.broken, []);
+  // Every unit page links its images and downloads: far more links than pages.
+  assert.ok(links.checked > 10 * SCALE_UNITS, `${links.checked} links checked`);
 });
