@@ -52,6 +52,8 @@ export async function renderAll(o: RenderAllOptions): Promise<RenderOutcome> {
   let steps = 0;
   let rendered = o.done;
   let interrupted = false;
+  /** A lane's error (a worker that cannot start): the other lanes finish their batch and stop too. */
+  let broken: { error: unknown } | undefined;
   /** Writes of rendered batches, oldest first: at most one per lane is written while the next renders. */
   const writing: Promise<unknown>[] = [];
   const lane = async (index: number) => {
@@ -62,12 +64,15 @@ export async function renderAll(o: RenderAllOptions): Promise<RenderOutcome> {
       // One turn of the event loop, so that a pending Ctrl-C is seen before the next batch starts.
       await new Promise((resolve) => setImmediate(resolve));
       if (o.signal?.aborted) interrupted = true;
-      const group = interrupted ? undefined : queue.shift();
+      const group = interrupted || broken ? undefined : queue.shift();
       if (!group) return;
-      const { results, qualities, seconds } = await runner.run(index, group, () => {
+      const onStep = () => {
         steps++;
         progress.tick(group.length);
-      });
+      };
+      const output = await runner.run(index, group, onStep).catch((error: unknown) => void (broken ??= { error }));
+      if (!output) return;
+      const { results, qualities, seconds } = output;
       // Under --force a unit may still be listed with its previous files: unlist it before they are replaced.
       await writer.unlist(group);
       writing.push(Promise.all(results.map((r, i) => writer.writeUnit(group[i]!, r, seconds, qualities[i]))));
@@ -77,6 +82,7 @@ export async function renderAll(o: RenderAllOptions): Promise<RenderOutcome> {
   };
   try {
     await Promise.all(Array.from({ length: Math.min(runner.lanes, queue.length) }, (_, i) => lane(i)));
+    if (broken) throw broken.error;
     return { interrupted: interrupted && queue.length > 0, steps };
   } finally {
     await Promise.all(writing);
