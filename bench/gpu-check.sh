@@ -6,9 +6,10 @@
 #     runtime libraries from PyPI (nvidia-*-cu11 wheels) on LD_LIBRARY_PATH;
 #   - webgpu: Dawn (the `webgpu` package) through Vulkan, with the NVIDIA Vulkan ICD.
 # Usage, from the repository root (with ../shared/models or ATLAS_MODELS): bash bench/gpu-check.sh
-# Results: bench-gpu.jsonl (one JSON row per measurement) and the table on stdout.
+# Results: bench-out/bench-gpu.jsonl (one JSON row per measurement) and the table on stdout.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+mkdir -p bench-out .atlas-cache
 deadline=$((SECONDS + 470))
 left() { echo $((deadline - SECONDS)); }
 step() { echo "== $* ($(left) s left)"; }
@@ -33,10 +34,10 @@ step "npm dependencies (optional ones included: tfjs-node-gpu, webgpu)"
 [ -d node_modules/@tensorflow/tfjs ] || npm ci --no-audit --no-fund --include=optional || true
 
 step "CUDA 11 / cuDNN 8 runtime for tfjs-node-gpu (PyPI wheels)"
-if [ ! -d .gpu-venv ]; then
-  python3 -m venv .gpu-venv && timeout "$(left)" .gpu-venv/bin/pip install -q nvidia-cuda-runtime-cu11 nvidia-cublas-cu11 nvidia-cufft-cu11 nvidia-curand-cu11 nvidia-cusolver-cu11 nvidia-cusparse-cu11 'nvidia-cudnn-cu11<9' || true
+if [ ! -d .atlas-cache/gpu-venv ]; then
+  python3 -m venv .atlas-cache/gpu-venv && timeout "$(left)" .atlas-cache/gpu-venv/bin/pip install -q nvidia-cuda-runtime-cu11 nvidia-cublas-cu11 nvidia-cufft-cu11 nvidia-curand-cu11 nvidia-cusolver-cu11 nvidia-cusparse-cu11 'nvidia-cudnn-cu11<9' || true
 fi
-for d in .gpu-venv/lib/python3*/site-packages/nvidia/*/lib; do [ -d "$d" ] && LD_LIBRARY_PATH="$(pwd)/$d:${LD_LIBRARY_PATH:-}"; done
+for d in .atlas-cache/gpu-venv/lib/python3*/site-packages/nvidia/*/lib; do [ -d "$d" ] && LD_LIBRARY_PATH="$(pwd)/$d:${LD_LIBRARY_PATH:-}"; done
 export LD_LIBRARY_PATH
 
 step "which GPU backends come up"
@@ -48,8 +49,8 @@ done
 
 step "npm run bench on ${backends[*]}"
 list=$(IFS=,; echo "${backends[*]}")
-timeout "$(left)" npm run bench -- --backends "$list" --no-torch --workers 1 --json > bench-gpu.jsonl
+timeout "$(left)" npm run bench -- --backends "$list" --no-torch --workers 1 --json > bench-out/bench-gpu.jsonl
 status=$?
-cat bench-gpu.jsonl
+cat bench-out/bench-gpu.jsonl
 [ $status = 0 ] || echo "bench stopped (exit $status: 124 means the 8-minute budget ran out)"
 exit $status
