@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [--quick] [--backends wasm,cpu] [--no-e2e] [--workers 1,2] [--no-torch] [--webgpu-software]`
+ * `npm run bench [-- --json] [--quick] [--backends wasm,cpu] [--no-e2e] [--no-steps] [--workers 1,2] [--no-torch] [--webgpu-software]`
  *
  * Times gradient steps (the lecture's ascent step: lean graph, channel objective, input gradient,
  * normalized update) per backend × model × layer × size × batch; a native PyTorch reference for the
@@ -180,7 +180,7 @@ async function main(): Promise<void> {
       log(`backend ${name}: skipped (${(err as Error).message.split('\n')[0]})`);
     }
   }
-  for (const b of available) {
+  for (const b of flag('no-steps') ? [] : available) {
     await selectBackend(b);
     await benchBackend(b);
   }
