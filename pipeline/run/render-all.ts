@@ -20,6 +20,8 @@ export interface RenderOutcome {
 /** Renders batches: `lanes` of them at once. */
 export interface BatchRunner {
   lanes: number;
+  /** What `render.batch: auto` means with this runner, when it is a fixed size rather than a probe. */
+  autoBatch?: number;
   /** Renders one batch on lane `lane`; never throws (a failure fails the batch's units). */
   run(lane: number, group: TodoUnit[], onStep: () => void): Promise<BatchOutput>;
   close(): Promise<void>;
@@ -47,8 +49,9 @@ export async function renderAll(o: RenderAllOptions): Promise<RenderOutcome> {
   const { progress, writer } = o;
   const { ctx } = o.batch;
   const runner = o.runner ?? inProcessRunner(o.batch);
-  // The batch sizes are chosen here, before any worker renders, so the probe has the machine to itself.
-  const queue = await formBatches(o.todo, ctx.loaded.config.render.batch, ctx.graph, ctx.size, (line) => progress.log(line), runner.lanes);
+  // The batch sizes are chosen here, before any worker renders, so a probe has the machine to itself.
+  const setting = ctx.loaded.config.render.batch === 'auto' ? (runner.autoBatch ?? 'auto') : ctx.loaded.config.render.batch;
+  const queue = await formBatches(o.todo, setting, ctx.graph, ctx.size, (line) => progress.log(line), runner.lanes);
   let steps = 0;
   let rendered = o.done;
   let interrupted = false;

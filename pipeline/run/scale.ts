@@ -12,7 +12,7 @@ import { configHash, shardUnits, stepCost, type Shard, type ShardInfo } from '..
 import type { AtlasContext } from './prepare.ts';
 import type { BatchRunner } from './render-all.ts';
 import type { TodoUnit } from './reuse.ts';
-import { processPool, workerCount } from './workers.ts';
+import { CORE_BACKENDS, processPool, workerCount } from './workers.ts';
 
 export interface ShardSelection {
   /** This shard's units of the planned ones, in planned order. */
@@ -59,5 +59,7 @@ export function batchRunner(loaded: LoadedConfig, backend: BackendName, override
   if (n <= 1) return undefined;
   progress.log(`workers: ${n} processes${setting === 'auto' ? ' (auto)' : ''}`);
   const init = { configFile: loaded.file, backend, configJson: JSON.stringify(loaded.config), env: { ...process.env, ...env } };
-  return processPool(n, init, (line) => progress.log(line));
+  // On wasm and cpu a batch is no faster per unit than one image (README, Performance), and a probe
+  // in this process would time a machine the workers are about to fill: each worker renders one unit at a time.
+  return processPool(n, init, (line) => progress.log(line), CORE_BACKENDS.includes(backend) ? 1 : undefined);
 }

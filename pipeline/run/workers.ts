@@ -17,6 +17,8 @@ import type { ParentMessage, WorkerInit, WorkerMessage } from './worker-main.ts'
 
 /** Backends that drive a GPU, or use every core themselves (tfjs-node): one worker is enough. */
 const ONE_WORKER: BackendName[] = ['tensorflow-gpu', 'tensorflow', 'webgpu'];
+/** Single-threaded CPU backends: a worker per core. */
+export const CORE_BACKENDS: BackendName[] = ['wasm', 'cpu'];
 
 /** Physical cores (Linux: distinct physical id/core id pairs), at most what this process may use. */
 export function physicalCores(cpuinfo?: string): number {
@@ -53,8 +55,11 @@ interface Worker {
 
 const WORKER_MAIN = fileURLToPath(new URL('./worker-main.ts', import.meta.url));
 
-/** A lane per worker process; a worker is started on first use and replaced after it dies. */
-export function processPool(lanes: number, init: WorkerInit, log: (line: string) => void): BatchRunner {
+/**
+ * A lane per worker process. Every worker starts at once (loading while the main process plans
+ * the batches) and is replaced, on its lane's next batch, after it dies.
+ */
+export function processPool(lanes: number, init: WorkerInit, log: (line: string) => void, autoBatch?: number): BatchRunner {
   const workers: (Worker | undefined)[] = Array.from({ length: lanes }, () => undefined);
   // A second Ctrl-C exits the parent at once: its workers go with it.
   const killAll = () => workers.forEach((w) => w?.child.kill('SIGKILL'));
@@ -85,8 +90,10 @@ export function processPool(lanes: number, init: WorkerInit, log: (line: string)
     w.pending = undefined;
     p?.resolve(out);
   };
+  for (let lane = 0; lane < lanes; lane++) workers[lane] = start();
   return {
     lanes,
+    autoBatch,
     async run(lane, group, onStep) {
       let w = workers[lane];
       if (!w || w.gone) w = workers[lane] = start();
