@@ -10,7 +10,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { AtlasError } from './errors.ts';
-import { acquireLock } from './lock.ts';
+import { acquireLock, holderAlive, LOCK_FILE, type LockInfo } from './lock.ts';
 import { cleanTemporaryFiles, exists, writeFileAtomic } from './output/atomic.ts';
 import { MANIFEST_FILE, readManifest, readManifestIfAny, type Manifest, type ManifestUnit } from './output/manifest.ts';
 import { unitKey } from './output/paths.ts';
@@ -44,6 +44,15 @@ async function readShard(dir: string): Promise<ShardFolder> {
     throw new AtlasError(`${dir}: cannot read its ${MANIFEST_FILE} (${err.message.split('\n')[0]}); rerun that shard`);
   });
   return { dir, info, manifest };
+}
+
+/** A note for a shard whose run may still be going: its unfinished units are missing from this merge. */
+async function noteRunning(s: ShardFolder, log: (line: string) => void): Promise<void> {
+  const info = await fs
+    .readFile(path.join(s.dir, LOCK_FILE), 'utf8')
+    .then((t) => JSON.parse(t) as LockInfo)
+    .catch(() => undefined);
+  if (info && holderAlive(info)) log(`note: shard ${s.dir} is locked by pid ${info.pid} on ${info.host} (still rendering, or its machine died): its unfinished units count as missing`);
 }
 
 /** Same config, weights and backend in every shard, or an AtlasError naming the first that differs. */
@@ -115,6 +124,7 @@ export async function mergeShards(dirs: string[], into: string, o: { allowPartia
   if (resolved.includes(into)) throw new AtlasError(`merge: --into ${into} is one of the shard folders; expected a folder of its own`);
   const shards = await Promise.all(resolved.map(readShard));
   checkSameAtlas(shards);
+  for (const s of shards) await noteRunning(s, (line) => o.progress.log(line));
   await fs.mkdir(into, { recursive: true });
   const lock = await acquireLock(into);
   try {
