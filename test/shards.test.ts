@@ -9,7 +9,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { parseShard, shardFromEnv, shardUnits } from '../pipeline/shard.ts';
+import { parseShard, shardFromEnv, shardUnits, stepCost } from '../pipeline/shard.ts';
+import { M025, sharedGraph } from './support/fixtures.ts';
 import { buildSite, builtPages } from './support/atlas-site.ts';
 import { hashTree, runCli, writeConfig } from './support/robust-run.ts';
 import { imageHashes, readManifest, SCALE_UNITS, scaleConfig } from './support/scale.ts';
@@ -64,6 +65,24 @@ test('the partition covers every unit once, in planned order, each shard within 
     assert.deepEqual(parts.flat().map((u) => u.i), units.map((u) => u.i));
     const total = units.reduce((a, u) => a + u.cost, 0);
     for (const p of parts) assert.ok(Math.abs(p.reduce((a, u) => a + u.cost, 0) - total / count) <= 9, `count ${count}`);
+  }
+});
+
+test('the cost model on the real MobileNet v1 0.25: its published 41 M MACs to the logits, rising with depth, a quarter at half the size', async () => {
+  const graph = await sharedGraph(M025, 'cpu');
+  try {
+    const cost = (layer: string, px = 224) => stepCost(graph, layer, [px, px]);
+    const layers = Array.from({ length: 13 }, (_, i) => `conv_pw_${i + 1}_relu`);
+    for (let i = 1; i < layers.length; i++) assert.ok(cost(layers[i]!) > cost(layers[i - 1]!), layers[i]);
+    const logits = cost(graph.nodes.at(-1)!.name);
+    assert.ok(Math.abs(logits / 41e6 - 1) < 0.15, `${logits / 1e6} M MACs`);
+    assert.ok(Math.abs(cost('conv_pw_13_relu', 112) / cost('conv_pw_13_relu') - 0.25) < 0.02);
+    // A shard of deep-layer units holds fewer units than one of early-layer units.
+    const units = [...Array.from({ length: 32 }, () => 'conv_pw_1_relu'), ...Array.from({ length: 32 }, () => 'conv_pw_13_relu')];
+    const [early, deep] = [0, 1].map((index) => shardUnits(units, (t) => cost(t), { index, count: 2 }));
+    assert.ok(early!.length > 2 * deep!.length, `${early!.length} vs ${deep!.length} units`);
+  } finally {
+    graph.dispose();
   }
 });
 
