@@ -77,6 +77,8 @@ export function processPool(lanes: number, init: WorkerInit, log: (line: string)
       else if (m.type === 'step') w.pending?.onStep();
       else if (m.type === 'done') settle(w, m.output);
     });
+    // A send to a worker that just died fails with EPIPE; its 'exit' settles the batch.
+    child.on('error', () => {});
     child.on('exit', (code, signal) => {
       w.gone = signal ? `signal ${signal}` : `exit code ${code}`;
       notReady(new Error(`worker ${child.pid} ended while starting (${w.gone})`));
