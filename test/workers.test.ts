@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { physicalCores, workerCount } from '../pipeline/run/workers.ts';
+import { cpuLimit, physicalCores, workerCount } from '../pipeline/run/workers.ts';
 import { runCli, spawnCli, temporaries, writeConfig } from './support/robust-run.ts';
 import { alive, imageHashes, readManifest, SCALE_UNITS, scaleConfig, unitsOf, workerPids } from './support/scale.ts';
 
@@ -31,7 +31,13 @@ async function assertSameAsOneWorker(dir: string): Promise<void> {
 
 test('auto: one worker per physical core on wasm/cpu, one on backends that use every core or a GPU', () => {
   const cpuinfo = ['physical id\t: 0\ncore id\t: 0', 'physical id\t: 0\ncore id\t: 0', 'physical id\t: 0\ncore id\t: 1'].join('\n\n');
-  assert.equal(physicalCores(cpuinfo), Math.min(2, os.availableParallelism()));
+  assert.equal(physicalCores(cpuinfo, undefined), Math.min(2, os.availableParallelism()));
+  // A container limited to 1.5 CPUs (cgroup v2 cpu.max; v1 quota/period) gets 2 workers at most, 1 CPU gets 1.
+  assert.equal(cpuLimit('150000 100000\n'), 2);
+  assert.equal(cpuLimit('max 100000\n'), undefined);
+  assert.equal(cpuLimit(undefined, ['100000\n', '100000\n']), 1);
+  assert.equal(cpuLimit(undefined, ['-1\n', '100000\n']), undefined);
+  assert.equal(physicalCores(cpuinfo, 1), 1);
   assert.equal(workerCount('auto', 'tensorflow-gpu'), 1);
   assert.equal(workerCount('auto', 'webgpu'), 1);
   assert.equal(workerCount('auto', 'wasm'), physicalCores());
