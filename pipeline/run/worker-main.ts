@@ -36,6 +36,7 @@ async function setUp(init: WorkerInit): Promise<BatchContext> {
   if (JSON.stringify(loaded.config) !== init.configJson) throw new Error(`${init.configFile} changed after the run started`);
   const ctx = await prepareAtlas(loaded, init.env);
   const photos = await loadStartPhotos(ctx);
+  // The same engine as run.ts picks for the main process (when it picks one by a factory, use it here too).
   return { ctx, engine: tfjsEngine(ctx.graph), photos, log: (line) => send({ type: 'log', line }) };
 }
 
