@@ -112,6 +112,14 @@ async function copyUnit(from: string, into: string, u: ManifestUnit): Promise<vo
   await Promise.all(Object.values(u.files ?? {}).map(async (f) => f && writeFileAtomic(path.join(into, f), await fs.readFile(path.join(from, f)))));
 }
 
+/** ` (no folder given for shard 1/3, 2/3)` when the shards given are not all of one split. */
+function absentShards(shards: ShardFolder[]): string {
+  const count = shards[0]!.info.count;
+  if (shards.some((s) => s.info.count !== count)) return '';
+  const absent = Array.from({ length: count }, (_, i) => i).filter((i) => !shards.some((s) => s.info.index === i));
+  return absent.length ? ` (no folder given for shard ${absent.map((i) => `${i}/${count}`).join(', ')})` : '';
+}
+
 const body = (m: Manifest | undefined) => JSON.stringify({ ...m, generatedAt: undefined });
 
 async function writeManifest(into: string, m: Manifest, current: Manifest | undefined): Promise<void> {
@@ -132,7 +140,7 @@ export async function mergeShards(dirs: string[], into: string, o: { allowPartia
     const current = await readManifestIfAny(into);
     const { planned, chosen, missing, failed } = await chooseUnits(shards, into, current);
     const names = missing.map((p) => p.key);
-    if (missing.length && !o.allowPartial) throw new MissingUnitsError(`${missing.length} of ${planned.length} units are in no shard: ${names.slice(0, 20).join(', ')}${names.length > 20 ? ', …' : ''}; rerun their shards, or merge with --allow-partial`);
+    if (missing.length && !o.allowPartial) throw new MissingUnitsError(`${missing.length} of ${planned.length} units are in no shard: ${names.slice(0, 20).join(', ')}${names.length > 20 ? ', …' : ''}${absentShards(shards)}; rerun their shards, or merge with --allow-partial`);
     const base = shards[0]!.manifest;
     const keep = new Set(chosen.filter((c) => c.dir === into).map((c) => c.unit.key));
     // Units about to be replaced stop being listed before their files change.

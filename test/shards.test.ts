@@ -109,6 +109,7 @@ test('missing units are named and refused; --allow-partial writes the atlas with
   assert.equal(r.code, 1);
   const missing = (await readManifest(shardDirs[1]!)).units.map((u) => u.key);
   for (const key of missing) assert.ok(r.stderr.includes(key), `${key} named`);
+  assert.match(r.stderr, /no folder given for shard 1\/3/);
   await assert.rejects(fs.access(path.join(into, 'manifest.json')), 'nothing written');
   const partial = await runCli(['merge', shardDirs[0]!, shardDirs[2]!, '--into', into, '--allow-partial']);
   assert.equal(partial.code, 0, partial.stderr);
