@@ -66,6 +66,38 @@ interface Worker {
 
 const WORKER_MAIN = fileURLToPath(new URL('./worker-main.ts', import.meta.url));
 
+/** Forks a worker and sends it `init`; it answers `ready` once its backend and graph are loaded. */
+function startWorker(init: WorkerInit, log: (line: string) => void): Worker {
+  const child = fork(WORKER_MAIN, [], { execArgv: ['--import', import.meta.resolve('tsx')], env: init.env, serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  let ready!: () => void;
+  let notReady!: (err: Error) => void;
+  const w: Worker = { child, ready: new Promise((res, rej) => ((ready = res), (notReady = rej))) };
+  w.ready.catch(() => {});
+  child.on('message', (m: WorkerMessage) => {
+    if (m.type === 'ready') ready();
+    else if (m.type === 'init-failed') notReady(new Error(m.error));
+    else if (m.type === 'log') log(m.line);
+    else if (m.type === 'step') w.pending?.onStep();
+    else if (m.type === 'done') settle(w, m.output);
+  });
+  // A send to a worker that just died fails with EPIPE; its 'exit' settles the batch.
+  child.on('error', () => {});
+  child.on('exit', (code, signal) => {
+    w.gone = signal ? `signal ${signal}` : `exit code ${code}`;
+    notReady(new Error(`worker ${child.pid} ended while starting (${w.gone})`));
+    if (w.pending) settle(w, failedBatch(w.pending.group, `rendering failed: worker process ${child.pid} died (${w.gone})`));
+  });
+  child.send({ type: 'init', init } satisfies ParentMessage);
+  return w;
+}
+
+/** Resolves the worker's pending batch, if any. */
+function settle(w: Worker, out: BatchOutput): void {
+  const p = w.pending;
+  w.pending = undefined;
+  p?.resolve(out);
+}
+
 /**
  * A lane per worker process. Every worker starts at once (loading while the main process plans
  * the batches) and is replaced, on its lane's next batch, after it dies.
@@ -75,41 +107,13 @@ export function processPool(lanes: number, init: WorkerInit, log: (line: string)
   // A second Ctrl-C exits the parent at once: its workers go with it.
   const killAll = () => workers.forEach((w) => w?.child.kill('SIGKILL'));
   process.on('exit', killAll);
-  const start = (): Worker => {
-    const child = fork(WORKER_MAIN, [], { execArgv: ['--import', import.meta.resolve('tsx')], env: init.env, serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    let ready!: () => void;
-    let notReady!: (err: Error) => void;
-    const w: Worker = { child, ready: new Promise((res, rej) => ((ready = res), (notReady = rej))) };
-    w.ready.catch(() => {});
-    child.on('message', (m: WorkerMessage) => {
-      if (m.type === 'ready') ready();
-      else if (m.type === 'init-failed') notReady(new Error(m.error));
-      else if (m.type === 'log') log(m.line);
-      else if (m.type === 'step') w.pending?.onStep();
-      else if (m.type === 'done') settle(w, m.output);
-    });
-    // A send to a worker that just died fails with EPIPE; its 'exit' settles the batch.
-    child.on('error', () => {});
-    child.on('exit', (code, signal) => {
-      w.gone = signal ? `signal ${signal}` : `exit code ${code}`;
-      notReady(new Error(`worker ${child.pid} ended while starting (${w.gone})`));
-      if (w.pending) settle(w, failedBatch(w.pending.group, `rendering failed: worker process ${child.pid} died (${w.gone})`));
-    });
-    child.send({ type: 'init', init } satisfies ParentMessage);
-    return w;
-  };
-  const settle = (w: Worker, out: BatchOutput) => {
-    const p = w.pending;
-    w.pending = undefined;
-    p?.resolve(out);
-  };
-  for (let lane = 0; lane < lanes; lane++) workers[lane] = start();
+  for (let lane = 0; lane < lanes; lane++) workers[lane] = startWorker(init, log);
   return {
     lanes,
     autoBatch,
     async run(lane, group, onStep) {
       let w = workers[lane];
-      if (!w || w.gone) w = workers[lane] = start();
+      if (!w || w.gone) w = workers[lane] = startWorker(init, log);
       // A worker that cannot start (bad model, backend missing) would fail every batch the same way: stop the run.
       await w.ready;
       return new Promise<BatchOutput>((resolve) => {
