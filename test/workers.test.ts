@@ -86,7 +86,7 @@ test('the parent killed with SIGKILL: its workers end, the rerun completes with 
   const workers = await workerPids(run.child.pid!);
   run.child.kill('SIGKILL');
   await run.done;
-  // A worker notices the lost parent when its batch ends; no fixed time is asserted, only that it ends.
+  // A worker notices the lost parent at its next step; no fixed time is asserted, only that it ends.
   for (const pid of workers) while (await alive(pid)) await sleep(100);
   const listed = (await readManifest(dir)).units;
   assert.ok(listed.every((u) => u.status === 'ok'));

@@ -2,7 +2,7 @@
  * A worker process (`workers.ts`): loads the config, the backend the parent chose and the lean
  * graph once, then renders the batches it is sent and sends back plain results. It writes nothing.
  * Signals are the parent's business (it finishes or stops the run); the worker ends when the
- * parent disconnects or dies.
+ * parent disconnects, or at the next step once the parent is gone.
  */
 import { loadConfig } from '../config/load.ts';
 import { selectBackend, type BackendName } from '../engine/backend.ts';
@@ -43,6 +43,13 @@ async function setUp(init: WorkerInit): Promise<BatchContext> {
 if (process.send) {
   for (const s of ['SIGINT', 'SIGTERM'] as const) process.on(s, () => {});
   process.on('disconnect', () => process.exit(0));
+  // A batch's TF.js steps yield only to microtasks, so 'disconnect' waits for the batch to end; a
+  // parent killed with SIGKILL is seen at the next step instead: this process is re-parented.
+  const parent = process.ppid;
+  const onStep = () => {
+    if (process.ppid !== parent) process.exit(0);
+    send({ type: 'step' });
+  };
   let batch: Promise<BatchContext> | undefined;
   // Batches arrive one at a time (the parent waits for each result), so they are handled in order.
   process.on('message', async (m: ParentMessage) => {
@@ -54,7 +61,7 @@ if (process.send) {
       );
       return;
     }
-    const output = await runBatch(await batch!, m.group, () => send({ type: 'step' }));
+    const output = await runBatch(await batch!, m.group, onStep);
     send({ type: 'done', output });
   });
 }
