@@ -5,6 +5,7 @@
  */
 import type { GradientEngine } from '../engine/engine.ts';
 import { unitKey } from '../output/paths.ts';
+import type { EncodedUnit } from '../output/writer.ts';
 import { renderBatch } from '../render/loop.ts';
 import type { UnitResult } from '../render/method.ts';
 import { METHODS } from '../render/methods/index.ts';
@@ -18,6 +19,8 @@ export interface BatchOutput {
   qualities: (UnitQuality | undefined)[];
   /** Wall-clock seconds of the render divided by the batch's size. */
   seconds: number;
+  /** The units' files, when a worker encoded them (so that encoding scales with the workers); else the writer encodes. */
+  encoded?: (EncodedUnit | undefined)[];
 }
 
 export interface BatchContext {

@@ -75,10 +75,10 @@ export async function renderAll(o: RenderAllOptions): Promise<RenderOutcome> {
       };
       const output = await runner.run(index, group, onStep).catch((error: unknown) => void (broken ??= { error }));
       if (!output) return;
-      const { results, qualities, seconds } = output;
+      const { results, qualities, seconds, encoded } = output;
       // Under --force a unit may still be listed with its previous files: unlist it before they are replaced.
       await writer.unlist(group);
-      writing.push(Promise.all(results.map((r, i) => writer.writeUnit(group[i]!, r, seconds, qualities[i]))));
+      writing.push(Promise.all(results.map((r, i) => writer.writeUnit(group[i]!, r, seconds, qualities[i], encoded?.[i]))));
       rendered += results.length;
       progress.batchDone(rendered, o.total, describe(group));
     }

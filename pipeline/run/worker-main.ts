@@ -8,6 +8,7 @@ import { loadConfig } from '../config/load.ts';
 import { selectBackend, type BackendName } from '../engine/backend.ts';
 import { tfjsEngine } from '../engine/tfjs-engine.ts';
 import { loadStartPhotos } from '../run.ts';
+import { encodeUnit } from '../output/writer.ts';
 import { runBatch, type BatchContext, type BatchOutput } from './batch.ts';
 import { prepareAtlas } from './prepare.ts';
 import type { TodoUnit } from './reuse.ts';
@@ -61,7 +62,12 @@ if (process.send) {
       );
       return;
     }
-    const output = await runBatch(await batch!, m.group, onStep);
+    const b = await batch!;
+    const output = await runBatch(b, m.group, onStep);
+    // Encoding (GIF quantization above all) costs a third of a unit's render: here it scales with
+    // the workers instead of queueing in the main process. A failure leaves it to the main process.
+    const ms = b.ctx.loaded.config.render.gifFrameMs;
+    output.encoded = await Promise.all(output.results.map((r) => (r.error ? undefined : encodeUnit(r, ms).catch(() => undefined))));
     send({ type: 'done', output });
   });
 }
