@@ -4,10 +4,10 @@
  * Measures here (wasm, MobileNet v1 0.75, 224 px, batch 1) the seconds of one gradient step up to
  * every ReLU layer, fits seconds = a + b × the shard cost model's MACs (`shard.ts` stepCost) to
  * them, and projects the wall time of three jobs on 1 core, 2 workers here, a 16-core machine,
- * 20 Actions runners and a 64-task Slurm array. What it cannot measure here is passed in:
- * S, the end-to-end speed-up of 2 workers (`npm run bench`); F, end-to-end seconds per unit over
- * its steps' seconds (frames, quality numbers, encoding; from the bench's 1-worker row); M, the
- * merge's milliseconds per unit (measured with `npm run merge`).
+ * 20 Actions runners and a 64-task Slurm array. What it cannot measure here is passed in
+ * (defaults: the README's measurements): S, 2 workers' speed-up over one core (CPU time of the
+ * process tree over wall time, `/usr/bin/time` on `--workers 2`); F, a unit's CPU seconds over its
+ * steps' seconds (frames, quality numbers, encoding); M, the merge's milliseconds per unit.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,9 +24,9 @@ const num = (name: string, fallback: number) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? Number(args[i + 1]) : fallback;
 };
-const speedup = num('speedup', 1.7);
-const overhead = num('overhead', 1.4);
-const mergeMs = num('merge-ms', 60);
+const speedup = num('speedup', 1.9);
+const overhead = num('overhead', 1.51);
+const mergeMs = num('merge-ms', 52);
 const models = process.env.ATLAS_MODELS ?? path.resolve(root, '..', 'shared', 'models');
 
 await selectBackend('wasm');
@@ -74,6 +74,7 @@ job('(c) notes: ResNet50V2 conv3_block4_out, 512 filters × 300 steps', [{ targe
 
 const fmt = (s: number) => (s < 120 ? `${s.toFixed(0)} s` : s < 7200 ? `${(s / 60).toFixed(0)} min` : `${(s / 3600).toFixed(1)} h`);
 const perWorker = speedup / 2;
+// Columns: a machine with one core; this one with 2 workers; then n workers at the same efficiency.
 const columns: [string, (j: (typeof jobs)[number]) => number][] = [
   ['1 core', (j) => j.seconds],
   ['2 workers here', (j) => j.seconds / speedup],
