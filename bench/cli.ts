@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [--quick] [--backends wasm,onnx-cpu] [--no-e2e] [--no-torch] [--no-notes] [--no-dataset] [--webgpu-software]`
+ * `npm run bench [-- --json] [--quick] [--backends wasm,onnx-cpu] [--no-e2e] [--no-steps] [--workers 1,2] [--no-torch] [--no-notes] [--no-dataset] [--webgpu-software]`
  *
  * Times gradient steps (the lecture's ascent step: channel objective, input gradient, normalized
  * update) per backend × model × layer × size × batch: TF.js backends through the lean graph, onnx-*
@@ -150,7 +150,8 @@ function torchRow(py: string, net: string, model: string, layer: string): StepRo
   return { kind: 'step', backend: `pytorch-cpu (${r.threads} threads)`, model, layer, size: 224, batch: 1, msPerStep: round(r.msPerStep), unitStepsPerSec: round(1000 / r.msPerStep), steps, torch: r.torch };
 }
 
-async function endToEnd(): Promise<void> {
+/** End to end with `workers` worker processes (render.workers): the same atlas, so rows compare. */
+async function endToEnd(workers: number): Promise<void> {
   const model = quick ? M25 : M75;
   const source = path.join(modelsDir, model);
   if (!fs.existsSync(path.join(source, 'model.json'))) return log(`skip end to end: ${source} not found`);
@@ -166,10 +167,11 @@ async function endToEnd(): Promise<void> {
     `output: ${JSON.stringify(path.join(dir, 'out'))}`,
   ].join('\n');
   fs.writeFileSync(path.join(dir, 'atlas.config.yaml'), config);
+  const load1 = round(os.loadavg()[0]!);
   const t0 = performance.now();
-  const summary = await runPipeline({ configFile: path.join(dir, 'atlas.config.yaml'), quiet: true, env: {} });
+  const summary = await runPipeline({ configFile: path.join(dir, 'atlas.config.yaml'), quiet: true, env: {}, workers });
   const seconds = (performance.now() - t0) / 1000;
-  emit({ kind: 'e2e', backend: summary.backend.name, model, units, steps: quick ? 2 : 30, seconds: round(seconds), unitsPerMinute: round((summary.computed * 60) / seconds), failed: summary.failed });
+  emit({ kind: 'e2e', backend: summary.backend.name, model, units, steps: quick ? 2 : 30, workers, load1, seconds: round(seconds), unitsPerMinute: round((summary.computed * 60) / seconds), failed: summary.failed });
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
@@ -190,7 +192,7 @@ async function main(): Promise<void> {
       log(`backend ${name}: skipped (${(err as Error).message.split('\n')[0]})`);
     }
   }
-  for (const b of available) {
+  for (const b of flag('no-steps') ? [] : available) {
     const sel = await selectBackend(b);
     await benchBackend(b, sel.onnx);
   }
@@ -213,7 +215,7 @@ async function main(): Promise<void> {
   }
   if (!flag('no-e2e')) {
     await selectBackend('auto');
-    await endToEnd();
+    for (const n of (option('workers') ?? '1,2').split(',').map(Number)) await endToEnd(n);
   }
   if (!flag('no-dataset')) emit(await datasetRow(quick ? 1 : 4));
   if (!json) printTables();
@@ -233,7 +235,10 @@ function printTables(): void {
   table(steps, cols);
   for (const r of out.filter((r) => r.kind === 'projection')) console.log(`\nNotes' job (${r.units} filters × ${r.steps} steps of ${r.model} ${r.layer}, batch ${r.batch}) on ${r.backend}: ${r.hours} h`);
   for (const r of out.filter((r) => r.kind === 'ratio')) console.log(`\n${r.model} → ${r.layer}, 224, batch 1: ${r.backend} is ${r.ratio}× the time of ${r.reference}`);
-  for (const r of out.filter((r) => r.kind === 'e2e')) console.log(`\nEnd to end (${r.backend}, ${r.model}, ${r.units} units × ${r.steps} steps, batch auto): ${r.seconds} s, ${r.unitsPerMinute} units/min`);
+  const e2e = out.filter((r) => r.kind === 'e2e');
+  for (const r of e2e) console.log(`\nEnd to end (${r.backend}, ${r.model}, ${r.units} units × ${r.steps} steps, batch auto, ${r.workers} worker${r.workers === 1 ? '' : 's'}): ${r.seconds} s, ${r.unitsPerMinute} units/min`);
+  const one = e2e.find((r) => r.workers === 1);
+  for (const r of e2e.filter((r) => one && r.workers !== 1)) console.log(`${r.workers} workers: ${round((r.unitsPerMinute as number) / (one!.unitsPerMinute as number))}× the units/min of 1 (1-minute load average before each: ${one!.load1}, ${r.load1})`);
   for (const r of out.filter((r) => r.kind === 'dataset')) console.log(`\nDataset examples (${r.backend}, ${r.model}, forward pass over ${r.layers} layers + logits, batch ${r.batch}): ${r.photosPerSec} photos/s`);
 }
 

@@ -10,16 +10,26 @@ import { BACKEND_NAMES, type BackendChoice } from './engine/backend.ts';
 import { AtlasError } from './errors.ts';
 import { handleInterrupts } from './interrupt.ts';
 import { LockHeldError } from './lock.ts';
+import { runMerge } from './merge-cli.ts';
 import { runPipeline } from './run.ts';
+import { parseShard, shardFromEnv } from './shard.ts';
 
-const USAGE = `usage: filter-atlas <pipeline|build> [--config FILE] [--backend auto|${BACKEND_NAMES.join('|')}] [--force] [--quiet]
+const USAGE = `usage: filter-atlas <pipeline|build> [--config FILE] [--backend auto|${BACKEND_NAMES.join('|')}] [--workers N|auto] [--shard i/n] [--output DIR] [--force] [--quiet]
+       filter-atlas merge <shard folder>... --into DIR [--allow-partial] [--quiet]
 
   pipeline   render the atlas data (images, GIFs, contact sheets, manifest.json)
   build      pipeline, then the static site into dist/
+  merge      put the output folders of sharded runs together into one atlas (then: npm run site)
 
   --config FILE   atlas config (default: atlas.config.yaml)
   --backend NAME  force a TensorFlow.js backend (default: render.backend, then auto)
   --dist DIR      where \`build\` writes the site (default: dist)
+  --workers N     worker processes rendering batches at once, or auto (default: render.workers)
+  --shard i/n     render only shard i (0-based) of n, into <output>.shard-i-of-n; also read from
+                  Slurm array, Kubernetes Indexed Job and ATLAS_SHARD_INDEX/ATLAS_SHARD_COUNT variables
+  --output DIR    write here instead of the config's output folder
+  --into DIR      merge: the atlas folder to write (the site reads it)
+  --allow-partial merge: write the atlas even when units are missing (they are marked failed)
   --force         recompute every unit, ignoring cached results
   --quiet         no progress output
 
@@ -40,6 +50,11 @@ export async function main(argv: string[]): Promise<number> {
         config: { type: 'string', default: 'atlas.config.yaml' },
         dist: { type: 'string', default: 'dist' },
         backend: { type: 'string' },
+        workers: { type: 'string' },
+        shard: { type: 'string' },
+        output: { type: 'string' },
+        into: { type: 'string' },
+        'allow-partial': { type: 'boolean', default: false },
         force: { type: 'boolean', default: false },
         quiet: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
@@ -51,23 +66,29 @@ export async function main(argv: string[]): Promise<number> {
   }
   const { values, positionals } = parsed;
   const command = positionals[0];
-  if (values.help || !command || !['pipeline', 'build'].includes(command)) {
+  if (values.help || !command || !['pipeline', 'build', 'merge'].includes(command)) {
     process.stderr.write(USAGE);
     return values.help ? EXIT.ok : EXIT.badInput;
   }
-  const backend = values.backend as BackendChoice | undefined;
-  if (backend && backend !== 'auto' && !(BACKEND_NAMES as readonly string[]).includes(backend)) {
-    process.stderr.write(`--backend: unknown backend "${backend}"; expected auto or ${BACKEND_NAMES.join(', ')}\n`);
+  if (command === 'merge') return runMerge(positionals.slice(1), values.into, values['allow-partial'], values.quiet);
+  const flags = checkFlags(values.backend, values.workers);
+  if (typeof flags === 'string') {
+    process.stderr.write(`${flags}\n`);
     return EXIT.badInput;
   }
+  const { backend, workers } = flags;
   const interrupts = handleInterrupts();
   try {
+    const shard = values.shard ? parseShard(values.shard) : shardFromEnv(process.env);
     const summary = await runPipeline({
       configFile: values.config,
       force: values.force,
       backend,
       quiet: values.quiet,
       signal: interrupts.signal,
+      workers,
+      shard,
+      output: values.output,
     });
     if (summary.interrupted) return interrupts.exitCode() ?? 130;
     if (command === 'build') {
@@ -76,19 +97,33 @@ export async function main(argv: string[]): Promise<number> {
     }
     return summary.failed > 0 || summary.problems.length > 0 ? EXIT.failed : EXIT.ok;
   } catch (err) {
-    if (err instanceof AtlasError) {
-      process.stderr.write(`error: ${err.message}\n`);
-      return EXIT.badInput;
-    }
-    if (err instanceof LockHeldError) {
-      process.stderr.write(`error: ${err.message}\n`);
-      return EXIT.locked;
-    }
-    process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
-    return EXIT.failed;
+    return exitFor(err);
   } finally {
     interrupts.dispose();
   }
+}
+
+/** --backend and --workers checked, or the message of the first bad one. */
+function checkFlags(backendFlag: string | undefined, workersFlag: string | undefined): { backend?: BackendChoice; workers?: number | 'auto' } | string {
+  const backend = backendFlag as BackendChoice | undefined;
+  if (backend && backend !== 'auto' && !(BACKEND_NAMES as readonly string[]).includes(backend)) {
+    return `--backend: unknown backend "${backend}"; expected auto or ${BACKEND_NAMES.join(', ')}`;
+  }
+  const workers = workersFlag === undefined || workersFlag === 'auto' ? workersFlag : Number(workersFlag);
+  if (typeof workers === 'number' && !(Number.isInteger(workers) && workers >= 1)) {
+    return `--workers: "${workersFlag}" is not a worker count; expected auto or a whole number ≥ 1`;
+  }
+  return { backend, workers };
+}
+
+/** The exit code of an error that ended a run, after printing it. */
+function exitFor(err: unknown): number {
+  if (err instanceof AtlasError || err instanceof LockHeldError) {
+    process.stderr.write(`error: ${err.message}\n`);
+    return err instanceof AtlasError ? EXIT.badInput : EXIT.locked;
+  }
+  process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+  return EXIT.failed;
 }
 
 process.exitCode = await main(process.argv.slice(2));

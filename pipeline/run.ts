@@ -24,6 +24,8 @@ import { METHODS } from './render/methods/index.ts';
 import { loadStartPhoto, locate, prepareAtlas, type AtlasContext, type StartPhoto } from './run/prepare.ts';
 import { renderAll } from './run/render-all.ts';
 import { planReuse } from './run/reuse.ts';
+import { batchRunner, shardSelection } from './run/scale.ts';
+import { shardDir, writeShardInfo, type Shard } from './shard.ts';
 
 export interface RunOptions {
   configFile: string;
@@ -37,6 +39,12 @@ export interface RunOptions {
   progress?: Progress;
   /** When aborted (the CLI's first Ctrl-C), the run stops after the current batch, keeping everything finished. */
   signal?: AbortSignal;
+  /** Overrides render.workers. */
+  workers?: number | 'auto';
+  /** Render only this shard of the planned units, into its own folder (`shardDir`) unless `output` is given. */
+  shard?: Shard;
+  /** Overrides the config's output folder. */
+  output?: string;
 }
 
 export interface RunSummary {
@@ -60,7 +68,8 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
   const progress = options.progress ?? createProgress(process.stderr, options.quiet);
   const loaded = await loadConfig(options.configFile);
   for (const notice of loaded.notices) progress.log(notice);
-  const outDir = path.resolve(loaded.dir, loaded.config.output);
+  const atlasDir = path.resolve(loaded.dir, loaded.config.output);
+  const outDir = options.output ? path.resolve(options.output) : options.shard ? shardDir(atlasDir, options.shard) : atlasDir;
   const backend = await selectBackend(options.backend ?? loaded.config.render.backend);
   progress.log(`backend: ${backend.name}${backend.skipped.length ? ` (skipped ${backend.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')})` : ''}`);
   const ctx = await prepareAtlas(loaded, options.env ?? process.env);
@@ -74,7 +83,9 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
     const dataset = await listDataset(loaded);
     lock = await openOutput(loaded, outDir, progress);
     const previous = await readPreviousManifest(outDir, progress);
-    const reuse = await planReuse(ctx, { outDir, previous, backend: backend.name, force: options.force ?? false, photos });
+    const only = options.shard && shardSelection(ctx, options.shard, progress);
+    const reuse = await planReuse(ctx, { outDir, previous, backend: backend.name, force: options.force ?? false, photos, only });
+    if (options.shard) await writeShardInfo(outDir, only!.info(reuse.planned, backend.name));
     const sheets = sheetPlan(loaded.config.model.id, loaded.config.render.methods, ctx.layers);
     const writer = new AtlasWriter({ ctx, backend, outDir, planned: reuse.planned, units: reuse.units, sheetPlan: sheets, sheets: await listedSheets(outDir, sheets, previous), previous, progress });
     // Before any unit file is replaced, the manifest stops naming units that are stale or gone.
@@ -84,10 +95,12 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
     if (todo.length === 0) progress.log(`nothing to compute: all ${planned.length} units in ${where} are up to date (no optimization run; --force recomputes)`);
     else progress.log(`${planned.length} units: ${todo.length} to compute, ${reused} reused from ${where}`);
     if (todo.length) progress.start(todo.reduce((s, u) => s + u.settings.steps, 0), planned.length);
-    const outcome = await renderAll({ ctx, engine, todo, writer, photos, progress, done: reused, total: planned.length, signal: options.signal });
+    const runner = batchRunner(loaded, backend.name, options.workers, todo, progress, options.env ?? process.env);
+    const outcome = await renderAll({ batch: { ctx, engine, photos, log: (line) => progress.log(line) }, runner, todo, writer, progress, done: reused, total: planned.length, signal: options.signal });
     progress.stop();
-    const problems = outcome.interrupted ? [] : await writeSheets(loaded.config.model.id, sheets, outDir, writer.sheets);
-    if (dataset && !outcome.interrupted) await runDatasetPhase({ ctx, input: dataset, outDir, writer, progress, signal: options.signal });
+    // A shard's sheets would show only its own tiles, and its dataset ranks only its units: merge, then a rerun, makes them.
+    const problems = outcome.interrupted || options.shard ? [] : await writeSheets(loaded.config.model.id, sheets, outDir, writer.sheets);
+    if (dataset && !outcome.interrupted && !options.shard) await runDatasetPhase({ ctx, input: dataset, outDir, writer, progress, signal: options.signal });
     await writer.writeManifest();
     return finish({ outDir, writer, backend, reused, planned: planned.length, problems, progress, ...outcome });
   } finally {
@@ -108,7 +121,7 @@ function finish(o: { outDir: string; writer: AtlasWriter; backend: SelectedBacke
 }
 
 /** The start photos the methods' settings name, decoded once each (keyed by the path as written). */
-async function loadStartPhotos(ctx: AtlasContext): Promise<Map<string, StartPhoto>> {
+export async function loadStartPhotos(ctx: AtlasContext): Promise<Map<string, StartPhoto>> {
   const photos = new Map<string, StartPhoto>();
   const { config } = ctx.loaded;
   for (const id of config.render.methods) {
@@ -137,7 +150,7 @@ async function openOutput(loaded: LoadedConfig, outDir: string, progress: Progre
 }
 
 /** Sheets the manifest may name: existing files the previous manifest listed for the same filters. */
-async function listedSheets(outDir: string, plan: ReturnType<typeof sheetPlan>, previous: Manifest | undefined): Promise<Set<string>> {
+export async function listedSheets(outDir: string, plan: ReturnType<typeof sheetPlan>, previous: Manifest | undefined): Promise<Set<string>> {
   const sheets = new Set<string>();
   const before = new Map((previous?.layers ?? []).flatMap((l) => Object.values(l.sheets ?? {}).flat()).map((e) => [e.file, e.filters]));
   for (const { file, filters } of plan) {

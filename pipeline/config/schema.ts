@@ -119,6 +119,8 @@ const render = z
     gifFrameMs: z.number().int().min(20).max(10000).default(80),
     /** Units optimized together in one batch: a number, or `auto` (picked per layer by a short probe). */
     batch: z.union([z.literal('auto'), z.number().int().positive()]).default('auto'),
+    /** Worker processes rendering batches at once: a number, or `auto` (one per physical core on wasm/cpu, one on GPU backends). */
+    workers: z.union([z.literal('auto'), z.number().int().positive().max(256)]).default(1),
     backend: z.enum(['auto', ...BACKEND_NAMES]).default('auto'),
   })
   .prefault({});

@@ -110,7 +110,8 @@ export async function pickBatchSize(graph: LeanGraph, target: string, size: [num
 
 /**
  * Forms batches like plan's `batches` (consecutive units of one method, kind and target), with the
- * size fixed (`setting` a number) or picked per target by `pickBatchSize` (`'auto'`).
+ * size fixed (`setting` a number) or picked per target by `pickBatchSize` (`'auto'`). With `lanes`
+ * workers, an auto batch holds at most a worker's share of a target's units, so that none idles.
  */
 export async function formBatches<T extends Pick<PlannedUnit, 'method' | 'kind' | 'target'>>(
   units: T[],
@@ -118,13 +119,14 @@ export async function formBatches<T extends Pick<PlannedUnit, 'method' | 'kind' 
   graph: LeanGraph,
   size: [number, number],
   log?: (line: string) => void,
+  lanes = 1,
 ): Promise<T[][]> {
   if (typeof setting === 'number') return batches(units, setting);
   const counts = new Map<string, number>();
   for (const u of units) counts.set(u.target, (counts.get(u.target) ?? 0) + 1);
   const perTarget = new Map<string, number>();
   for (const [target, count] of counts) {
-    const choice = await pickBatchSize(graph, target, size, { units: count });
+    const choice = await pickBatchSize(graph, target, size, { units: Math.ceil(count / lanes) });
     perTarget.set(target, choice.batch);
     const probes = choice.probes.map((p) => `B=${p.batch} ${p.unitStepsPerSec.toFixed(1)}/s`).join(', ');
     log?.(`batch ${target}: ${choice.batch}${probes ? ` (unit-steps/s: ${probes})` : ''}`);

@@ -92,11 +92,14 @@ export class AtlasWriter {
     await this.writeManifest();
   }
 
-  /** Encodes and writes a rendered unit's files, then lists it. Resolves when both are on disk. */
-  writeUnit(u: TodoUnit, result: UnitResult, seconds: number, quality: UnitQuality | undefined): Promise<void> {
+  /**
+   * Encodes (unless `encoded`, by a worker) and writes a rendered unit's files, then lists it.
+   * Resolves when both are on disk.
+   */
+  writeUnit(u: TodoUnit, result: UnitResult, seconds: number, quality: UnitQuality | undefined, encoded?: EncodedUnit): Promise<void> {
     const entry = unitEntry(u, result, this.o.backend.name, seconds, quality);
     return this.encodeLimit(async () => {
-      if (!result.error) await this.writeFiles(u, result, entry);
+      if (!result.error) await this.writeFiles(u, result, entry, encoded);
       if (entry.status === 'failed') {
         this.failed++;
         this.o.progress.log(`unit ${entry.key} failed: ${entry.error}`);
@@ -110,17 +113,12 @@ export class AtlasWriter {
     });
   }
 
-  private async writeFiles(u: TodoUnit, r: UnitResult, entry: ManifestUnit): Promise<void> {
+  private async writeFiles(u: TodoUnit, r: UnitResult, entry: ManifestUnit, encoded: EncodedUnit | undefined): Promise<void> {
     const { outDir, ctx } = this.o;
     const files = unitFiles(ctx.loaded.config.model.id, u);
-    const write = (file: string) => (bytes: Uint8Array) => writeFileAtomic(path.join(outDir, file), bytes);
     try {
-      await Promise.all([
-        encodePng(r.image, r.width, r.height).then(write(files.png)),
-        encodeThumb(r.image, r.width, r.height).then(write(files.webp)),
-        encodeGif(r.frames, r.width, r.height, ctx.loaded.config.render.gifFrameMs).then(write(files.gif)),
-        encodeFramesZip(r.frames, r.width, r.height).then(write(files.zip)),
-      ]);
+      const bytes = encoded ?? (await encodeUnit(r, ctx.loaded.config.render.gifFrameMs));
+      await Promise.all((['png', 'webp', 'gif', 'zip'] as const).map((k) => writeFileAtomic(path.join(outDir, files[k]), bytes[k])));
       entry.files = files;
     } catch (err) {
       entry.status = 'failed';
@@ -164,6 +162,20 @@ export class AtlasWriter {
       ...this.datasetSummary(),
     };
   }
+}
+
+/** A unit's file contents: full-size PNG, WebP thumbnail, GIF of the evolution, ZIP of its frames. */
+export type EncodedUnit = Record<'png' | 'webp' | 'gif' | 'zip', Uint8Array>;
+
+/** Encodes a rendered unit's files (pure: bytes in, bytes out), here or in a worker process. */
+export async function encodeUnit(r: UnitResult, gifFrameMs: number): Promise<EncodedUnit> {
+  const [png, webp, gif, zip] = await Promise.all([
+    encodePng(r.image, r.width, r.height),
+    encodeThumb(r.image, r.width, r.height),
+    encodeGif(r.frames, r.width, r.height, gifFrameMs),
+    encodeFramesZip(r.frames, r.width, r.height),
+  ]);
+  return { png, webp, gif, zip };
 }
 
 function unitEntry(u: TodoUnit, r: UnitResult, backend: string, seconds: number, quality?: UnitQuality): ManifestUnit {

@@ -1,32 +1,43 @@
 /**
- * The render phase: batches of units, each rendered by its method's parts in the one render loop,
- * measured (quality numbers) and handed to the AtlasWriter. At most one batch is being written
- * while the next renders; the first Ctrl-C stops between batches, keeping everything finished.
+ * The render phase: batches of units handed out to lanes (one per worker; one lane, in this
+ * process, with one worker), each batch rendered and measured (`batch.ts`) and handed to the
+ * AtlasWriter. This process alone writes, so atomic writes, the lock and resume do not depend on
+ * the number of workers. Per lane at most one batch is being written while the next renders; the
+ * first Ctrl-C stops handing out batches and finishes the ones in flight.
  */
-import type { GradientEngine } from '../engine/engine.ts';
 import { formBatches } from '../engine/batch-size.ts';
 import type { AtlasWriter } from '../output/writer.ts';
-import { unitKey } from '../output/paths.ts';
 import type { Progress } from '../progress.ts';
-import { renderBatch } from '../render/loop.ts';
-import type { UnitResult } from '../render/method.ts';
-import { METHODS } from '../render/methods/index.ts';
-import { classQuality, filterQualityRecords, type UnitQuality } from '../render/quality.ts';
-import type { AtlasContext, StartPhoto } from './prepare.ts';
+import { describe, runBatch, type BatchContext, type BatchOutput } from './batch.ts';
 import type { TodoUnit } from './reuse.ts';
 
-interface RenderOutcome {
+export interface RenderOutcome {
   interrupted: boolean;
   /** Optimization steps run. */
   steps: number;
 }
 
-interface RenderAllOptions {
-  ctx: AtlasContext;
-  engine: GradientEngine;
+/** Renders batches: `lanes` of them at once. */
+export interface BatchRunner {
+  lanes: number;
+  /** What `render.batch: auto` means with this runner, when it is a fixed size rather than a probe. */
+  autoBatch?: number;
+  /** Renders one batch on lane `lane`; never throws (a failure fails the batch's units). */
+  run(lane: number, group: TodoUnit[], onStep: () => void): Promise<BatchOutput>;
+  close(): Promise<void>;
+}
+
+/** The runner of one worker: this process, with its own engine. */
+export function inProcessRunner(b: BatchContext): BatchRunner {
+  return { lanes: 1, run: (_lane, group, onStep) => runBatch(b, group, onStep), close: async () => {} };
+}
+
+export interface RenderAllOptions {
+  batch: BatchContext;
+  /** Where batches render; default: this process. */
+  runner?: BatchRunner;
   todo: TodoUnit[];
   writer: AtlasWriter;
-  photos: Map<string, StartPhoto>;
   progress: Progress;
   /** Units already done (reused), for progress. */
   done: number;
@@ -34,81 +45,50 @@ interface RenderAllOptions {
   signal?: AbortSignal;
 }
 
-/** Renders one batch with its method; a thrown error fails every unit of the batch with the reason. */
-async function renderGroup(o: RenderAllOptions, group: TodoUnit[], onStep: () => void): Promise<UnitResult[]> {
-  const head = group[0]!;
-  const method = METHODS[head.method]!;
-  const { ctx } = o;
-  const units = group.map((u) => ({ key: unitKey(u), seed: u.seed }));
-  try {
-    const target = { kind: head.kind, node: head.target, indices: group.map((u) => u.index), isLogit: ctx.scoreIsLogit };
-    const objective = method.objective(head.settings, target);
-    const photo = head.settings.photo ? o.photos.get(head.settings.photo)?.pixels : undefined;
-    return await renderBatch(method.plan(head.settings, units, objective, photo), { engine: o.engine, pixels: ctx.pixels, onStep });
-  } catch (err) {
-    const error = `rendering failed: ${(err as Error).message}`;
-    return units.map((u) => ({ key: u.key, image: new Uint8Array(), input: new Uint8Array(), width: 0, height: 0, frames: [], curve: [], error }));
-  }
-}
-
 export async function renderAll(o: RenderAllOptions): Promise<RenderOutcome> {
-  const { ctx, progress, writer } = o;
-  const groups = await formBatches(o.todo, ctx.loaded.config.render.batch, ctx.graph, ctx.size, (line) => progress.log(line));
+  const { progress, writer } = o;
+  const { ctx } = o.batch;
+  const runner = o.runner ?? inProcessRunner(o.batch);
+  // The batch sizes are chosen here, before any worker renders, so a probe has the machine to itself.
+  const setting = ctx.loaded.config.render.batch === 'auto' ? (runner.autoBatch ?? 'auto') : ctx.loaded.config.render.batch;
+  const queue = await formBatches(o.todo, setting, ctx.graph, ctx.size, (line) => progress.log(line), runner.lanes);
   let steps = 0;
   let rendered = o.done;
-  /** Writes of each rendered batch, oldest first: at most one batch is written while the next renders. */
+  let interrupted = false;
+  /** A lane's error (a worker that cannot start): the other lanes finish their batch and stop too. */
+  let broken: { error: unknown } | undefined;
+  /** Writes of rendered batches, oldest first: at most one per lane is written while the next renders. */
   const writing: Promise<unknown>[] = [];
-  try {
-    for (const group of groups) {
-      // TF.js steps yield only to microtasks, so file writes progress only while the loop waits here:
-      // finishing the previous batch's writes keeps finished units on disk and memory bounded.
-      while (writing.length > 1) await writing.shift();
+  const lane = async (index: number) => {
+    for (;;) {
+      // With one lane, TF.js steps yield only to microtasks, so file writes progress only while the
+      // loop waits here: finishing older batches' writes keeps finished units on disk and memory bounded.
+      while (writing.length > runner.lanes) await writing.shift();
       // One turn of the event loop, so that a pending Ctrl-C is seen before the next batch starts.
       await new Promise((resolve) => setImmediate(resolve));
-      if (o.signal?.aborted) return { interrupted: true, steps };
-      const t0 = performance.now();
-      const results = await renderGroup(o, group, () => {
+      if (o.signal?.aborted) interrupted = true;
+      const group = interrupted || broken ? undefined : queue.shift();
+      if (!group) return;
+      const onStep = () => {
         steps++;
         progress.tick(group.length);
-      });
-      const seconds = (performance.now() - t0) / 1000 / group.length;
-      const qualities = await qualityOf(ctx, group, results).catch((err: Error) => {
-        // Quality numbers are extra: the images are still good.
-        progress.log(`note: no quality numbers for ${describe(group)}: ${err.message}`);
-        return undefined;
-      });
+      };
+      const output = await runner.run(index, group, onStep).catch((error: unknown) => void (broken ??= { error }));
+      if (!output) return;
+      const { results, qualities, seconds, encoded } = output;
       // Under --force a unit may still be listed with its previous files: unlist it before they are replaced.
       await writer.unlist(group);
-      writing.push(Promise.all(results.map((r, i) => writer.writeUnit(group[i]!, r, seconds, qualities?.[i]))));
+      writing.push(Promise.all(results.map((r, i) => writer.writeUnit(group[i]!, r, seconds, qualities[i], encoded?.[i]))));
       rendered += results.length;
       progress.batchDone(rendered, o.total, describe(group));
     }
-    return { interrupted: false, steps };
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(runner.lanes, queue.length) }, (_, i) => lane(i)));
+    if (broken) throw broken.error;
+    return { interrupted: interrupted && queue.length > 0, steps };
   } finally {
     await Promise.all(writing);
+    await runner.close();
   }
-}
-
-function describe(group: TodoUnit[]): string {
-  const head = group[0]!;
-  return `${head.method} ${head.kind === 'filter' ? head.layer : 'classes'}: ${group.map((u) => u.index).join(', ')}`;
-}
-
-/**
- * Quality numbers of a rendered batch, measured on each unit's final optimized image (`input`):
- * classes, the model's top-k on it and on jittered/scaled copies; filters, where the target ranks
- * among the layer's channels (on the layer's output and, for a ReLU/ReLU6 layer, its pre-activation).
- * Failed units get none.
- */
-async function qualityOf(ctx: AtlasContext, group: TodoUnit[], results: UnitResult[]): Promise<(UnitQuality | undefined)[] | undefined> {
-  const ok = results.flatMap((r, i) => (r.error ? [] : [{ r, u: group[i]! }]));
-  if (!ok.length) return undefined;
-  const [h, w] = ctx.size;
-  const inputs = ok.map((o) => o.r.input);
-  const indices = ok.map((o) => o.u.index);
-  const found: UnitQuality[] =
-    group[0]!.kind === 'class'
-      ? await classQuality(ctx.graph, ctx.pixels, ctx.outputNode, inputs, w, h, indices, ok.map((o) => o.u.seed))
-      : await filterQualityRecords({ graph: ctx.graph, pixels: ctx.pixels, layer: group[0]!.target, images: inputs, width: w, height: h, channels: indices, border: ctx.border });
-  return results.map((r) => (r.error ? undefined : found.shift()));
 }

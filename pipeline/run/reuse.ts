@@ -12,6 +12,7 @@ import type { MethodSettings } from '../render/method.ts';
 import { METHODS } from '../render/methods/index.ts';
 import { unitSeed } from '../render/seed.ts';
 import type { AtlasContext, StartPhoto } from './prepare.ts';
+import type { ShardSelection } from './scale.ts';
 
 /** Cache keys hash this version: bump it only when every existing unit must be recomputed. */
 const CACHE_KEY_VERSION = 1;
@@ -66,11 +67,12 @@ function capsOutput(ctx: AtlasContext, node: string): boolean {
 
 export async function planReuse(
   ctx: AtlasContext,
-  o: { outDir: string; previous: Manifest | undefined; backend: string; force: boolean; photos: Map<string, StartPhoto> },
+  o: { outDir: string; previous: Manifest | undefined; backend: string; force: boolean; photos: Map<string, StartPhoto>; only?: ShardSelection },
 ): Promise<Reuse> {
   const { config } = ctx.loaded;
   const previousUnits = new Map((o.previous?.units ?? []).map((u) => [u.key, u]));
-  const planned = planUnits(config.render.methods, ctx.layers, ctx.classes, ctx.scoreLayer);
+  const all = planUnits(config.render.methods, ctx.layers, ctx.classes, ctx.scoreLayer);
+  const planned = o.only ? o.only.units(all) : all;
   const units = new Map<string, ManifestUnit>();
   const todo: TodoUnit[] = [];
   let reused = 0;

@@ -2,8 +2,6 @@
  * Loading ONNX Runtime (`onnxruntime-node`, an optional dependency) and its execution providers,
  * typed by the few members this project uses so that the code compiles where the package is absent.
  */
-import fs from 'node:fs';
-import os from 'node:os';
 import { GraphBuilder } from './builder.ts';
 
 export interface OrtTensor {
@@ -60,23 +58,4 @@ export async function probeProvider(ort: OrtModule, provider: ProviderName): Pro
   await session.release();
 }
 
-/**
- * Physical cores (ORT's own default for intra-op threads, made explicit so that the log and a
- * workers plan can state it): distinct (package, core) pairs of /proc/cpuinfo where it exists.
- */
-export function physicalCores(): number {
-  try {
-    const text = fs.readFileSync('/proc/cpuinfo', 'utf8');
-    const cores = new Set<string>();
-    let pkg = '0';
-    for (const line of text.split('\n')) {
-      const [key, value] = line.split(':').map((s) => s.trim());
-      if (key === 'physical id') pkg = value!;
-      if (key === 'core id') cores.add(`${pkg}/${value}`);
-    }
-    if (cores.size > 0) return cores.size;
-  } catch {
-    // not Linux
-  }
-  return os.availableParallelism();
-}
+export { physicalCores } from '../cores.ts';
