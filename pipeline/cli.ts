@@ -14,7 +14,7 @@ import { runMerge } from './merge-cli.ts';
 import { runPipeline } from './run.ts';
 import { parseShard, shardFromEnv } from './shard.ts';
 
-const USAGE = `usage: filter-atlas <pipeline|build> [--config FILE] [--backend auto|${BACKEND_NAMES.join('|')}] [--workers N|auto] [--shard i/n] [--output DIR] [--force] [--quiet]
+const USAGE = `usage: filter-atlas <pipeline|build> [--config FILE] [--site-url URL --base PATH] [--backend auto|${BACKEND_NAMES.join('|')}] [--workers N|auto] [--shard i/n] [--output DIR] [--force] [--quiet]
        filter-atlas merge <shard folder>... --into DIR [--allow-partial] [--quiet]
 
   pipeline   render the atlas data (images, GIFs, contact sheets, manifest.json)
@@ -24,6 +24,8 @@ const USAGE = `usage: filter-atlas <pipeline|build> [--config FILE] [--backend a
   --config FILE   atlas config (default: atlas.config.yaml)
   --backend NAME  force a TensorFlow.js backend (default: render.backend, then auto)
   --dist DIR      where \`build\` writes the site (default: dist)
+  --site-url URL  build: the public origin for absolute links and social cards (overrides site.url)
+  --base PATH     build: the base path, e.g. /my-repo/ (overrides site.base)
   --workers N     worker processes rendering batches at once, or auto (default: render.workers)
   --shard i/n     render only shard i (0-based) of n, into <output>.shard-i-of-n; also read from
                   Slurm array, Kubernetes Indexed Job and ATLAS_SHARD_INDEX/ATLAS_SHARD_COUNT variables
@@ -40,28 +42,35 @@ Exit codes: 0 ok, 1 units failed, 2 bad input, 3 output folder in use by another
 
 export const EXIT = { ok: 0, failed: 1, badInput: 2, locked: 3 } as const;
 
-export async function main(argv: string[]): Promise<number> {
-  let parsed;
+const OPTIONS = {
+  config: { type: 'string', default: 'atlas.config.yaml' },
+  dist: { type: 'string', default: 'dist' },
+  'site-url': { type: 'string' },
+  base: { type: 'string' },
+  backend: { type: 'string' },
+  workers: { type: 'string' },
+  shard: { type: 'string' },
+  output: { type: 'string' },
+  into: { type: 'string' },
+  'allow-partial': { type: 'boolean', default: false },
+  force: { type: 'boolean', default: false },
+  quiet: { type: 'boolean', default: false },
+  help: { type: 'boolean', default: false },
+} as const;
+
+/** The command line parsed, or the message of what is wrong with it. */
+function parse(argv: string[]) {
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        config: { type: 'string', default: 'atlas.config.yaml' },
-        dist: { type: 'string', default: 'dist' },
-        backend: { type: 'string' },
-        workers: { type: 'string' },
-        shard: { type: 'string' },
-        output: { type: 'string' },
-        into: { type: 'string' },
-        'allow-partial': { type: 'boolean', default: false },
-        force: { type: 'boolean', default: false },
-        quiet: { type: 'boolean', default: false },
-        help: { type: 'boolean', default: false },
-      },
-    });
+    return parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
   } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n${USAGE}`);
+    return (err as Error).message;
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const parsed = parse(argv);
+  if (typeof parsed === 'string') {
+    process.stderr.write(`${parsed}\n${USAGE}`);
     return EXIT.badInput;
   }
   const { values, positionals } = parsed;
@@ -92,6 +101,9 @@ export async function main(argv: string[]): Promise<number> {
     });
     if (summary.interrupted) return interrupts.exitCode() ?? 130;
     if (command === 'build') {
+      // One-off public URL and base path for this build (the Pages workflow sets the same variables).
+      if (values['site-url']) process.env.ATLAS_SITE_URL = values['site-url'];
+      if (values.base !== undefined) process.env.ATLAS_SITE_BASE = values.base;
       const { buildSite } = await import('./site.ts');
       await buildSite(path.resolve(values.config), values.quiet, path.resolve(values.dist));
     }

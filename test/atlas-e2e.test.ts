@@ -20,11 +20,11 @@ import { assertLinksResolve } from './support/site-links.ts';
  * Writes `yaml` (whose `output` is `data`) into a fresh folder and runs the CLI on it: `build`
  * (pipeline, then the site into `dist`) or only `pipeline`. Asserts exit 0; returns the folders and manifest.
  */
-async function runAtlas(yaml: string, command: 'build' | 'pipeline', env: NodeJS.ProcessEnv = {}): Promise<{ data: string; dist: string; m: Manifest }> {
+async function runAtlas(yaml: string, command: 'build' | 'pipeline', env: NodeJS.ProcessEnv = {}, extra: string[] = []): Promise<{ data: string; dist: string; m: Manifest }> {
   const dir = await tempDir();
   const config = await writeConfig(dir, yaml);
   const dist = path.join(dir, 'dist');
-  const run = await runCli([command, '--config', config, ...(command === 'build' ? ['--dist', dist] : []), '--quiet'], env);
+  const run = await runCli([command, '--config', config, ...(command === 'build' ? ['--dist', dist] : []), '--quiet', ...extra], env);
   assert.equal(run.code, 0, run.stderr);
   const data = path.join(dir, 'data');
   return { data, dist, m: await readManifest(data) };
@@ -53,8 +53,13 @@ site:
   base: /atlas/
 `,
     'build',
+    {},
+    // A one-off deploy: the public URL and base from the command line win over site.url and site.base.
+    ['--site-url', 'https://lecture.example.edu', '--base', '/atlas/'],
   );
   assert.equal(m.model.id, 'small-mobilenet');
+  const home = await fs.readFile(path.join(dist, 'index.html'), 'utf8');
+  assert.match(home, /<link rel="canonical" href="https:\/\/lecture\.example\.edu\/atlas\/"/);
   assert.deepEqual(m.layers.map((l) => [l.name, l.filters]), [
     ['conv_pw_1_relu', [0, 1, 2, 3]],
     ['conv_pw_11_relu', [0, 5, 10, 11]],
