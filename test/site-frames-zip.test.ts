@@ -9,6 +9,7 @@ import { after, before, test } from 'node:test';
 import { unzipSync } from 'fflate';
 import sharp from 'sharp';
 import { encodeFramesZip, frameName } from '../pipeline/output/frames-zip.ts';
+import { encodeGif } from '../pipeline/output/images.ts';
 import { readManifest } from '../pipeline/output/manifest.ts';
 import { ensureFrameZips, gifFrames } from '../src/integrations/frames-zip.ts';
 import { runPipeline, tempDir } from './support/atlas-site.ts';
@@ -78,4 +79,18 @@ test('build-time fallback: a ZIP made from each unit GIF holds its frames, cache
   }
   await fs.rm(out, { recursive: true });
   assert.deepEqual(await ensureFrameZips(units, data, out, cache), { made: 0, cached: units.length });
+});
+
+test("gifFrames restores the frames the GIF encoder merged (identical consecutive frames, delays summed)", async () => {
+  const [a, b] = frames(2, 16, 8);
+  const sequence = [a!, b!, b!, b!, a!, a!];
+  const file = path.join(dir, 'merged.gif');
+  await fs.writeFile(file, await encodeGif(sequence, 16, 8, 80));
+  const pages = (await sharp(file, { pages: -1 }).metadata()).pages;
+  assert.ok(pages! < sequence.length, `the encoder merged repeats (${pages} pages for ${sequence.length} frames)`);
+  const { frames: got } = await gifFrames(file, sequence.length);
+  assert.equal(got.length, sequence.length);
+  // Palette error aside, each restored frame is its original (a and b differ a lot).
+  const near = (x: Uint8Array, y: Uint8Array) => x.every((v, i) => Math.abs(v - y[i]!) <= 24);
+  got.forEach((f, i) => assert.ok(near(f, sequence[i]!), `frame ${i}`));
 });

@@ -13,17 +13,27 @@ import { zipFile } from '../lib/files.ts';
 import { exists, writeFileAtomic } from '../../pipeline/output/atomic.ts';
 
 /** RGB frames of an animated GIF. */
-export async function gifFrames(file: string): Promise<{ frames: Uint8Array[]; width: number; height: number }> {
-  const { data, info } = await sharp(file, { pages: -1 }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+/**
+ * The frames of a unit's GIF. The encoder merges identical consecutive frames into one with their
+ * delays summed (a stalled optimization repeats its image); with the unit's frame count known, each
+ * page is repeated by its delay in frame times (every frame one, the last held 10×: output/images.ts).
+ */
+export async function gifFrames(file: string, count?: number): Promise<{ frames: Uint8Array[]; width: number; height: number }> {
+  const img = sharp(file, { pages: -1 });
+  const { delay } = await img.metadata();
+  const { data, info } = await img.removeAlpha().raw().toBuffer({ resolveWithObject: true });
   const height = info.pageHeight ?? info.height;
   const pages = info.pages ?? 1;
   const size = info.width * height * 3;
-  const frames = Array.from({ length: pages }, (_, i) => new Uint8Array(data.buffer, data.byteOffset + i * size, size));
-  return { frames, width: info.width, height };
+  const page = (i: number) => new Uint8Array(data.buffer, data.byteOffset + i * size, size);
+  if (!count || count === pages || !delay || delay.length !== pages) return { frames: Array.from({ length: pages }, (_, i) => page(i)), width: info.width, height };
+  const frameMs = delay.reduce((a, b) => a + b, 0) / (count + 9);
+  const repeats = delay.map((d, i) => Math.max(1, Math.round(d / frameMs) - (i === pages - 1 ? 9 : 0)));
+  return { frames: repeats.flatMap((r, i) => Array.from({ length: r }, () => page(i))), width: info.width, height };
 }
 
-export async function zipFromGif(gif: string): Promise<Buffer> {
-  const { frames, width, height } = await gifFrames(gif);
+export async function zipFromGif(gif: string, count?: number): Promise<Buffer> {
+  const { frames, width, height } = await gifFrames(gif, count);
   return encodeFramesZip(frames, width, height);
 }
 
@@ -52,7 +62,7 @@ export async function ensureFrameZips(units: ManifestUnit[], dataDir: string, ou
           cached++;
           return;
         }
-        const zip = await zipFromGif(gif);
+        const zip = await zipFromGif(gif, u.frames);
         await fs.writeFile(target, zip);
         await writeFileAtomic(cacheFile, zip);
         made++;
