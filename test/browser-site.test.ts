@@ -451,3 +451,18 @@ test('flags show on the grid and the unit page; "PNG for slides" downloads the i
     for (const [dx, dy] of [[0, 0], [3, 3], [1, 2]] as const) assert.deepEqual(at(data, info.width, info.channels, 4 * x + dx, 4 * y + dy), at(original, unit.width, 3, x, y));
   }
 });
+
+test('a layer page switches its grid between the optimized images and each filter\'s top real patch', async () => {
+  const layer = manifest.layers[0]!;
+  const withPatch = manifest.units.filter((u) => u.kind === 'filter' && u.layer === layer.name && u.examples?.[0]?.patch);
+  assert.ok(withPatch.length > 0, 'the test atlas has dataset patches');
+  const page = await open(`layers/${layer.slug}/`);
+  const panel = page.locator('.tabs > .panel').last();
+  assert.equal(await panel.isVisible(), false);
+  await page.getByText('Top real patches').click();
+  assert.equal(await panel.isVisible(), true);
+  const sources = await panel.locator('img').evaluateAll((imgs) => imgs.map((i) => (i as HTMLImageElement).currentSrc));
+  for (const u of withPatch) assert.ok(sources.some((s) => s.endsWith(u.examples![0]!.patch!.file)), `${u.key}: its patch is shown`);
+  // Every patch image loads.
+  assert.ok(await panel.locator('img').evaluateAll((imgs) => imgs.every((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0)));
+});

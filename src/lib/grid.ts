@@ -15,6 +15,8 @@ export interface GridTile {
   /** The unit shown (its thumbnail and tag); undefined when none was rendered. */
   unit?: ManifestUnit;
   caption: string;
+  /** Another image than the unit's thumbnail (e.g. its top real patch), relative to the data folder; no tag then. */
+  image?: string;
 }
 
 /** Tiles that load eagerly: about the first rows of a 1280×800 screen. */
@@ -57,9 +59,9 @@ const bare = (s: string) => (/^[A-Za-z0-9_./~%:+-]+$/.test(s) ? s : `"${esc(s)}"
 export function gridHtml(here: string, tiles: GridTile[], eager = EAGER_TILES): string {
   return tiles
     .map((t, i) => {
-      const files = t.unit?.files;
-      const img = files ? `<img src=${bare(fromPage(here, DATA_URL_DIR + files.webp))} alt=""${i < eager ? '' : ' loading=lazy'}>` : '<i class=noimg></i>';
-      const tag = unitTag(t.unit);
+      const file = t.image ?? t.unit?.files?.webp;
+      const img = file ? `<img src=${bare(fromPage(here, DATA_URL_DIR + file))} alt=""${i < eager ? '' : ' loading=lazy'}>` : '<i class=noimg></i>';
+      const tag = t.image ? undefined : unitTag(t.unit);
       const title = t.caption.length > CUT_CAPTION ? ` title=${bare(t.caption)}` : '';
       return `<li><a href=${bare(fromPage(here, t.page))}${title}>${img}${esc(t.caption)}${tag ? ` <b class="tag bad">${tag}</b>` : ''}</a>`;
     })
