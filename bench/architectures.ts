@@ -55,7 +55,15 @@ function block2(x: Sym, filters: number, name: string, stride: number, convShort
   } else shortcut = x;
   let y = tf.layers.conv2d({ filters, kernelSize: 1, useBias: false, name: `${name}_1_conv` }).apply(preact) as Sym;
   y = tf.layers.activation({ activation: 'relu', name: `${name}_1_relu` }).apply(bn(`${name}_1_bn`).apply(y)) as Sym;
-  y = tf.layers.zeroPadding2d({ padding: [[1, 1], [1, 1]], name: `${name}_2_pad` }).apply(y) as Sym;
+  y = tf.layers
+    .zeroPadding2d({
+      padding: [
+        [1, 1],
+        [1, 1],
+      ],
+      name: `${name}_2_pad`,
+    })
+    .apply(y) as Sym;
   y = tf.layers.conv2d({ filters, kernelSize: 3, strides: stride, useBias: false, name: `${name}_2_conv` }).apply(y) as Sym;
   y = tf.layers.activation({ activation: 'relu', name: `${name}_2_relu` }).apply(bn(`${name}_2_bn`).apply(y)) as Sym;
   y = tf.layers.conv2d({ filters: 4 * filters, kernelSize: 1, name: `${name}_3_conv` }).apply(y) as Sym;
@@ -74,9 +82,25 @@ export function resnet50v2(options: ResNet50V2Options = {}): tf.LayersModel {
   const size = options.size ?? 224;
   const until = options.until ?? 'conv3';
   const input = tf.input({ shape: [size, size, 3], name: 'input_1' });
-  let x = tf.layers.zeroPadding2d({ padding: [[3, 3], [3, 3]], name: 'conv1_pad' }).apply(input) as Sym;
+  let x = tf.layers
+    .zeroPadding2d({
+      padding: [
+        [3, 3],
+        [3, 3],
+      ],
+      name: 'conv1_pad',
+    })
+    .apply(input) as Sym;
   x = tf.layers.conv2d({ filters: 64, kernelSize: 7, strides: 2, name: 'conv1_conv' }).apply(x) as Sym;
-  x = tf.layers.zeroPadding2d({ padding: [[1, 1], [1, 1]], name: 'pool1_pad' }).apply(x) as Sym;
+  x = tf.layers
+    .zeroPadding2d({
+      padding: [
+        [1, 1],
+        [1, 1],
+      ],
+      name: 'pool1_pad',
+    })
+    .apply(x) as Sym;
   x = tf.layers.maxPooling2d({ poolSize: 3, strides: 2, name: 'pool1_pool' }).apply(x) as Sym;
   const pools = { n: 0 };
   const stages: [string, number, number, number][] = [

@@ -66,12 +66,26 @@ const log = (line: string) => {
 
 /** What to time on a backend: fast backends get the full grid, slow ones the headline row. */
 function plan(backend: string): { cases: StepCase[]; steps: number } {
-  if (quick) return { cases: [{ model: M25, layer: 'conv_dw_2_relu', size: 64, batch: 1 }, { model: M25, layer: 'conv_dw_2_relu', size: 64, batch: 2 }], steps: 1 };
+  if (quick)
+    return {
+      cases: [
+        { model: M25, layer: 'conv_dw_2_relu', size: 64, batch: 1 },
+        { model: M25, layer: 'conv_dw_2_relu', size: 64, batch: 2 },
+      ],
+      steps: 1,
+    };
   // Issue 16's trunks at 224 px; --no-notes leaves out the notes' ResNet50V2 and VGG16.
   const trunks = (models: string[], steps?: number): StepCase[] =>
     TRUNKS.filter((t) => models.includes(t.model) && (t.model === M75 || !flag('no-notes'))).flatMap((t) => [1, 2, 4].map((batch) => ({ ...t, size: 224, batch, ...(steps ? { steps } : {}) })));
   if (backend.startsWith('onnx-')) return { cases: trunks([M75, RESNET, VGG]), steps: 5 };
-  if (backend === 'cpu') return { cases: [{ model: M75, layer: 'conv_pw_13_relu', size: 224, batch: 1 }, { model: M25, layer: 'conv_pw_13_relu', size: 224, batch: 1 }], steps: 2 };
+  if (backend === 'cpu')
+    return {
+      cases: [
+        { model: M75, layer: 'conv_pw_13_relu', size: 224, batch: 1 },
+        { model: M25, layer: 'conv_pw_13_relu', size: 224, batch: 1 },
+      ],
+      steps: 2,
+    };
   const cases: StepCase[] = [];
   for (const layer of ['conv_dw_2_relu', 'conv_pw_6_relu', 'conv_pw_13_relu']) for (const batch of [1, 2, 4, 8]) cases.push({ model: M75, layer, size: 224, batch });
   cases.push({ model: M75, layer: 'conv_pw_13_relu', size: 128, batch: 1 });
@@ -147,7 +161,18 @@ function torchRow(py: string, net: string, model: string, layer: string): StepRo
   const steps = quick ? 3 : net.startsWith('0') ? 10 : 5;
   const text = execFileSync(py, [path.join(root, 'bench', 'torch_ref.py'), net, '224', '1', '2', String(steps)], { encoding: 'utf8', timeout: 600_000 });
   const r = JSON.parse(text.trim().split('\n').pop()!) as { msPerStep: number; torch: string; threads: number };
-  return { kind: 'step', backend: `pytorch-cpu (${r.threads} threads)`, model, layer, size: 224, batch: 1, msPerStep: round(r.msPerStep), unitStepsPerSec: round(1000 / r.msPerStep), steps, torch: r.torch };
+  return {
+    kind: 'step',
+    backend: `pytorch-cpu (${r.threads} threads)`,
+    model,
+    layer,
+    size: 224,
+    batch: 1,
+    msPerStep: round(r.msPerStep),
+    unitStepsPerSec: round(1000 / r.msPerStep),
+    steps,
+    torch: r.torch,
+  };
 }
 
 /** End to end with `workers` worker processes (render.workers): the same atlas, so rows compare. */
@@ -171,7 +196,18 @@ async function endToEnd(workers: number): Promise<void> {
   const t0 = performance.now();
   const summary = await runPipeline({ configFile: path.join(dir, 'atlas.config.yaml'), quiet: true, env: {}, workers });
   const seconds = (performance.now() - t0) / 1000;
-  emit({ kind: 'e2e', backend: summary.backend.name, model, units, steps: quick ? 2 : 30, workers, load1, seconds: round(seconds), unitsPerMinute: round((summary.computed * 60) / seconds), failed: summary.failed });
+  emit({
+    kind: 'e2e',
+    backend: summary.backend.name,
+    model,
+    units,
+    steps: quick ? 2 : 30,
+    workers,
+    load1,
+    seconds: round(seconds),
+    unitsPerMinute: round((summary.computed * 60) / seconds),
+    failed: summary.failed,
+  });
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
@@ -207,7 +243,9 @@ async function main(): Promise<void> {
         const row = torchRow(py, net, model, layer);
         emit(row as unknown as Record<string, unknown>);
         // Every available backend's batch-1 row against the reference (onnx-cpu and wasm alike).
-        for (const ours of out.filter((r) => r.kind === 'step' && r.model === model && r.layer === layer && r.size === 224 && r.batch === 1 && r.backend !== 'cpu' && available.includes(r.backend as BackendName))) {
+        for (const ours of out.filter(
+          (r) => r.kind === 'step' && r.model === model && r.layer === layer && r.size === 224 && r.batch === 1 && r.backend !== 'cpu' && available.includes(r.backend as BackendName),
+        )) {
           emit({ kind: 'ratio', model, layer, size: 224, batch: 1, backend: ours.backend, reference: row.backend, ratio: round((ours.msPerStep as number) / row.msPerStep) });
         }
       }
@@ -236,10 +274,13 @@ function printTables(): void {
   for (const r of out.filter((r) => r.kind === 'projection')) console.log(`\nNotes' job (${r.units} filters × ${r.steps} steps of ${r.model} ${r.layer}, batch ${r.batch}) on ${r.backend}: ${r.hours} h`);
   for (const r of out.filter((r) => r.kind === 'ratio')) console.log(`\n${r.model} → ${r.layer}, 224, batch 1: ${r.backend} is ${r.ratio}× the time of ${r.reference}`);
   const e2e = out.filter((r) => r.kind === 'e2e');
-  for (const r of e2e) console.log(`\nEnd to end (${r.backend}, ${r.model}, ${r.units} units × ${r.steps} steps, batch auto, ${r.workers} worker${r.workers === 1 ? '' : 's'}): ${r.seconds} s, ${r.unitsPerMinute} units/min`);
+  for (const r of e2e)
+    console.log(`\nEnd to end (${r.backend}, ${r.model}, ${r.units} units × ${r.steps} steps, batch auto, ${r.workers} worker${r.workers === 1 ? '' : 's'}): ${r.seconds} s, ${r.unitsPerMinute} units/min`);
   const one = e2e.find((r) => r.workers === 1);
-  for (const r of e2e.filter((r) => one && r.workers !== 1)) console.log(`${r.workers} workers: ${round((r.unitsPerMinute as number) / (one!.unitsPerMinute as number))}× the units/min of 1 (1-minute load average before each: ${one!.load1}, ${r.load1})`);
-  for (const r of out.filter((r) => r.kind === 'dataset')) console.log(`\nDataset examples (${r.backend}, ${r.model}, forward pass over ${r.layers} layers + logits, batch ${r.batch}): ${r.photosPerSec} photos/s`);
+  for (const r of e2e.filter((r) => one && r.workers !== 1))
+    console.log(`${r.workers} workers: ${round((r.unitsPerMinute as number) / (one!.unitsPerMinute as number))}× the units/min of 1 (1-minute load average before each: ${one!.load1}, ${r.load1})`);
+  for (const r of out.filter((r) => r.kind === 'dataset'))
+    console.log(`\nDataset examples (${r.backend}, ${r.model}, forward pass over ${r.layers} layers + logits, batch ${r.batch}): ${r.photosPerSec} photos/s`);
 }
 
 await main();

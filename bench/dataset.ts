@@ -91,12 +91,22 @@ async function report(folder: string, labelsCsv: string | undefined): Promise<vo
   for (const c of defaults) {
     const top = rankings.classes.get(c.id)!.sorted();
     const hits = top.filter((e) => e.item.top1 === c.id).length;
-    console.log(`class ${c.id} ${labels[c.id]}: ${hits}/${top.length} of its top-9 photos are top-1 for it; top 3: ${top.slice(0, 3).map((e) => `${e.key} (top-1 ${labels[e.item.top1]!.split(',')[0]})`).join(', ')}`);
+    console.log(
+      `class ${c.id} ${labels[c.id]}: ${hits}/${top.length} of its top-9 photos are top-1 for it; top 3: ${top
+        .slice(0, 3)
+        .map((e) => `${e.key} (top-1 ${labels[e.item.top1]!.split(',')[0]})`)
+        .join(', ')}`,
+    );
   }
   let ranked = 0;
   for (const { name, id } of named) {
     const mine = own.filter((r) => r.cls === name).map((r) => r.file);
-    const top = new Set(rankings.classes.get(id)!.sorted().map((e) => e.key));
+    const top = new Set(
+      rankings.classes
+        .get(id)!
+        .sorted()
+        .map((e) => e.key),
+    );
     const inTop = mine.filter((f) => top.has(f));
     ranked += inTop.length;
     console.log(`labels.csv "${name}" (class ${id}): ${inTop.length}/${mine.length} of its photos in its top 9`);
@@ -111,6 +121,9 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const option = (name: string) => args[args.indexOf(`--${name}`) + 1];
   const set = path.resolve(modelsDir, '..', 'photos', 'set');
   await selectBackend('auto');
-  await report(args.includes('--folder') ? option('folder')! : path.join(set, 'images'), args.includes('--labels') ? option('labels') : args.includes('--folder') ? undefined : path.join(set, 'labels.csv'));
+  await report(
+    args.includes('--folder') ? option('folder')! : path.join(set, 'images'),
+    args.includes('--labels') ? option('labels') : args.includes('--folder') ? undefined : path.join(set, 'labels.csv'),
+  );
   console.log(JSON.stringify(await datasetRow()));
 }

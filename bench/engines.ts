@@ -45,7 +45,12 @@ export async function benchSpec(model: string, modelsDir: string): Promise<Model
 
 /** Median ms of `steps` ascent steps on an engine (after one untimed step, which compiles). */
 export async function timeEngineStep(engine: GradientEngine, layer: string, size: number, batch: number, steps: number): Promise<number> {
-  const objective = channelObjective(layer, Array.from({ length: batch }, (_, i) => i), 2, true);
+  const objective = channelObjective(
+    layer,
+    Array.from({ length: batch }, (_, i) => i),
+    2,
+    true,
+  );
   let x = tf.randomUniform([batch, size, size, 3], -0.1, 0.1) as tf.Tensor4D;
   const times: number[] = [];
   for (let i = 0; i <= steps; i++) {

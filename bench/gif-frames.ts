@@ -18,7 +18,12 @@ async function distinctFrames(file: string): Promise<number> {
   const { data, info } = await img.raw().toBuffer({ resolveWithObject: true });
   const per = info.width * (pageHeight ?? info.height) * info.channels;
   const seen = new Set<string>();
-  for (let p = 0; p < pages; p++) seen.add(createHash('sha1').update(data.subarray(p * per, (p + 1) * per)).digest('hex'));
+  for (let p = 0; p < pages; p++)
+    seen.add(
+      createHash('sha1')
+        .update(data.subarray(p * per, (p + 1) * per))
+        .digest('hex'),
+    );
   return seen.size;
 }
 

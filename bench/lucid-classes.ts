@@ -57,8 +57,26 @@ for (const method of methods) {
     const seconds = (performance.now() - t0) / 1000;
     const { width, height } = rendered[0]!;
     const images = rendered.map((r) => r.image);
-    const q = await classQuality(main.graph, pixels, main.outputNode, images, width, height, group, units.map((u) => u.seed));
-    const qt = await classQuality(transfer.graph, pixels, transfer.outputNode, images, width, height, group, units.map((u) => u.seed));
+    const q = await classQuality(
+      main.graph,
+      pixels,
+      main.outputNode,
+      images,
+      width,
+      height,
+      group,
+      units.map((u) => u.seed),
+    );
+    const qt = await classQuality(
+      transfer.graph,
+      pixels,
+      transfer.outputNode,
+      images,
+      width,
+      height,
+      group,
+      units.map((u) => u.seed),
+    );
     await fs.mkdir(path.join(out, method), { recursive: true });
     for (let j = 0; j < group.length; j++) {
       await fs.writeFile(path.join(out, method, `${group[j]}.png`), await encodePng(images[j]!, width, height));

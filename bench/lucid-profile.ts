@@ -48,12 +48,19 @@ async function fwdBwd(f: (x: tf.Tensor) => tf.Tensor, x: tf.Tensor): Promise<voi
 await wasm();
 const { graph, logitNode } = await loadGraph(path.join(SHARED_MODELS, 'mobilenet_v1_0.75_224'));
 const pixels = { range: [-1, 1] as [number, number] };
-const config = configSchema.parse({ model: { id: 'bench', source: 'x' }, render: { lucid: { steps: reps + 1, frameEvery: 1000 }, lecture: { filters: { steps: reps + 1 }, classes: { steps: reps + 1 }, frameEvery: 1000 } } });
+const config = configSchema.parse({
+  model: { id: 'bench', source: 'x' },
+  render: { lucid: { steps: reps + 1, frameEvery: 1000 }, lecture: { filters: { steps: reps + 1 }, classes: { steps: reps + 1 }, frameEvery: 1000 } },
+});
 const rows: Record<string, unknown>[] = [];
 for (const batch of [1, 4]) {
   const basis = fourierBasis(SIZE[0], SIZE[1], 1);
   const units = Array.from({ length: batch }, (_, i) => ({ key: `u${i}`, seed: 11 + i }));
-  const spectrum = initialSpectrum(units.map((u) => u.seed), basis, 0.01);
+  const spectrum = initialSpectrum(
+    units.map((u) => u.seed),
+    basis,
+    0.01,
+  );
   const decorrelated = tf.tidy(() => spectrumToImage(spectrum, basis));
   const image = tf.tidy(() => toCanonicalPixels(decorrelated));
   const transforms = randomTransforms(STANDARD_TRANSFORMS);
@@ -73,7 +80,18 @@ for (const batch of [1, 4]) {
     for (const id of ['lucid', 'lecture']) {
       const method = METHODS[id] as Method<MethodSettings>;
       const settings = method.settings(config, kind, { size: SIZE, capped: true });
-      const objective = kind === 'filter' ? channelObjective(MID, units.map((_, i) => i), 2) : classObjective({ node: logitNode, isLogit: true }, units.map((_, i) => i * 100), 'logit');
+      const objective =
+        kind === 'filter'
+          ? channelObjective(
+              MID,
+              units.map((_, i) => i),
+              2,
+            )
+          : classObjective(
+              { node: logitNode, isLogit: true },
+              units.map((_, i) => i * 100),
+              'logit',
+            );
       const t0 = performance.now();
       await renderBatch(method.plan(settings, units, objective), { engine: tfjsEngine(graph), pixels });
       const msPerStep = (performance.now() - t0) / (reps + 1);

@@ -65,7 +65,10 @@ job('(a) default atlas (atlas.config.yaml)', [
   ...Object.keys(config.layers).map((target) => ({ target, units: 16, steps: config.render.lecture.filters.steps })),
   { target: last, units: config.classes.length, steps: config.render.lecture.classes.steps },
 ]);
-job('(b) every filter of MobileNet v1 0.75 (27 ReLU layers, 30 steps)', relus.map((r) => ({ target: r.name, units: r.outputShape.at(-1) as number, steps: 30 })));
+job(
+  '(b) every filter of MobileNet v1 0.75 (27 ReLU layers, 30 steps)',
+  relus.map((r) => ({ target: r.name, units: r.outputShape.at(-1) as number, steps: 30 })),
+);
 // ResNet50V2 up to conv3_block4_out: ≈ 1.48 GMACs at 224 (counted by hand from the architecture:
 // conv1 0.12, conv2_x 0.54, conv3_x 0.82); priced by the fit above (projected, not measured).
 job('(c) notes: ResNet50V2 conv3_block4_out, 512 filters × 300 steps', [{ target: 'resnet', units: 512, steps: 300 }], () => a + b * 1.48e9);

@@ -57,7 +57,9 @@ async function placeholders(count: number): Promise<{ png: Buffer; webp: Buffer;
     out.push({
       png: await sharp(last, raw).png().toBuffer(),
       webp: await sharp(last, raw).resize(128, 128, { kernel: 'nearest' }).webp({ quality: 82 }).toBuffer(),
-      gif: await sharp(strip, { raw: { width: SIZE, height: SIZE * FRAMES, channels: 3, pageHeight: SIZE } }).gif({ loop: 0, delay: Array(FRAMES).fill(80) }).toBuffer(),
+      gif: await sharp(strip, { raw: { width: SIZE, height: SIZE * FRAMES, channels: 3, pageHeight: SIZE } })
+        .gif({ loop: 0, delay: Array(FRAMES).fill(80) })
+        .toBuffer(),
       zip: await encodeFramesZip(frames, SIZE, SIZE),
     });
   }
@@ -144,7 +146,17 @@ async function writeAtlas(dataDir: string): Promise<Manifest> {
     generatedAt: new Date().toISOString(),
     generator: 'bench/site.ts',
     site: { title: 'Synthetic atlas (benchmark)', url: 'https://example.org', base: BASE },
-    model: { id: MODEL, source: 'synthetic', inputShape: [224, 224, 3], pixels: { range: [-1, 1] }, classCount: classes.length, score: 'logit', scoreLayer: 'predictions', layerNames: LAYERS.map(([l]) => l), weightsHash: 'synthetic' },
+    model: {
+      id: MODEL,
+      source: 'synthetic',
+      inputShape: [224, 224, 3],
+      pixels: { range: [-1, 1] },
+      classCount: classes.length,
+      score: 'logit',
+      scoreLayer: 'predictions',
+      layerNames: LAYERS.map(([l]) => l),
+      weightsHash: 'synthetic',
+    },
     backend: { name: 'synthetic', skipped: [] },
     methods: [{ id: METHOD, name: 'Lecture', description: 'Synthetic placeholder images.' }],
     layers,
@@ -194,7 +206,13 @@ async function main(): Promise<void> {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     const loaded: Promise<number>[] = [];
     page.on('response', (r) => {
-      if (r.request().resourceType() === 'image') loaded.push(r.body().then((b) => b.byteLength, () => 0));
+      if (r.request().resourceType() === 'image')
+        loaded.push(
+          r.body().then(
+            (b) => b.byteLength,
+            () => 0,
+          ),
+        );
     });
     await page.goto(`${server.url}${bigPage}`, { waitUntil: 'load' });
     await page.waitForLoadState('networkidle');
@@ -208,7 +226,9 @@ async function main(): Promise<void> {
   }
 
   const layerHtml = weights[`layer page (${LAYERS[0]![1]} filters)`]!;
-  console.log(`Filter Atlas site benchmark: ${manifest.units.length} units (${LAYERS.map(([l, c]) => `${l} ${c}`).join(', ')}, ${manifest.classes.length} classes), ${htmlFiles.length} HTML pages, base ${BASE}`);
+  console.log(
+    `Filter Atlas site benchmark: ${manifest.units.length} units (${LAYERS.map(([l, c]) => `${l} ${c}`).join(', ')}, ${manifest.classes.length} classes), ${htmlFiles.length} HTML pages, base ${BASE}`,
+  );
   console.log(`  thumbnails: ${thumbsDir ? `real, from ${thumbsDir}` : 'generated placeholders'}`);
   console.log(`  synthetic data written in ${(tData / 1000).toFixed(1)} s`);
   console.log(`  astro build (pages + data copy + sitemap): ${(tBuild / 1000).toFixed(1)} s, ${((tBuild / htmlFiles.length) * 1000).toFixed(0)} µs per page`);

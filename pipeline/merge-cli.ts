@@ -7,7 +7,7 @@ import { createProgress } from './progress.ts';
 
 export async function runMerge(dirs: string[], into: string | undefined, allowPartial: boolean, quiet: boolean): Promise<number> {
   if (!into) {
-    process.stderr.write('merge: --into DIR is required (the atlas folder to write, e.g. the config\'s output)\n');
+    process.stderr.write("merge: --into DIR is required (the atlas folder to write, e.g. the config's output)\n");
     return 2;
   }
   const progress = createProgress(process.stderr, quiet);

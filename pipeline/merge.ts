@@ -72,7 +72,12 @@ function checkSameAtlas(shards: ShardFolder[]): void {
 
 /** Every unit the config plans, in its order, from a shard's manifest (which lists every layer and class). */
 function plannedKeys(m: Manifest): { key: string; label: string; kind: ManifestUnit['kind']; method: string; layer: string; index: number }[] {
-  return planUnits(m.methods.map((x) => x.id), m.layers, m.classes, m.model.scoreLayer).map((u) => ({ key: unitKey(u), label: u.label, kind: u.kind, method: u.method, layer: u.target, index: u.index }));
+  return planUnits(
+    m.methods.map((x) => x.id),
+    m.layers,
+    m.classes,
+    m.model.scoreLayer,
+  ).map((u) => ({ key: unitKey(u), label: u.label, kind: u.kind, method: u.method, layer: u.target, index: u.index }));
 }
 
 async function filesExist(dir: string, u: ManifestUnit): Promise<boolean> {
@@ -140,7 +145,10 @@ export async function mergeShards(dirs: string[], into: string, o: { allowPartia
     const current = await readManifestIfAny(into);
     const { planned, chosen, missing, failed } = await chooseUnits(shards, into, current);
     const names = missing.map((p) => p.key);
-    if (missing.length && !o.allowPartial) throw new MissingUnitsError(`${missing.length} of ${planned.length} units are in no shard: ${names.slice(0, 20).join(', ')}${names.length > 20 ? ', …' : ''}${absentShards(shards)}; rerun their shards, or merge with --allow-partial`);
+    if (missing.length && !o.allowPartial)
+      throw new MissingUnitsError(
+        `${missing.length} of ${planned.length} units are in no shard: ${names.slice(0, 20).join(', ')}${names.length > 20 ? ', …' : ''}${absentShards(shards)}; rerun their shards, or merge with --allow-partial`,
+      );
     const base = shards[0]!.manifest;
     const keep = new Set(chosen.filter((c) => c.dir === into).map((c) => c.unit.key));
     // Units about to be replaced stop being listed before their files change.
@@ -150,10 +158,17 @@ export async function mergeShards(dirs: string[], into: string, o: { allowPartia
     await Promise.all(copies.map((c) => limit(() => copyUnit(c.dir, into, c.unit))));
     const byKey = new Map(chosen.map((c) => [c.unit.key, c.unit]));
     const units = planned.map((p) => byKey.get(p.key) ?? missingEntry(p, failed(p.key), base.backend.name));
-    const plan = sheetPlan(base.model.id, base.methods.map((m) => m.id), base.layers);
+    const plan = sheetPlan(
+      base.model.id,
+      base.methods.map((m) => m.id),
+      base.layers,
+    );
     const sheets = await listedSheets(into, plan, current);
     const problems = await writeSheets(base.model.id, plan, into, sheets);
-    const layers = base.layers.map((l) => ({ ...l, sheets: Object.fromEntries(base.methods.map((m) => [m.id, plan.filter((p) => p.method === m.id && p.layer.name === l.name && sheets.has(p.file)).map((p) => ({ file: p.file, filters: p.filters }))])) }));
+    const layers = base.layers.map((l) => ({
+      ...l,
+      sheets: Object.fromEntries(base.methods.map((m) => [m.id, plan.filter((p) => p.method === m.id && p.layer.name === l.name && sheets.has(p.file)).map((p) => ({ file: p.file, filters: p.filters }))])),
+    }));
     const merged: Manifest = { ...base, generatedAt: new Date().toISOString(), layers, units };
     await writeManifest(into, merged, (await readManifestIfAny(into)) ?? current);
     for (const p of names) o.progress.log(`missing: ${p}`);

@@ -92,7 +92,12 @@ export function planClasses(classes: (number | string)[], labels: string[], outp
       const loose = caseless >= 0 ? caseless : labels.findIndex((l) => synonyms(l.toLowerCase()).includes(lower));
       if (loose < 0) {
         if (/^\d+$/.test(c)) throw new AtlasError(`classes[${i}]: "${c}" is a string; write class ids as numbers (${c})`, where);
-        throw new AtlasError(`classes[${i}]: no class named ${JSON.stringify(c)}; expected a class id (0-${labels.length - 1}) or a label, closest: ${closest(c, labels, 5, synonyms).map((l) => JSON.stringify(l)).join(', ')}`, where);
+        throw new AtlasError(
+          `classes[${i}]: no class named ${JSON.stringify(c)}; expected a class id (0-${labels.length - 1}) or a label, closest: ${closest(c, labels, 5, synonyms)
+            .map((l) => JSON.stringify(l))
+            .join(', ')}`,
+          where,
+        );
       }
       id = loose;
     }

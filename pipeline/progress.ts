@@ -16,10 +16,7 @@ export interface Progress {
 export function createProgress(stream: NodeJS.WriteStream = process.stderr, quiet = false): Progress {
   if (quiet) return { start() {}, tick() {}, batchDone() {}, log() {}, stop() {} };
   if (stream.isTTY) {
-    const bar = new cliProgress.SingleBar(
-      { stream, format: ' {bar} {percentage}% | {units} | ETA {eta_formatted} | {note}', hideCursor: true, etaBuffer: 200 },
-      cliProgress.Presets.shades_classic,
-    );
+    const bar = new cliProgress.SingleBar({ stream, format: ' {bar} {percentage}% | {units} | ETA {eta_formatted} | {note}', hideCursor: true, etaBuffer: 200 }, cliProgress.Presets.shades_classic);
     let active = false;
     return {
       start(total, units) {

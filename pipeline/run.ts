@@ -94,7 +94,11 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
     const { todo, reused, planned } = reuse;
     if (todo.length === 0) progress.log(`nothing to compute: all ${planned.length} units in ${where} are up to date (no optimization run; --force recomputes)`);
     else progress.log(`${planned.length} units: ${todo.length} to compute, ${reused} reused from ${where}`);
-    if (todo.length) progress.start(todo.reduce((s, u) => s + u.settings.steps, 0), planned.length);
+    if (todo.length)
+      progress.start(
+        todo.reduce((s, u) => s + u.settings.steps, 0),
+        planned.length,
+      );
     const runner = batchRunner(loaded, backend.name, options.workers, todo, progress, options.env ?? process.env);
     const outcome = await renderAll({ batch: { ctx, engine, photos, log: (line) => progress.log(line) }, runner, todo, writer, progress, done: reused, total: planned.length, signal: options.signal });
     progress.stop();
@@ -110,7 +114,17 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
   }
 }
 
-function finish(o: { outDir: string; writer: AtlasWriter; backend: SelectedBackend; reused: number; planned: number; problems: string[]; progress: Progress; interrupted: boolean; steps: number }): RunSummary {
+function finish(o: {
+  outDir: string;
+  writer: AtlasWriter;
+  backend: SelectedBackend;
+  reused: number;
+  planned: number;
+  problems: string[];
+  progress: Progress;
+  interrupted: boolean;
+  steps: number;
+}): RunSummary {
   const { computed, failed, dead } = o.writer;
   const remaining = o.planned - o.reused - computed - failed;
   const counts = `${computed} computed, ${o.reused} reused, ${failed} failed${dead ? ` (${dead} dead filter${dead > 1 ? 's' : ''} flagged)` : ''}`;

@@ -116,7 +116,10 @@ export function shardUnits<T>(units: T[], cost: (u: T) => number, shard: Pick<Sh
 export function configHash(config: AtlasConfig): string {
   const { output: _output, ...rest } = config;
   const { workers: _workers, batch: _batch, backend: _backend, ...render } = config.render;
-  return createHash('sha256').update(JSON.stringify({ ...rest, render })).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(JSON.stringify({ ...rest, render }))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 export const SHARD_FILE = 'shard.json';

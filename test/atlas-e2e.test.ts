@@ -30,7 +30,6 @@ async function runAtlas(yaml: string, command: 'build' | 'pipeline', env: NodeJS
   return { data, dist, m: await readManifest(data) };
 }
 
-
 test('build:atlas on the 0.25 model (by folder path): pages, images, GIFs, contact sheets, links', async () => {
   const { data, dist, m } = await runAtlas(
     `model:
@@ -60,11 +59,17 @@ site:
   assert.equal(m.model.id, 'small-mobilenet');
   const home = await fs.readFile(path.join(dist, 'index.html'), 'utf8');
   assert.match(home, /<link rel="canonical" href="https:\/\/lecture\.example\.edu\/atlas\/"/);
-  assert.deepEqual(m.layers.map((l) => [l.name, l.filters]), [
-    ['conv_pw_1_relu', [0, 1, 2, 3]],
-    ['conv_pw_11_relu', [0, 5, 10, 11]],
-  ]);
-  assert.deepEqual(m.classes.map((c) => c.id), [141, 1]);
+  assert.deepEqual(
+    m.layers.map((l) => [l.name, l.filters]),
+    [
+      ['conv_pw_1_relu', [0, 1, 2, 3]],
+      ['conv_pw_11_relu', [0, 5, 10, 11]],
+    ],
+  );
+  assert.deepEqual(
+    m.classes.map((c) => c.id),
+    [141, 1],
+  );
   assert.equal(m.units.length, 10);
   assert.ok((BACKEND_NAMES as readonly string[]).includes(m.backend.name));
 
@@ -103,7 +108,10 @@ site:
   const images = await assertLinksResolve(dist, '/atlas/');
   assert.ok(images >= m.units.length * 2, `only ${images} image references`);
   // Safe layer names are their own slugs in the manifest (and so in every URL).
-  assert.deepEqual(m.layers.map((l) => l.slug), ['conv_pw_1_relu', 'conv_pw_11_relu']);
+  assert.deepEqual(
+    m.layers.map((l) => l.slug),
+    ['conv_pw_1_relu', 'conv_pw_11_relu'],
+  );
 });
 
 test('class images of the default model are classified as their class (top-1), read back from the PNG files', async () => {
@@ -175,7 +183,10 @@ site: { base: /two/ }
 `,
     'build',
   );
-  assert.deepEqual(m.methods.map((x) => x.id), ['lecture', 'lucid']);
+  assert.deepEqual(
+    m.methods.map((x) => x.id),
+    ['lecture', 'lucid'],
+  );
   assert.deepEqual(m.units.map((u) => u.key).sort(), [
     'lecture/class/1',
     'lecture/filter/conv_pw_3_relu/2',

@@ -251,7 +251,9 @@ test('axe-core: no serious or critical violation, light and dark', async () => {
       if (rel.startsWith('search')) await page.locator('#results a').first().waitFor();
       await page.addScriptTag({ content: axe });
       const violations = await page.evaluate(async () => {
-        const r = await (window as unknown as { axe: { run: (ctx: Document, o: object) => Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe.run(document, { resultTypes: ['violations'] });
+        const r = await (window as unknown as { axe: { run: (ctx: Document, o: object) => Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe.run(document, {
+          resultTypes: ['violations'],
+        });
         return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
       });
       for (const v of violations) if (v.impact === 'serious' || v.impact === 'critical') problems.push(`${scheme} /${rel}: ${v.id} (${v.impact}) at ${v.nodes.join(', ')}`);
@@ -266,22 +268,29 @@ test('readable at 360 px (no sideways scrolling) and at 1280 px; screenshots sav
   await fs.mkdir(SCREENS, { recursive: true });
   for (const width of [360, 1280]) {
     const ctx = await browser.newContext({ viewport: { width, height: 800 } });
-    for (const [name, rel] of [['home', ''], ['layer', 'layers/conv_pw_2_relu/'], ['unit', 'layers/conv_pw_5_relu/7/']] as const) {
+    for (const [name, rel] of [
+      ['home', ''],
+      ['layer', 'layers/conv_pw_2_relu/'],
+      ['unit', 'layers/conv_pw_5_relu/7/'],
+    ] as const) {
       const page = await open(rel, ctx);
-      const { scrollWidth, wide } = await page.evaluate((w) => ({
-        scrollWidth: document.documentElement.scrollWidth,
-        wide: (() => {
-          const out: string[] = [];
-          const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-          for (let n = walker.nextNode(); n; n = walker.nextNode()) {
-            const r = document.createRange();
-            r.selectNodeContents(n);
-            const right = r.getBoundingClientRect().right;
-            if (right > w + 0.5) out.push(`"${(n.textContent ?? '').trim().slice(0, 40)}" in ${n.parentElement?.tagName.toLowerCase()}: ${Math.round(right)}px`);
-          }
-          return out;
-        })(),
-      }), width);
+      const { scrollWidth, wide } = await page.evaluate(
+        (w) => ({
+          scrollWidth: document.documentElement.scrollWidth,
+          wide: (() => {
+            const out: string[] = [];
+            const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+            for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+              const r = document.createRange();
+              r.selectNodeContents(n);
+              const right = r.getBoundingClientRect().right;
+              if (right > w + 0.5) out.push(`"${(n.textContent ?? '').trim().slice(0, 40)}" in ${n.parentElement?.tagName.toLowerCase()}: ${Math.round(right)}px`);
+            }
+            return out;
+          })(),
+        }),
+        width,
+      );
       assert.ok(scrollWidth <= width, `${name} at ${width}px is ${scrollWidth}px wide: ${wide.join(', ')}`);
       const file = path.join(SCREENS, `${name}-${width}.png`);
       await page.screenshot({ path: file, fullPage: true });
@@ -362,7 +371,10 @@ test('model map: every layer of the model in graph order, the rendered ones mark
   const page = await open('');
   await page.getByText('Model map').click();
   const items = page.locator('.model-map li');
-  assert.deepEqual(await items.evaluateAll((els) => els.map((e) => e.querySelector('a, span')!.textContent)), manifest.model.layers!.map((l) => l.name));
+  assert.deepEqual(
+    await items.evaluateAll((els) => els.map((e) => e.querySelector('a, span')!.textContent)),
+    manifest.model.layers!.map((l) => l.name),
+  );
   const links = page.locator('.model-map li a');
   assert.deepEqual((await links.allInnerTexts()).sort(), manifest.layers.map((l) => l.name).sort());
   await links.first().click();
@@ -410,9 +422,17 @@ test('no console errors or failed requests (the favicon is under the base path)'
 
 test('screenshots: home, layer, unit (slider moved) and search at desktop and phone sizes', async () => {
   await fs.mkdir(SCREENS, { recursive: true });
-  for (const [label, viewport] of [['desktop', { width: 1280, height: 800 }], ['phone', { width: 390, height: 844 }]] as const) {
+  for (const [label, viewport] of [
+    ['desktop', { width: 1280, height: 800 }],
+    ['phone', { width: 390, height: 844 }],
+  ] as const) {
     const ctx = await browser.newContext({ viewport });
-    for (const [name, rel] of [['home', ''], ['layer', 'layers/conv_pw_2_relu/'], ['unit', 'layers/conv_pw_2_relu/1/'], ['search', 'search/?q=fish']] as const) {
+    for (const [name, rel] of [
+      ['home', ''],
+      ['layer', 'layers/conv_pw_2_relu/'],
+      ['unit', 'layers/conv_pw_2_relu/1/'],
+      ['search', 'search/?q=fish'],
+    ] as const) {
       const page = await open(rel, ctx);
       if (name === 'unit') {
         await page.getByRole('slider', { name: 'Frame' }).first().focus();
@@ -445,14 +465,25 @@ test('flags show on the grid and the unit page; "PNG for slides" downloads the i
   const { data, info } = await sharp(file).raw().toBuffer({ resolveWithObject: true });
   assert.deepEqual([info.width, info.height], [unit.width * 4, unit.height * 4]);
   // Nearest-neighbour: every 4×4 block is one colour, the original pixel.
-  const original = await sharp(path.join(dir, 'data', unit.files!.png)).raw().toBuffer();
+  const original = await sharp(path.join(dir, 'data', unit.files!.png))
+    .raw()
+    .toBuffer();
   const at = (buf: Buffer, w: number, c: number, x: number, y: number) => buf.subarray((y * w + x) * c, (y * w + x) * c + 3);
-  for (const [x, y] of [[0, 0], [5, 3], [unit.width - 1, unit.height - 1]] as const) {
-    for (const [dx, dy] of [[0, 0], [3, 3], [1, 2]] as const) assert.deepEqual(at(data, info.width, info.channels, 4 * x + dx, 4 * y + dy), at(original, unit.width, 3, x, y));
+  for (const [x, y] of [
+    [0, 0],
+    [5, 3],
+    [unit.width - 1, unit.height - 1],
+  ] as const) {
+    for (const [dx, dy] of [
+      [0, 0],
+      [3, 3],
+      [1, 2],
+    ] as const)
+      assert.deepEqual(at(data, info.width, info.channels, 4 * x + dx, 4 * y + dy), at(original, unit.width, 3, x, y));
   }
 });
 
-test('a layer page switches its grid between the optimized images and each filter\'s top real patch', async () => {
+test("a layer page switches its grid between the optimized images and each filter's top real patch", async () => {
   const layer = manifest.layers[0]!;
   const withPatch = manifest.units.filter((u) => u.kind === 'filter' && u.layer === layer.name && u.examples?.[0]?.patch);
   assert.ok(withPatch.length > 0, 'the test atlas has dataset patches');
@@ -462,7 +493,11 @@ test('a layer page switches its grid between the optimized images and each filte
   await page.getByText('Top real patches').click();
   assert.equal(await panel.isVisible(), true);
   const sources = await panel.locator('img').evaluateAll((imgs) => imgs.map((i) => (i as HTMLImageElement).currentSrc));
-  for (const u of withPatch) assert.ok(sources.some((s) => s.endsWith(u.examples![0]!.patch!.file)), `${u.key}: its patch is shown`);
+  for (const u of withPatch)
+    assert.ok(
+      sources.some((s) => s.endsWith(u.examples![0]!.patch!.file)),
+      `${u.key}: its patch is shown`,
+    );
   // Every patch image loads.
   assert.ok(await panel.locator('img').evaluateAll((imgs) => imgs.every((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0)));
 });

@@ -26,7 +26,8 @@ const OLD_KEYS = / {2}crop: 4\n {2}photo: cat.png\n {2}frameEvery: 2\n {2}filter
 /** The defaults of 7ad3bbb for what changed since, in the config's own style. */
 const PINNED = {
   'old keys': '  classes: { steps: 2, projected: false }\n  lecture: { preActivation: false }\n  border: 2\n',
-  "today's keys": '  lecture:\n    crop: 4\n    photo: cat.png\n    frameEvery: 2\n    filters: { steps: 2 }\n    filterObjective: share\n    classes: { steps: 2, projected: false }\n    preActivation: false\n  border: 2\n',
+  "today's keys":
+    '  lecture:\n    crop: 4\n    photo: cat.png\n    frameEvery: 2\n    filters: { steps: 2 }\n    filterObjective: share\n    classes: { steps: 2, projected: false }\n    preActivation: false\n  border: 2\n',
 };
 const pin = (old: string, variant: keyof typeof PINNED) =>
   old.replace(OLD_KEYS, variant === 'old keys' ? '  crop: 4\n  photo: cat.png\n  frameEvery: 2\n  filters: { steps: 2, objective: share }\n' + PINNED[variant] : PINNED[variant]);

@@ -66,7 +66,10 @@ test('old lecture keys under render still load, each with a notice naming the ne
   const l = config.render.lecture;
   assert.deepEqual([l.crop, l.photo, l.frameEvery, l.filters.steps, l.filterObjective, l.classes.steps], [10, 'cat.png', 3, 7, 'share', 9]);
   assert.equal(notices.length, 6);
-  assert.ok(notices.includes('/x/atlas.config.yaml:10 note: render.filters.objective is now render.lecture.filterObjective (it applies to the lecture method only); the old key still works'), notices.join('\n'));
+  assert.ok(
+    notices.includes('/x/atlas.config.yaml:10 note: render.filters.objective is now render.lecture.filterObjective (it applies to the lecture method only); the old key still works'),
+    notices.join('\n'),
+  );
   assert.ok(notices.some((n) => /:5 note: render\.crop is now render\.lecture\.crop/.test(n)));
   // Errors in a moved block still name the line the file wrote it on.
   assert.match(errorOf(`${MIN}render:\n  filters:\n    steps: many\n`).message, /:6 render\.lecture\.filters\.steps: expected number/);
@@ -95,7 +98,10 @@ test('filter selections: all, index, range, list', () => {
 
 test('classes by id, exact label, synonym; unknown names list close ones', () => {
   const labels = ['tench, Tinca tinca', 'goldfish, Carassius auratus', 'great white shark'];
-  assert.deepEqual(planClasses([2, 'goldfish', 'Tench, Tinca tinca'], labels).map((c) => c.id), [2, 1, 0]);
+  assert.deepEqual(
+    planClasses([2, 'goldfish', 'Tench, Tinca tinca'], labels).map((c) => c.id),
+    [2, 1, 0],
+  );
   assert.throws(() => planClasses(['goldfsh'], labels), /no class named "goldfsh".*closest: "goldfish/);
   assert.throws(() => planClasses([3], labels), /class id 3 is out of range: the model has 3 classes/);
 });

@@ -17,7 +17,9 @@ test('a [0, 255] model with its own labels renders by config alone', async () =>
   let x = tf.layers.rescaling({ scale: 1 / 64, name: 'scale' }).apply(input) as tf.SymbolicTensor;
   x = tf.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', name: 'block1.conv', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.batchNormalization({ name: 'bn' }).apply(x) as tf.SymbolicTensor;
-  x = tf.layers.depthwiseConv2d({ kernelSize: 3, strides: 2, padding: 'same', depthMultiplier: 2, name: 'dw', depthwiseInitializer: tf.initializers.glorotUniform({ seed: 2 }) }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers
+    .depthwiseConv2d({ kernelSize: 3, strides: 2, padding: 'same', depthMultiplier: 2, name: 'dw', depthwiseInitializer: tf.initializers.glorotUniform({ seed: 2 }) })
+    .apply(x) as tf.SymbolicTensor;
   x = tf.layers.activation({ activation: 'relu', name: 'dw_relu' }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(x) as tf.SymbolicTensor;
   const out = tf.layers.dense({ units: 5, activation: 'softmax', name: 'probs', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }).apply(x) as tf.SymbolicTensor;
@@ -56,10 +58,13 @@ output: out
     { id: 3, label: 'mug' },
     { id: 4, label: 'owl <b>' },
   ]);
-  assert.deepEqual(m.layers.map((l) => [l.name, l.filterCount, l.filters.length]), [
-    ['block1.conv', 8, 8],
-    ['dw_relu', 16, 6],
-  ]);
+  assert.deepEqual(
+    m.layers.map((l) => [l.name, l.filterCount, l.filters.length]),
+    [
+      ['block1.conv', 8, 8],
+      ['dw_relu', 16, 6],
+    ],
+  );
   // A layer name with a dot gets a safe slug for its files.
   const conv = m.units.find((u) => u.layer === 'block1.conv')!;
   assert.match(conv.files!.png, /^tiny-cnn\/lecture\/layers\/block1-conv-[a-z0-9]+\/\d+\.png$/);

@@ -137,7 +137,9 @@ describe('synthetic photos through the dataset pass', () => {
         const bytes = Uint8Array.from(t.dataSync(), (x) => Math.round((x + 1) * 127.5));
         t.dispose();
         const file = path.join(dir, `${vertical ? 'vertical' : 'horizontal'}.png`);
-        await sharp(bytes, { raw: { width: SIZE[1], height: SIZE[0], channels: 3 } }).png().toFile(file);
+        await sharp(bytes, { raw: { width: SIZE[1], height: SIZE[0], channels: 3 } })
+          .png()
+          .toFile(file);
         return modelCrop(await decodePhoto(await fs.readFile(file)), SIZE);
       }),
     );

@@ -56,7 +56,14 @@ test('300 photos: a rerun with one photo added computes one photo; a removed pho
   const shared = (await fs.readdir(SET)).filter((f) => f.endsWith('.jpg')).sort();
   await Promise.all(shared.map((f) => fs.copyFile(path.join(SET, f), path.join(photos, f))));
   // Mirrored copies are new photos (other bytes), up to 300.
-  await Promise.all(shared.slice(0, 300 - shared.length).map((f) => sharp(path.join(SET, f)).flop().jpeg().toFile(path.join(photos, `mirrored-${f}`))));
+  await Promise.all(
+    shared.slice(0, 300 - shared.length).map((f) =>
+      sharp(path.join(SET, f))
+        .flop()
+        .jpeg()
+        .toFile(path.join(photos, `mirrored-${f}`)),
+    ),
+  );
   const file = await writeConfig(dir, config(path.join(dir, 'out'), 'folder: photos'));
 
   const first = await run(file);
@@ -85,10 +92,13 @@ describe('bad dataset folders exit 2 naming the key, the line and the path; noth
   for (const [name, make] of [
     ['missing', async (_dir: string) => {}],
     ['empty', async (dir: string) => fs.mkdir(path.join(dir, 'photos'))],
-    ['without photos', async (dir: string) => {
-      await fs.mkdir(path.join(dir, 'photos'));
-      await fs.writeFile(path.join(dir, 'photos', 'SOURCES.md'), '# nothing\n');
-    }],
+    [
+      'without photos',
+      async (dir: string) => {
+        await fs.mkdir(path.join(dir, 'photos'));
+        await fs.writeFile(path.join(dir, 'photos', 'SOURCES.md'), '# nothing\n');
+      },
+    ],
   ] as const) {
     test(name, async () => {
       const dir = await tempDir('atlas-ds-bad-');
@@ -113,13 +123,19 @@ test('a corrupt JPEG and a text file named .png are skipped and listed; grayscal
   await fs.writeFile(path.join(photos, 'coffee.jpg'), jpeg);
   await fs.writeFile(path.join(photos, 'broken.jpg'), jpeg.subarray(0, 600));
   await fs.writeFile(path.join(photos, 'sub', 'notes.png'), 'this is text, not a PNG\n');
-  await sharp(path.join(SET, 'cat-1.jpg')).grayscale().png().toFile(path.join(photos, 'sub', 'gray.png'));
+  await sharp(path.join(SET, 'cat-1.jpg'))
+    .grayscale()
+    .png()
+    .toFile(path.join(photos, 'sub', 'gray.png'));
   await sharp(path.join(SET, 'dog-1.jpg')).ensureAlpha(0.5).webp().toFile(path.join(photos, 'rgba.webp'));
   await fs.writeFile(path.join(photos, 'SOURCES.md'), '| file | licence | author |\n|---|---|---|\n| coffee.jpg | CC0 | Rachel Michetti |\n');
   const file = await writeConfig(dir, config(path.join(dir, 'out'), 'folder: photos'));
   const r = await run(file);
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(r.manifest!.dataset!.skipped.map((s) => s.file), ['broken.jpg', 'sub/notes.png']);
+  assert.deepEqual(
+    r.manifest!.dataset!.skipped.map((s) => s.file),
+    ['broken.jpg', 'sub/notes.png'],
+  );
   assert.match(r.stderr, /dataset: skipped broken\.jpg: /);
   assert.match(r.stderr, /dataset: skipped sub\/notes\.png: /);
   assert.match(r.stderr, /3 photos ranked .*2 skipped \(broken\.jpg, sub\/notes\.png\)/);

@@ -66,7 +66,11 @@ test('Slurm: the array is a range, the merge depends on it in the documented com
   const [shards, merge] = await Promise.all([read('atlas-shards.sbatch'), read('atlas-merge.sbatch')]);
   assert.match(shards, /^#SBATCH --array=\d+-\d+$/m);
   assert.match(shards, /sbatch --dependency=afterany:\$jid deploy\/slurm\/atlas-merge\.sbatch/);
-  const body = (text: string) => text.split('\n').filter((l) => !l.startsWith('#')).join('\n');
+  const body = (text: string) =>
+    text
+      .split('\n')
+      .filter((l) => !l.startsWith('#'))
+      .join('\n');
   assert.ok(assertCommandsExist('atlas-shards.sbatch', body(shards)) >= 1);
   assert.ok(assertCommandsExist('atlas-merge.sbatch', body(merge)) >= 2);
 });

@@ -17,15 +17,24 @@ const fake = (name: BackendCandidate['name'], ok: boolean, calls: string[], reas
 
 describe('backend selection', () => {
   it('the default order is tensorflow-gpu → tensorflow → onnx GPU providers → webgpu → onnx-cpu → wasm → cpu', () => {
-    assert.deepEqual(CANDIDATES.map((c) => c.name), ['tensorflow-gpu', 'tensorflow', 'onnx-cuda', 'onnx-directml', 'onnx-coreml', 'webgpu', 'onnx-cpu', 'wasm', 'cpu']);
-    assert.deepEqual([...BACKEND_NAMES], CANDIDATES.map((c) => c.name));
+    assert.deepEqual(
+      CANDIDATES.map((c) => c.name),
+      ['tensorflow-gpu', 'tensorflow', 'onnx-cuda', 'onnx-directml', 'onnx-coreml', 'webgpu', 'onnx-cpu', 'wasm', 'cpu'],
+    );
+    assert.deepEqual(
+      [...BACKEND_NAMES],
+      CANDIDATES.map((c) => c.name),
+    );
   });
   it('auto takes the first candidate that loads and says why the earlier ones were skipped', async () => {
     const calls: string[] = [];
     const sel = await selectBackend('auto', [fake('tensorflow-gpu', false, calls, 'no CUDA'), fake('tensorflow', false, calls), fake('webgpu', true, calls), fake('wasm', true, calls)]);
     assert.equal(sel.name, 'webgpu');
     assert.deepEqual(calls, ['tensorflow-gpu', 'tensorflow', 'webgpu']);
-    assert.deepEqual(sel.skipped.map((s) => `${s.name}: ${s.reason}`), ['tensorflow-gpu: no CUDA', 'tensorflow: nope']);
+    assert.deepEqual(
+      sel.skipped.map((s) => `${s.name}: ${s.reason}`),
+      ['tensorflow-gpu: no CUDA', 'tensorflow: nope'],
+    );
   });
   it('a missing optional package reads "not installed"', async () => {
     const missing: BackendCandidate = { name: 'tensorflow', tfName: 'tensorflow', load: () => import('@tensorflow/tfjs-node-does-not-exist' as string) as Promise<void> };
@@ -56,7 +65,10 @@ describe('backend selection', () => {
     assert.equal(tf.getBackend(), CANDIDATES.find((c) => c.name === chosen.name)!.tfName);
     const order = CANDIDATES.map((c) => c.name);
     // Everything before the chosen one was tried and skipped with a reason.
-    assert.deepEqual(chosen.skipped.map((s) => s.name), order.slice(0, order.indexOf(chosen.name)));
+    assert.deepEqual(
+      chosen.skipped.map((s) => s.name),
+      order.slice(0, order.indexOf(chosen.name)),
+    );
     for (const s of chosen.skipped) assert.ok(s.reason.length > 0);
     // A real computation runs on it.
     assert.deepEqual([...(await tf.add(tf.tensor1d([1, 2]), 1).data())], [2, 3]);
@@ -75,20 +87,36 @@ describe('batch size choice', () => {
   };
   it('takes the batch with the best unit-steps/s', async () => {
     const seen: number[] = [];
-    const c = await chooseBatch(timer((b) => 100 + 20 * b, seen), 1, { budgetBytes: 1e9 });
+    const c = await chooseBatch(
+      timer((b) => 100 + 20 * b, seen),
+      1,
+      { budgetBytes: 1e9 },
+    );
     assert.equal(c.batch, 8);
     assert.deepEqual(seen, [1, 2, 4, 8]);
   });
   it('stays at 1 when batching costs B separate steps (CPU-like)', async () => {
-    const c = await chooseBatch(timer((b) => 100 * b, []), 1, { budgetBytes: 1e9 });
+    const c = await chooseBatch(
+      timer((b) => 100 * b, []),
+      1,
+      { budgetBytes: 1e9 },
+    );
     assert.equal(c.batch, 1);
   });
   it('never probes a batch that does not fit the memory budget or exceeds the units', async () => {
     const seen: number[] = [];
-    await chooseBatch(timer((b) => 10 + b, seen), 100, { budgetBytes: 450 });
+    await chooseBatch(
+      timer((b) => 10 + b, seen),
+      100,
+      { budgetBytes: 450 },
+    );
     assert.deepEqual(seen, [1, 2, 4]);
     const seen2: number[] = [];
-    const c = await chooseBatch(timer((b) => 10 + b, seen2), 100, { budgetBytes: 1e9, units: 1 });
+    const c = await chooseBatch(
+      timer((b) => 10 + b, seen2),
+      100,
+      { budgetBytes: 1e9, units: 1 },
+    );
     assert.deepEqual([c.batch, seen2.length], [1, 0]);
   });
 });

@@ -9,8 +9,16 @@ import { sharedModel } from './support/engine.ts';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 it('bench --json --quick prints step rows with backend, model, layer, size, batch, msPerStep, unitStepsPerSec', { skip: sharedModel('mobilenet_v1_0.25_224') ? false : 'shared models not found' }, () => {
-  const text = execFileSync(process.execPath, ['--import', 'tsx', 'bench/cli.ts', '--json', '--quick', '--no-torch'], { cwd: root, encoding: 'utf8', timeout: 180_000, stdio: ['ignore', 'pipe', 'ignore'] });
-  const rows = text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const text = execFileSync(process.execPath, ['--import', 'tsx', 'bench/cli.ts', '--json', '--quick', '--no-torch'], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 180_000,
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const rows = text
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   const steps = rows.filter((r) => r.kind === 'step');
   assert.ok(steps.length >= 2, 'at least two step rows');
   for (const r of steps) {

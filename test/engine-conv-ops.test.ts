@@ -12,24 +12,50 @@ import { onBackend, relErr, rng } from './support/engine.ts';
 
 interface Case {
   kind: 'conv' | 'depthwise';
-  n: number; h: number; w: number; c: number; k: [number, number]; out: number;
-  strides: [number, number]; padding: 'same' | 'valid'; dil: [number, number];
-  bias: boolean; act: FusedActivation;
+  n: number;
+  h: number;
+  w: number;
+  c: number;
+  k: [number, number];
+  out: number;
+  strides: [number, number];
+  padding: 'same' | 'valid';
+  dil: [number, number];
+  bias: boolean;
+  act: FusedActivation;
 }
 
 function cases(): Case[] {
   const r = rng(7);
   const out: Case[] = [];
-  const pick = <T,>(xs: T[]): T => xs[Math.floor(r() * xs.length)]!;
+  const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)]!;
   for (const kind of ['conv', 'depthwise'] as const)
-    for (const strides of [[1, 1], [2, 2], [2, 1]] as [number, number][])
+    for (const strides of [
+      [1, 1],
+      [2, 2],
+      [2, 1],
+    ] as [number, number][])
       for (const padding of ['same', 'valid'] as const)
-        for (const dil of (strides[0] === 1 && strides[1] === 1 ? [[1, 1], [2, 2]] : [[1, 1]]) as [number, number][]) {
+        for (const dil of (strides[0] === 1 && strides[1] === 1
+          ? [
+              [1, 1],
+              [2, 2],
+            ]
+          : [[1, 1]]) as [number, number][]) {
           const k: [number, number] = [pick([1, 3, 5]), pick([1, 2, 3])];
           out.push({
-            kind, n: pick([1, 2]), h: pick([7, 9, 12, 13]), w: pick([5, 8, 11]), c: pick([1, 3, 4]), k,
+            kind,
+            n: pick([1, 2]),
+            h: pick([7, 9, 12, 13]),
+            w: pick([5, 8, 11]),
+            c: pick([1, 3, 4]),
+            k,
             out: kind === 'conv' ? pick([2, 5]) : pick([1, 2, 3]),
-            strides, padding, dil, bias: r() < 0.5, act: pick(['linear', 'relu', 'relu6'] as FusedActivation[]),
+            strides,
+            padding,
+            dil,
+            bias: r() < 0.5,
+            act: pick(['linear', 'relu', 'relu6'] as FusedActivation[]),
           });
         }
   // Issue 16's strided shapes: ResNet50V2's 7×7/2 stem (valid, after its own padding), 1×1/2, and
@@ -81,7 +107,10 @@ function dilateFilter(f: tf.Tensor4D, [dh, dw]: [number, number]): tf.Tensor4D {
 function probe(fwd: (x: tf.Tensor4D) => tf.Tensor, x: tf.Tensor4D): tf.Tensor[] {
   const y = fwd(x);
   const r = rng(99);
-  const w = tf.tensor(Float32Array.from({ length: y.size }, () => r() * 2 - 1), y.shape);
+  const w = tf.tensor(
+    Float32Array.from({ length: y.size }, () => r() * 2 - 1),
+    y.shape,
+  );
   const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(fwd(t as tf.Tensor4D), w)))(x);
   return [y, g];
 }
@@ -156,9 +185,15 @@ describe('pooling gradients on wasm equal the cpu backend', () => {
       // Whichever tied maximum a window's gradient goes to: Σ g = Σ w and Σ g·x = Σ w·max (w: probe's weights).
       return [y!, g!, tf.sum(g!), tf.sum(tf.mul(g!, tf.tensor4d(v, [2, 9, 9, 3])))];
     };
-    const [, refG, refSum, refDot] = await onBackend('cpu', run((t) => tf.maxPool(t, 3, 2, 'same')));
+    const [, refG, refSum, refDot] = await onBackend(
+      'cpu',
+      run((t) => tf.maxPool(t, 3, 2, 'same')),
+    );
     for (const backend of ['wasm', 'cpu']) {
-      const [, g, sum, dot] = await onBackend(backend, run((t) => maxPool(t, { size: [3, 3], strides: [2, 2], padding: 'same' })));
+      const [, g, sum, dot] = await onBackend(
+        backend,
+        run((t) => maxPool(t, { size: [3, 3], strides: [2, 2], padding: 'same' })),
+      );
       assert.ok(Math.abs(sum![0]! - refSum![0]!) < 1e-4 && Math.abs(dot![0]! - refDot![0]!) < 1e-4, `${backend}: Σg ${sum![0]} vs ${refSum![0]}, Σg·x ${dot![0]} vs ${refDot![0]}`);
       if (backend === 'cpu') assert.ok(relErr(g!, refG!) < 1e-6, `cpu gradient: rel err ${relErr(g!, refG!)}`);
     }

@@ -15,7 +15,10 @@ import { onBackend, relErr, rng, sharedModel } from './support/engine.ts';
 
 function random(shape: number[], seed: number, scale = 1): tf.Tensor {
   const r = rng(seed);
-  return tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (r() * 2 - 1) * scale), shape);
+  return tf.tensor(
+    Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (r() * 2 - 1) * scale),
+    shape,
+  );
 }
 
 /** Reference: forward and gradient of Σ out·w through the LayersModel truncated at `layer` (cpu backend). */
@@ -61,8 +64,18 @@ describe('lean graph = LayersModel on the shared models (gradient on wasm vs mod
     const file = sharedModel(id);
     // [layer, wasm tolerance]: first conv, a middle one, the last conv block, the last conv layer.
     const layers: [string, number][] = id.includes('0.25')
-      ? [['conv1_relu', 1e-4], ['conv_dw_2_relu', 1e-4], ['conv_pw_6_relu', 1e-3], ['conv_pw_13_relu', 2e-2], ['conv_preds', 2e-2]]
-      : [['conv1_relu', 1e-4], ['conv_pw_13_bn', 2e-2], ['conv_preds', 2e-2]];
+      ? [
+          ['conv1_relu', 1e-4],
+          ['conv_dw_2_relu', 1e-4],
+          ['conv_pw_6_relu', 1e-3],
+          ['conv_pw_13_relu', 2e-2],
+          ['conv_preds', 2e-2],
+        ]
+      : [
+          ['conv1_relu', 1e-4],
+          ['conv_pw_13_bn', 2e-2],
+          ['conv_preds', 2e-2],
+        ];
     it(`${id}: ${layers.map(([l]) => l).join(', ')} (input 128×128 to keep the cpu reference quick)`, { skip: file ? false : `no ${id} under ATLAS_MODELS / ../shared/models` }, async () => {
       await tf.setBackend('cpu');
       const { model } = await loadLayersModelFromFile(file!);
@@ -102,7 +115,13 @@ function zoo(): { model: tf.LayersModel; targets: string[] } {
   x = L.concatenate({ name: 'cat' }).apply([avg, max, add]) as tf.SymbolicTensor;
   x = L.leakyReLU({ alpha: 0.2, name: 'leaky' }).apply(x) as tf.SymbolicTensor;
   x = L.batchNormalization({ name: 'bn_alone' }).apply(x) as tf.SymbolicTensor;
-  x = L.zeroPadding2d({ padding: [[1, 2], [0, 1]], name: 'zpad' }).apply(x) as tf.SymbolicTensor;
+  x = L.zeroPadding2d({
+    padding: [
+      [1, 2],
+      [0, 1],
+    ],
+    name: 'zpad',
+  }).apply(x) as tf.SymbolicTensor;
   x = L.maxPooling2d({ poolSize: 3, strides: 2, padding: 'same', name: 'maxpool' }).apply(x) as tf.SymbolicTensor;
   x = L.conv2d({ filters: 6, kernelSize: 2, activation: 'selu', name: 'c_selu' }).apply(x) as tf.SymbolicTensor;
   x = L.elu({ name: 'elu07' }).apply(x) as tf.SymbolicTensor;
@@ -118,7 +137,14 @@ function zoo(): { model: tf.LayersModel; targets: string[] } {
   const out = L.dense({ units: 5, activation: 'softmax', name: 'probs' }).apply(h) as tf.SymbolicTensor;
   const model = tf.model({ inputs: inp, outputs: out });
   const r0 = rng(3);
-  model.setWeights(model.weights.map((w) => tf.tensor(Float32Array.from({ length: (w.shape as number[]).reduce((a, b) => a * b, 1) }, () => (w.name.includes('variance') ? 0.5 + r0() : (r0() * 2 - 1) * 0.6)), w.shape as number[])));
+  model.setWeights(
+    model.weights.map((w) =>
+      tf.tensor(
+        Float32Array.from({ length: (w.shape as number[]).reduce((a, b) => a * b, 1) }, () => (w.name.includes('variance') ? 0.5 + r0() : (r0() * 2 - 1) * 0.6)),
+        w.shape as number[],
+      ),
+    ),
+  );
   return { model, targets: ['c1_relu', 'dw_relu', 'add', 'mul', 'avg', 'max', 'cat', 'leaky', 'bn_alone', 'zpad', 'maxpool', 'c_selu', 'elu07', 'avgpool', 'gap', 'gmp', 'd_softplus', 'flat2', 'probs'] };
 }
 

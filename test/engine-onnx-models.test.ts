@@ -45,7 +45,10 @@ function tfjsRead(graph: LeanGraph, read: FeatureRead, x: tf.Tensor4D): tf.Tenso
  */
 function nearTies(graph: LeanGraph, x: tf.Tensor4D, before: string): number {
   let count = 0;
-  for (const node of graph.nodes.slice(0, graph.nodes.findIndex((n) => n.name === before))) {
+  for (const node of graph.nodes.slice(
+    0,
+    graph.nodes.findIndex((n) => n.name === before),
+  )) {
     if (node.op.op !== 'pool2d' || node.op.reduce !== 'max' || node.op.size[0] * node.op.size[1] === 1) continue;
     const { size, strides, padding } = node.op;
     const a = tf.tidy(() => graph.run(x, node.inputs)[0]!);
@@ -76,7 +79,11 @@ function channelMean(read: FeatureRead): Objective {
   return {
     read,
     linear: true,
-    head: (a) => tf.mean(tf.gather(a, [Math.min(3, a.shape[a.rank - 1]! - 1)], a.rank - 1), a.shape.slice(1).map((_, i) => i + 1)) as tf.Tensor1D,
+    head: (a) =>
+      tf.mean(
+        tf.gather(a, [Math.min(3, a.shape[a.rank - 1]! - 1)], a.rank - 1),
+        a.shape.slice(1).map((_, i) => i + 1),
+      ) as tf.Tensor1D,
   };
 }
 
@@ -106,7 +113,11 @@ const MODELS: (Model & { skip?: string })[] = [
     reads: [read('conv_pw_13_relu'), read('conv_dw_5_relu', { pre: true }), read('conv_pw_7_relu', { redirect: true }), read('conv_pw_2_relu')],
     ...(sharedModel(id) ? {} : { skip: `${id} is not in the shared models folder` }),
   })),
-  { label: 'ResNet50V2 topology', spec: fromLayers(() => resnet50v2({ size: SIZE, until: 'conv3', seed: 3 })), reads: [read('conv3_block4_out'), read('pool1_pool'), read('conv2_block3_2_relu', { pre: true })] },
+  {
+    label: 'ResNet50V2 topology',
+    spec: fromLayers(() => resnet50v2({ size: SIZE, until: 'conv3', seed: 3 })),
+    reads: [read('conv3_block4_out'), read('pool1_pool'), read('conv2_block3_2_relu', { pre: true })],
+  },
   { label: 'VGG16 topology', spec: fromLayers(() => vgg16({ size: SIZE, seed: 4 })), reads: [read('block5_conv3'), read('block3_pool'), read('block4_conv2', { redirect: true })] },
   ...(
     [
@@ -117,7 +128,13 @@ const MODELS: (Model & { skip?: string })[] = [
       // where the bias dominates), where engines legitimately differ: read before the first pool.
       ['potato CNN .keras', 'potato_cnn/potatoes.keras', [read('conv2d_6'), read('conv2d_6', { pre: true })], 256, false],
       ['potato with augmentation and Rescaling .h5', 'potato_augment_rescaling/potato_pretrain_model.h5', [read('conv2d'), read('conv2d', { redirect: true })], 64, false],
-      ['Teachable Machine MobileNetV2 .h5', 'teachable_machine_mobilenetv2/keras_model.h5', [read('sequential_1/model1/block_16_project'), read('sequential_1/model1/Conv1_relu', { redirect: true })], 64, true],
+      [
+        'Teachable Machine MobileNetV2 .h5',
+        'teachable_machine_mobilenetv2/keras_model.h5',
+        [read('sequential_1/model1/block_16_project'), read('sequential_1/model1/Conv1_relu', { redirect: true })],
+        64,
+        true,
+      ],
     ] as [string, string, FeatureRead[], number, boolean][]
   ).map(([label, file, reads, size, logits]): Model & { skip?: string } => {
     const full = path.join(modelsDir(), 'keras', file);
@@ -144,22 +161,26 @@ for (const m of MODELS) {
       engine?.dispose();
     });
     it('each read', async (t) => {
-      for (const r of reads) await t.test(`${r.node}${r.pre ? ' (pre-activation)' : ''}${r.redirect ? ' (redirected)' : ''}`, async () => {
-        const g = rng(12);
-        const shape = [2, size, size, graph.inputShape[2]] as [number, number, number, number];
-        const x = tf.tensor4d(Float32Array.from({ length: shape.reduce((a, b) => a * b) }, () => g() * 2 - 1), shape);
-        assert.equal(nearTies(graph, x, r.node), 0, 'the test input has max-pool windows tied within rounding: pick another seed');
-        const objective = channelMean(r);
-        const ref = tf.tidy(() => {
-          const value = objective.head(tfjsRead(graph, r, x));
-          const grad = tf.grad((t: tf.Tensor) => tf.sum(objective.head(tfjsRead(graph, r, t as tf.Tensor4D))))(x);
-          return [value, grad];
+      for (const r of reads)
+        await t.test(`${r.node}${r.pre ? ' (pre-activation)' : ''}${r.redirect ? ' (redirected)' : ''}`, async () => {
+          const g = rng(12);
+          const shape = [2, size, size, graph.inputShape[2]] as [number, number, number, number];
+          const x = tf.tensor4d(
+            Float32Array.from({ length: shape.reduce((a, b) => a * b) }, () => g() * 2 - 1),
+            shape,
+          );
+          assert.equal(nearTies(graph, x, r.node), 0, 'the test input has max-pool windows tied within rounding: pick another seed');
+          const objective = channelMean(r);
+          const ref = tf.tidy(() => {
+            const value = objective.head(tfjsRead(graph, r, x));
+            const grad = tf.grad((t: tf.Tensor) => tf.sum(objective.head(tfjsRead(graph, r, t as tf.Tensor4D))))(x);
+            return [value, grad];
+          });
+          const got = await engine.valueAndGrad(objective, x);
+          const e = { value: relErr(got.value.dataSync() as Float32Array, ref[0]!.dataSync() as Float32Array), grad: relErr(got.grad.dataSync() as Float32Array, ref[1]!.dataSync() as Float32Array) };
+          tf.dispose([x, ...ref, got.value, got.grad]);
+          assert.ok(e.value < 1e-4 && e.grad < 1e-4, `relative error: value ${e.value}, gradient ${e.grad}`);
         });
-        const got = await engine.valueAndGrad(objective, x);
-        const e = { value: relErr(got.value.dataSync() as Float32Array, ref[0]!.dataSync() as Float32Array), grad: relErr(got.grad.dataSync() as Float32Array, ref[1]!.dataSync() as Float32Array) };
-        tf.dispose([x, ...ref, got.value, got.grad]);
-        assert.ok(e.value < 1e-4 && e.grad < 1e-4, `relative error: value ${e.value}, gradient ${e.grad}`);
-      });
     });
   });
 }

@@ -115,11 +115,31 @@ describe('onnx engine: value and input gradient equal TF.js autodiff, per op', {
   it('leaky relu, clips (ReLU layers with max_value)', () =>
     check({ nodes: chain([conv(3, 4), { op: 'leakyRelu', alpha: 0.2 }, conv(4, 4), { op: 'clip', min: 0, max: 0.7 }, conv(4, 4), { op: 'clip', min: 0, max: Infinity }]), input: [6, 6, 3] }));
   it('affine, scale, layer norm', () =>
-    check({ nodes: chain([conv(3, 4), { op: 'affine', scale: weight([4], 3), shift: weight([4], 4) }, { op: 'scale', scale: weight([4], 5) }, { op: 'layerNorm', epsilon: 1e-3, gamma: weight([4], 6), beta: weight([4], 7) }]), input: [5, 5, 3] }));
+    check({
+      nodes: chain([
+        conv(3, 4),
+        { op: 'affine', scale: weight([4], 3), shift: weight([4], 4) },
+        { op: 'scale', scale: weight([4], 5) },
+        { op: 'layerNorm', epsilon: 1e-3, gamma: weight([4], 6), beta: weight([4], 7) },
+      ]),
+      input: [5, 5, 3],
+    }));
   it('flatten, dense relu, dense, softmax', () =>
-    check({ nodes: chain([conv(3, 2, { strides: [2, 2] }), { op: 'reshape', shape: [-1] }, { op: 'dense', kernel: weight([18, 5], 8), bias: weight([5], 9), activation: 'relu' }, { op: 'dense', kernel: weight([5, 4], 10), activation: 'linear' }, { op: 'softmax', axis: -1 }]), input: [6, 6, 3] }));
+    check({
+      nodes: chain([
+        conv(3, 2, { strides: [2, 2] }),
+        { op: 'reshape', shape: [-1] },
+        { op: 'dense', kernel: weight([18, 5], 8), bias: weight([5], 9), activation: 'relu' },
+        { op: 'dense', kernel: weight([5, 4], 10), activation: 'linear' },
+        { op: 'softmax', axis: -1 },
+      ]),
+      input: [6, 6, 3],
+    }));
   it('dense on an image (per position), reshape back to an image', () =>
-    check({ nodes: chain([{ op: 'dense', kernel: weight([3, 4], 11), bias: weight([4], 12), activation: 'tanh' }, { op: 'reshape', shape: [-1] }, { op: 'reshape', shape: [5, 4, 4] }, conv(4, 2)]), input: [4, 5, 3] }));
+    check({
+      nodes: chain([{ op: 'dense', kernel: weight([3, 4], 11), bias: weight([4], 12), activation: 'tanh' }, { op: 'reshape', shape: [-1] }, { op: 'reshape', shape: [5, 4, 4] }, conv(4, 2)]),
+      input: [4, 5, 3],
+    }));
   const pools: [string, Extract<LeanOp, { op: 'pool2d' }>, number][] = [
     ['max pool 3×3 stride 2 same, windows with max ≤ 0', { op: 'pool2d', reduce: 'max', size: [3, 3], strides: [2, 2], padding: 'same' }, -3],
     ['max pool 2×2 stride 2 valid, odd size', { op: 'pool2d', reduce: 'max', size: [2, 2], strides: [2, 2], padding: 'valid' }, 0],
@@ -130,7 +150,27 @@ describe('onnx engine: value and input gradient equal TF.js autodiff, per op', {
   for (const [label, op, shift] of pools) it(label, () => check({ nodes: chain([op]), input: [9, 11, 3], shift }));
   for (const reduce of ['avg', 'max'] as const)
     for (const keepDims of [true, false]) it(`global ${reduce} pool, keepDims ${keepDims}`, () => check({ nodes: chain([conv(3, 4), { op: 'globalPool', reduce, keepDims }]), input: [5, 6, 3] }));
-  it('pad and crop', () => check({ nodes: chain([{ op: 'pad', pads: [[1, 2], [3, 0]] }, conv(3, 4), { op: 'pad', pads: [[-1, 0], [-2, -1]] }]), input: [6, 5, 3] }));
+  it('pad and crop', () =>
+    check({
+      nodes: chain([
+        {
+          op: 'pad',
+          pads: [
+            [1, 2],
+            [3, 0],
+          ],
+        },
+        conv(3, 4),
+        {
+          op: 'pad',
+          pads: [
+            [-1, 0],
+            [-2, -1],
+          ],
+        },
+      ]),
+      input: [6, 5, 3],
+    }));
   it('resize bilinear up and down, nearest, upsample', () =>
     check({
       nodes: chain([
@@ -188,7 +228,10 @@ describe('onnx engine: branches and reads', { skip }, () => {
     ];
     buildReference(nodes);
     const r = rng(3);
-    const x = tf.tensor4d(Float32Array.from({ length: 2 * 7 * 6 * 3 }, () => r() * 2 - 1), [2, 7, 6, 3]);
+    const x = tf.tensor4d(
+      Float32Array.from({ length: 2 * 7 * 6 * 3 }, () => r() * 2 - 1),
+      [2, 7, 6, 3],
+    );
     const engine = new OnnxEngine(nodes, { ort: ort!, provider: 'cpu' });
     const got = await engine.features(reads, x);
     reads.forEach((read, i) => {
@@ -208,6 +251,9 @@ describe('onnx compiler', () => {
     const nodes = chain([{ op: 'mystery' } as unknown as LeanOp]);
     assert.match(unsupportedReason(nodes)!, /node n0: op "mystery" has no ONNX rule/);
     assert.equal(unsupportedReason(chain([conv(3, 4)])), undefined);
-    assert.throws(() => compileGradient(chain([{ op: 'pool2d', reduce: 'max', size: [5, 5], strides: [1, 1], padding: 'valid' }]), { node: 'n0', pre: false, redirect: false }, [3, 3, 1]), /layer n0 \(pool2d\): a 5×5 pool on a 3×3 input has no output/);
+    assert.throws(
+      () => compileGradient(chain([{ op: 'pool2d', reduce: 'max', size: [5, 5], strides: [1, 1], padding: 'valid' }]), { node: 'n0', pre: false, redirect: false }, [3, 3, 1]),
+      /layer n0 \(pool2d\): a 5×5 pool on a 3×3 input has no output/,
+    );
   });
 });

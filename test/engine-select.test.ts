@@ -28,11 +28,19 @@ const tfjsEngine = (): GradientEngine => ({
   dispose: () => undefined,
 });
 
-const graph = (op: LeanOp): { nodes: LeanNode[] } => ({ nodes: [{ name: 'x', inputs: [], op: { op: 'input' } }, { name: 'y', inputs: ['x'], op }] });
+const graph = (op: LeanOp): { nodes: LeanNode[] } => ({
+  nodes: [
+    { name: 'x', inputs: [], op: { op: 'input' } },
+    { name: 'y', inputs: ['x'], op },
+  ],
+});
 
 describe('onnx backend selection', () => {
   it('auto takes onnx-cpu ahead of wasm where ORT loads, and says why the GPU providers did not', { skip: ortMissing }, async () => {
-    const sel = await selectBackend('auto', CANDIDATES.filter((c) => c.onnx || c.name === 'wasm'));
+    const sel = await selectBackend(
+      'auto',
+      CANDIDATES.filter((c) => c.onnx || c.name === 'wasm'),
+    );
     assert.equal(sel.name, 'onnx-cpu');
     assert.equal(sel.onnx, 'cpu');
     assert.equal(tf.getBackend(), 'wasm', 'TF.js runs on wasm beside ORT');

@@ -24,7 +24,7 @@ before(async () => {
   await tf.setBackend('cpu');
 });
 
-it('the lecture examples validate with the notes\' settings', async () => {
+it("the lecture examples validate with the notes' settings", async () => {
   const resnet = (await loadConfig(path.join(EXAMPLES, 'lecture-resnet50v2.yaml'))).config;
   assert.deepEqual(resnet.layers, { conv3_block4_out: 'all' });
   assert.deepEqual([resnet.render.lecture.filters.steps, resnet.render.lecture.filters.stepSize], [300, 10]);
@@ -66,7 +66,10 @@ it('lecture-resnet50v2 (and its photo variant) build on a random-weight ResNet50
     c.render.size = 64;
   };
   const m = await runExample('lecture-resnet50v2.yaml', model, small);
-  assert.deepEqual(m.layers.map((l) => [l.name, l.filterCount, l.filters]), [['conv3_block4_out', 512, [0, 1]]]);
+  assert.deepEqual(
+    m.layers.map((l) => [l.name, l.filterCount, l.filters]),
+    [['conv3_block4_out', 512, [0, 1]]],
+  );
   if (existsSync(PHOTO)) {
     const p = await runExample('lecture-resnet50v2-photo.yaml', model, (c) => {
       small(c);

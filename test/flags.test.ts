@@ -42,7 +42,10 @@ test('projected ascent keeps the pixels in the valid range and otherwise steps a
   const p = Array.from(proj.dataSync());
   assert.ok(p.every((v) => v >= -1 && v <= 1));
   assert.deepEqual(p, Array.from(tf.clipByValue(plain, -1, 1).dataSync()));
-  assert.ok(Array.from(plain.dataSync()).some((v) => v > 1 || v < -1), 'the plain step leaves the range');
+  assert.ok(
+    Array.from(plain.dataSync()).some((v) => v > 1 || v < -1),
+    'the plain step leaves the range',
+  );
 });
 
 test("a clipped class unit's curve ends on the objective of the published pixels", async () => {
@@ -51,7 +54,10 @@ test("a clipped class unit's curve ends on the objective of the published pixels
   assert.equal(settings.projected, true);
   const objective = classObjective({ node: graph.logitNode!, isLogit: true }, [141], 'logprob');
   const [r] = await renderBatch(lectureMethod.plan(settings, [{ key: 'c', seed: 3 }], objective), { engine: tfjsEngine(graph), pixels: { range: [-1, 1] } });
-  const published = tf.tensor4d(Float32Array.from(r!.image, (v) => v / 127.5 - 1), [1, 64, 64, 3]);
+  const published = tf.tensor4d(
+    Float32Array.from(r!.image, (v) => v / 127.5 - 1),
+    [1, 64, 64, 3],
+  );
   const penalty = (1e-6 / 2) * tf.sum(tf.square(published)).dataSync()[0]!;
   const value = evaluate(objective, graph, published).dataSync()[0]! - penalty;
   // Within the 8-bit quantization of the PNG.
@@ -73,11 +79,20 @@ test('flags forced with tiny settings: stalled at a ReLU6 cap, not with the pre-
   };
   const capped = await run('false', 'off');
   const filters = capped.filter((u) => u.kind === 'filter');
-  assert.ok(filters.every((u) => u.flags.includes('stalled')), filters.map((u) => `${u.key}: ${u.flags} ${u.curve.slice(-3)}`).join('; '));
+  assert.ok(
+    filters.every((u) => u.flags.includes('stalled')),
+    filters.map((u) => `${u.key}: ${u.flags} ${u.curve.slice(-3)}`).join('; '),
+  );
   const cls = capped.find((u) => u.kind === 'class')!;
   assert.equal((cls.quality as { top1IsTarget: boolean }).top1IsTarget, false);
   assert.ok(cls.flags.includes('not-top1'));
   const pre = (await run('auto', 'auto')).filter((u) => u.kind === 'filter');
-  assert.ok(pre.every((u) => !u.flags.includes('stalled') && (u.settings as { preActivation?: boolean }).preActivation === true), pre.map((u) => `${u.key}: ${u.flags}`).join('; '));
-  assert.ok(pre.every((u) => u.finalObjective > 6), 'the pre-activation rises past the cap');
+  assert.ok(
+    pre.every((u) => !u.flags.includes('stalled') && (u.settings as { preActivation?: boolean }).preActivation === true),
+    pre.map((u) => `${u.key}: ${u.flags}`).join('; '),
+  );
+  assert.ok(
+    pre.every((u) => u.finalObjective > 6),
+    'the pre-activation rises past the cap',
+  );
 });

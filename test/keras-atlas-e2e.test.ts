@@ -66,10 +66,13 @@ for (const c of CASES) {
     const run = await runCli([command, '--config', config, ...(command === 'build' ? ['--dist', dist] : []), '--quiet']);
     assert.equal(run.code, 0, run.stderr);
     const m = JSON.parse(await fs.readFile(path.join(dir, 'data', 'manifest.json'), 'utf8')) as Manifest;
-    assert.deepEqual(m.layers.map((l) => [l.name, l.filters]), [
-      [c.layers[0], [0, 1]],
-      [c.layers[1], [0, 3]],
-    ]);
+    assert.deepEqual(
+      m.layers.map((l) => [l.name, l.filters]),
+      [
+        [c.layers[0], [0, 1]],
+        [c.layers[1], [0, 3]],
+      ],
+    );
     assert.equal(m.classes.length, 2);
     assert.equal(m.units.length, 6);
     assert.deepEqual(m.model.pixels.range, c.pixels);
@@ -77,7 +80,9 @@ for (const c of CASES) {
     if (c.id === 'mnist') {
       // A one-channel model: its images are grey (what it sees), and the notes' crop and border scale to 28 px.
       for (const u of m.units) {
-        const { data, info } = await sharp(path.join(dir, 'data', u.files!.png)).raw().toBuffer({ resolveWithObject: true });
+        const { data, info } = await sharp(path.join(dir, 'data', u.files!.png))
+          .raw()
+          .toBuffer({ resolveWithObject: true });
         for (let i = 0; i < data.length; i += info.channels) assert.ok(data[i] === data[i + 1] && data[i] === data[i + 2], `${u.key} is not grey`);
       }
       const filter = m.units.find((u) => u.kind === 'filter')!;
@@ -87,24 +92,31 @@ for (const c of CASES) {
   });
 }
 
-it('the ImageNet MobileNet .h5: class images are top-1 for their class, read back from the PNGs', { skip: skip || (existsSync(path.join(modelsDir(), 'mobilenet_v1_0.25_224')) ? false : 'no TF.js 0.25 model') }, async () => {
-  const dir = await tempDir('atlas-keras-classes-');
-  const file = path.join(KERAS, 'mobilenet_v1_0.25_224_imagenet', 'mobilenet_v1_0.25_224.h5');
-  const config = await writeConfig(dir, `model:\n  id: mobilenet-h5\n  source: ${JSON.stringify(file)}\nclasses: [141, goldfish, espresso]\noutput: data\n`);
-  const run = await runCli(['pipeline', '--config', config, '--quiet']);
-  assert.equal(run.code, 0, run.stderr);
-  const m = JSON.parse(await fs.readFile(path.join(dir, 'data', 'manifest.json'), 'utf8')) as Manifest;
-  assert.equal(m.model.scoreLayer, 'reshape_2', 'the logit before the final softmax');
-  // Classified by the TF.js model of the same weights through tf.layers: another file, another executor.
-  await tf.setBackend('cpu');
-  const { model } = await loadLayersModelFromFile(path.join(modelsDir(), 'mobilenet_v1_0.25_224', 'model.json'));
-  for (const u of m.units) {
-    const { data, info } = await sharp(path.join(dir, 'data', u.files!.png)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-    const top = tf.tidy(() => {
-      const x = tf.tensor3d(new Uint8Array(data), [info.height, info.width, 3], 'int32').toFloat().div(127.5).sub(1);
-      return (model.predict(tf.image.resizeBilinear(x as tf.Tensor3D, [224, 224]).expandDims(0)) as tf.Tensor).argMax(-1).dataSync()[0];
-    });
-    assert.equal(top, u.index, `class ${u.index} (${u.label}): its image is classified as ${top}`);
-  }
-  model.dispose();
-});
+it(
+  'the ImageNet MobileNet .h5: class images are top-1 for their class, read back from the PNGs',
+  { skip: skip || (existsSync(path.join(modelsDir(), 'mobilenet_v1_0.25_224')) ? false : 'no TF.js 0.25 model') },
+  async () => {
+    const dir = await tempDir('atlas-keras-classes-');
+    const file = path.join(KERAS, 'mobilenet_v1_0.25_224_imagenet', 'mobilenet_v1_0.25_224.h5');
+    const config = await writeConfig(dir, `model:\n  id: mobilenet-h5\n  source: ${JSON.stringify(file)}\nclasses: [141, goldfish, espresso]\noutput: data\n`);
+    const run = await runCli(['pipeline', '--config', config, '--quiet']);
+    assert.equal(run.code, 0, run.stderr);
+    const m = JSON.parse(await fs.readFile(path.join(dir, 'data', 'manifest.json'), 'utf8')) as Manifest;
+    assert.equal(m.model.scoreLayer, 'reshape_2', 'the logit before the final softmax');
+    // Classified by the TF.js model of the same weights through tf.layers: another file, another executor.
+    await tf.setBackend('cpu');
+    const { model } = await loadLayersModelFromFile(path.join(modelsDir(), 'mobilenet_v1_0.25_224', 'model.json'));
+    for (const u of m.units) {
+      const { data, info } = await sharp(path.join(dir, 'data', u.files!.png))
+        .removeAlpha()
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      const top = tf.tidy(() => {
+        const x = tf.tensor3d(new Uint8Array(data), [info.height, info.width, 3], 'int32').toFloat().div(127.5).sub(1);
+        return (model.predict(tf.image.resizeBilinear(x as tf.Tensor3D, [224, 224]).expandDims(0)) as tf.Tensor).argMax(-1).dataSync()[0];
+      });
+      assert.equal(top, u.index, `class ${u.index} (${u.label}): its image is classified as ${top}`);
+    }
+    model.dispose();
+  },
+);

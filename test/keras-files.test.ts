@@ -58,7 +58,10 @@ it('Keras 3 files read weights by slot (layers/conv2d_1/vars/0), not by layer na
   await withModel('mnist_cnn/model.keras', (m) => {
     assert.equal(m.spec.dialect, 3);
     const conv = m.spec.layers.find((l) => l.name === 'conv2d_7')!;
-    assert.deepEqual(conv.weights.map((w) => w.shape), [[3, 3, 32, 64], [64]]);
+    assert.deepEqual(
+      conv.weights.map((w) => w.shape),
+      [[3, 3, 32, 64], [64]],
+    );
     const pixels = resolvePixels(DEFAULT_PIXELS, m.graph);
     assert.equal(pixels.space.channels, 1, 'a grayscale model gets one channel');
   });
@@ -82,25 +85,32 @@ it('nested models: the Teachable Machine backbone by path names; augmentation la
   });
 });
 
-it('ImageNet MobileNet .h5: logits on the shared photos = the TF.js 0.25 model (same weights) within 1e-3', { skip: skip || (fs.existsSync(path.join(modelsDir(), 'mobilenet_v1_0.25_224')) ? false : 'no TF.js 0.25 model') }, async () => {
-  const photos = ['chelsea.png', 'coffee.png', 'astronaut.png', 'rocket.jpg'].map((p) => path.join(modelsDir(), '..', 'photos', p)).filter((p) => fs.existsSync(p));
-  assert.ok(photos.length >= 2, 'the shared photos');
-  const h5 = await loadModel(file('mobilenet_v1_0.25_224_imagenet/mobilenet_v1_0.25_224.h5'));
-  const tfjs = await loadModel(path.join(modelsDir(), 'mobilenet_v1_0.25_224'));
-  try {
-    assert.equal(h5.graph.logitNode, 'reshape_2');
-    for (const p of photos) {
-      const { rgb } = await decodeRgb(p, [224, 224]);
-      const [a, b] = tf.tidy(() => {
-        const x = tf.tensor4d(Float32Array.from(rgb, (v) => v / 127.5 - 1), [1, 224, 224, 3]);
-        return [h5.graph.run(x, [h5.graph.logitNode!])[0]!.dataSync() as Float32Array, tfjs.graph.run(x, [tfjs.graph.logitNode!])[0]!.dataSync() as Float32Array];
-      });
-      const maxDiff = a!.reduce((m, v, i) => Math.max(m, Math.abs(v - b![i]!)), 0);
-      assert.ok(maxDiff < 1e-3, `${path.basename(p)}: max |Δ logit| ${maxDiff}`);
-      assert.ok(relErr(a!, b!) < 1e-4);
+it(
+  'ImageNet MobileNet .h5: logits on the shared photos = the TF.js 0.25 model (same weights) within 1e-3',
+  { skip: skip || (fs.existsSync(path.join(modelsDir(), 'mobilenet_v1_0.25_224')) ? false : 'no TF.js 0.25 model') },
+  async () => {
+    const photos = ['chelsea.png', 'coffee.png', 'astronaut.png', 'rocket.jpg'].map((p) => path.join(modelsDir(), '..', 'photos', p)).filter((p) => fs.existsSync(p));
+    assert.ok(photos.length >= 2, 'the shared photos');
+    const h5 = await loadModel(file('mobilenet_v1_0.25_224_imagenet/mobilenet_v1_0.25_224.h5'));
+    const tfjs = await loadModel(path.join(modelsDir(), 'mobilenet_v1_0.25_224'));
+    try {
+      assert.equal(h5.graph.logitNode, 'reshape_2');
+      for (const p of photos) {
+        const { rgb } = await decodeRgb(p, [224, 224]);
+        const [a, b] = tf.tidy(() => {
+          const x = tf.tensor4d(
+            Float32Array.from(rgb, (v) => v / 127.5 - 1),
+            [1, 224, 224, 3],
+          );
+          return [h5.graph.run(x, [h5.graph.logitNode!])[0]!.dataSync() as Float32Array, tfjs.graph.run(x, [tfjs.graph.logitNode!])[0]!.dataSync() as Float32Array];
+        });
+        const maxDiff = a!.reduce((m, v, i) => Math.max(m, Math.abs(v - b![i]!)), 0);
+        assert.ok(maxDiff < 1e-3, `${path.basename(p)}: max |Δ logit| ${maxDiff}`);
+        assert.ok(relErr(a!, b!) < 1e-4);
+      }
+    } finally {
+      h5.graph.dispose();
+      tfjs.graph.dispose();
     }
-  } finally {
-    h5.graph.dispose();
-    tfjs.graph.dispose();
-  }
-});
+  },
+);

@@ -55,25 +55,65 @@ it('Normalization: (x − mean) / √variance per channel; LayerScale: x · gamm
   const xs = x.dataSync() as Float32Array;
   const mean = values(3, 2);
   const variance = values(3, 3, 0.5, 2);
-  close(runOne('Normalization', { axis: -1 }, x, [w(mean), w(variance), w(new Float32Array([10]), [])]), map(xs, (v, i) => (v - mean[i % 3]!) / Math.sqrt(variance[i % 3]!)), 'Normalization (weights)');
-  close(runOne('Normalization', { axis: -1, mean: [1, 2, 3], variance: [4, 9, 16] }, x), map(xs, (v, i) => (v - (i % 3) - 1) / ((i % 3) + 2)), 'Normalization (config)');
+  close(
+    runOne('Normalization', { axis: -1 }, x, [w(mean), w(variance), w(new Float32Array([10]), [])]),
+    map(xs, (v, i) => (v - mean[i % 3]!) / Math.sqrt(variance[i % 3]!)),
+    'Normalization (weights)',
+  );
+  close(
+    runOne('Normalization', { axis: -1, mean: [1, 2, 3], variance: [4, 9, 16] }, x),
+    map(xs, (v, i) => (v - (i % 3) - 1) / ((i % 3) + 2)),
+    'Normalization (config)',
+  );
   const gamma = values(3, 4);
-  close(runOne('LayerScale', { init_values: 1e-6, projection_dim: 3 }, x, [w(gamma)]), map(xs, (v, i) => v * gamma[i % 3]!), 'LayerScale');
+  close(
+    runOne('LayerScale', { init_values: 1e-6, projection_dim: 3 }, x, [w(gamma)]),
+    map(xs, (v, i) => v * gamma[i % 3]!),
+    'LayerScale',
+  );
 });
 
 it('activations by Keras definition: hard_sigmoid (Keras 2 and 3), hard_swish, silu, Keras 3 serialized activation, leaky ReLU', () => {
   const x = input();
   const xs = x.dataSync() as Float32Array;
   const relu6 = (v: number) => Math.min(Math.max(v, 0), 6);
-  close(runOne('Activation', { activation: 'hard_sigmoid' }, x, [], 2), map(xs, (v) => Math.min(Math.max(0.2 * v + 0.5, 0), 1)), 'hard_sigmoid, Keras 2');
-  close(runOne('Activation', { activation: 'hard_sigmoid' }, x, [], 3), map(xs, (v) => relu6(v + 3) / 6), 'hard_sigmoid, Keras 3');
-  close(runOne('Activation', { activation: 'hard_swish' }, x, [], 3), map(xs, (v) => (v * relu6(v + 3)) / 6), 'hard_swish');
-  close(runOne('Activation', { activation: 'silu' }, x, [], 3), map(xs, (v) => v / (1 + Math.exp(-v))), 'silu');
+  close(
+    runOne('Activation', { activation: 'hard_sigmoid' }, x, [], 2),
+    map(xs, (v) => Math.min(Math.max(0.2 * v + 0.5, 0), 1)),
+    'hard_sigmoid, Keras 2',
+  );
+  close(
+    runOne('Activation', { activation: 'hard_sigmoid' }, x, [], 3),
+    map(xs, (v) => relu6(v + 3) / 6),
+    'hard_sigmoid, Keras 3',
+  );
+  close(
+    runOne('Activation', { activation: 'hard_swish' }, x, [], 3),
+    map(xs, (v) => (v * relu6(v + 3)) / 6),
+    'hard_swish',
+  );
+  close(
+    runOne('Activation', { activation: 'silu' }, x, [], 3),
+    map(xs, (v) => v / (1 + Math.exp(-v))),
+    'silu',
+  );
   const serialized = { module: 'keras.activations', class_name: 'function', config: 'relu6', registered_name: 'function' };
   close(runOne('Activation', { activation: serialized }, x, [], 3), map(xs, relu6), 'Keras 3 serialized relu6');
-  close(runOne('ReLU', { negative_slope: 0.1, threshold: 0 }, x), map(xs, (v) => (v > 0 ? v : 0.1 * v)), 'ReLU negative_slope');
-  close(runOne('LeakyReLU', { negative_slope: 0.25 }, x, [], 3), map(xs, (v) => (v > 0 ? v : 0.25 * v)), 'LeakyReLU, Keras 3 key');
-  close(runOne('Activation', { activation: 'leaky_relu' }, x, [], 3), map(xs, (v) => (v > 0 ? v : 0.2 * v)), 'Keras 3 leaky_relu activation');
+  close(
+    runOne('ReLU', { negative_slope: 0.1, threshold: 0 }, x),
+    map(xs, (v) => (v > 0 ? v : 0.1 * v)),
+    'ReLU negative_slope',
+  );
+  close(
+    runOne('LeakyReLU', { negative_slope: 0.25 }, x, [], 3),
+    map(xs, (v) => (v > 0 ? v : 0.25 * v)),
+    'LeakyReLU, Keras 3 key',
+  );
+  close(
+    runOne('Activation', { activation: 'leaky_relu' }, x, [], 3),
+    map(xs, (v) => (v > 0 ? v : 0.2 * v)),
+    'Keras 3 leaky_relu activation',
+  );
 });
 
 it('Softmax layer over channels; GlobalAveragePooling2D and GlobalMaxPooling2D with keepdims', () => {
@@ -91,8 +131,16 @@ it('Softmax layer over channels; GlobalAveragePooling2D and GlobalMaxPooling2D w
       const [b, ch] = [Math.floor(k / c), k % c];
       return reduce(Array.from({ length: h * wd }, (_, p) => xs[b * h * wd * c + p * c + ch]!));
     });
-  close(runOne('GlobalAveragePooling2D', { keepdims: true }, x), pooled((a) => a.reduce((s, v) => s + v, 0) / a.length), 'GAP keepdims');
-  close(runOne('GlobalMaxPooling2D', { keepdims: true }, x), pooled((a) => Math.max(...a)), 'GMP keepdims');
+  close(
+    runOne('GlobalAveragePooling2D', { keepdims: true }, x),
+    pooled((a) => a.reduce((s, v) => s + v, 0) / a.length),
+    'GAP keepdims',
+  );
+  close(
+    runOne('GlobalMaxPooling2D', { keepdims: true }, x),
+    pooled((a) => Math.max(...a)),
+    'GMP keepdims',
+  );
   const graph = buildLeanGraph(spec([{ name: 'l', className: 'GlobalAveragePooling2D', config: { keepdims: true }, inbound: ['in'] }]));
   assert.deepEqual(graph.nodes[1]!.outputShape, [1, 1, 3], 'keepdims keeps the spatial axes');
   graph.dispose();
@@ -128,7 +176,11 @@ it('Resizing (bilinear, half-pixel centres) and nearest; augmentation layers are
         }
   close(runOne('Resizing', { height: oh, width: ow, interpolation: 'bilinear', crop_to_aspect_ratio: false }, x), expected, 'Resizing bilinear');
   const nearest = runOne('Resizing', { height: 10, width: 12, interpolation: 'nearest' }, x);
-  close(nearest, Float32Array.from({ length: 2 * 10 * 12 * c }, (_, i) => at(Math.floor(i / (120 * c)), Math.floor((i / (12 * c)) % 10 / 2), Math.floor((i / c) % 12 / 2), i % c)), 'Resizing nearest ×2');
+  close(
+    nearest,
+    Float32Array.from({ length: 2 * 10 * 12 * c }, (_, i) => at(Math.floor(i / (120 * c)), Math.floor(((i / (12 * c)) % 10) / 2), Math.floor(((i / c) % 12) / 2), i % c)),
+    'Resizing nearest ×2',
+  );
   for (const aug of ['RandomFlip', 'RandomRotation', 'RandomZoom', 'RandomTranslation', 'RandomHeight', 'RandomWidth', 'RandomContrast', 'RandomBrightness', 'Dropout', 'GaussianNoise']) {
     close(runOne(aug, { factor: 0.2, height_factor: 0.2, mode: 'horizontal', rate: 0.5, stddev: 1 }, x), xs, aug);
   }
@@ -142,11 +194,25 @@ it('Subtract and ZeroPadding2D on a two-branch graph', () => {
       { name: 'a', className: 'Rescaling', config: { scale: 2, offset: 1 }, inbound: ['in'] },
       { name: 'b', className: 'Rescaling', config: { scale: 0.5, offset: 0 }, inbound: ['in'] },
       { name: 'sub', className: 'Subtract', config: {}, inbound: ['a', 'b'] },
-      { name: 'pad', className: 'ZeroPadding2D', config: { padding: [[1, 0], [0, 2]] }, inbound: ['sub'] },
+      {
+        name: 'pad',
+        className: 'ZeroPadding2D',
+        config: {
+          padding: [
+            [1, 0],
+            [0, 2],
+          ],
+        },
+        inbound: ['sub'],
+      },
     ]),
   );
   const [sub, pad] = tf.tidy(() => graph.run(x, ['sub', 'pad']).map((t) => t.dataSync() as Float32Array));
-  close(sub!, map(xs, (v) => 1.5 * v + 1), 'Subtract');
+  close(
+    sub!,
+    map(xs, (v) => 1.5 * v + 1),
+    'Subtract',
+  );
   assert.deepEqual(graph.nodes.find((n) => n.name === 'pad')!.outputShape, [6, 8, 3]);
   assert.equal(pad!.length, 2 * 6 * 8 * 3);
   graph.dispose();

@@ -18,13 +18,23 @@ const L = tf.layers;
 
 function random(shape: number[], seed: number, scale = 1): tf.Tensor {
   const r = rng(seed);
-  return tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (r() * 2 - 1) * scale), shape);
+  return tf.tensor(
+    Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (r() * 2 - 1) * scale),
+    shape,
+  );
 }
 
 /** Seeded weights (variances positive) so that no layer is the identity by accident. */
 function randomize(model: tf.LayersModel, seed: number): void {
   const r = rng(seed);
-  model.setWeights(model.weights.map((w) => tf.tensor(Float32Array.from({ length: (w.shape as number[]).reduce((a, b) => a * b, 1) }, () => (w.name.includes('variance') ? 0.5 + r() : (r() * 2 - 1) * 0.6)), w.shape as number[])));
+  model.setWeights(
+    model.weights.map((w) =>
+      tf.tensor(
+        Float32Array.from({ length: (w.shape as number[]).reduce((a, b) => a * b, 1) }, () => (w.name.includes('variance') ? 0.5 + r() : (r() * 2 - 1) * 0.6)),
+        w.shape as number[],
+      ),
+    ),
+  );
 }
 
 async function compareLayers(model: tf.LayersModel, targets: string[], inShape: number[], windowsNames = false): Promise<void> {
@@ -74,7 +84,13 @@ it('Rescaling, UpSampling2D, Cropping2D, Minimum, Dense on a feature map', async
   const inp = tf.input({ shape: [10, 12, 3] });
   const scaled = L.rescaling({ scale: 1 / 127.5, offset: -1, name: 'scale' }).apply(inp) as Sym;
   const up = L.upSampling2d({ size: [2, 3], name: 'up' }).apply(scaled) as Sym;
-  const crop = L.cropping2D({ cropping: [[1, 2], [0, 3]], name: 'crop' }).apply(up) as Sym;
+  const crop = L.cropping2D({
+    cropping: [
+      [1, 2],
+      [0, 3],
+    ],
+    name: 'crop',
+  }).apply(up) as Sym;
   const a = L.conv2d({ filters: 4, kernelSize: 1, name: 'a' }).apply(crop) as Sym;
   const b = L.conv2d({ filters: 4, kernelSize: 1, name: 'b' }).apply(crop) as Sym;
   const min = L.minimum({ name: 'min' }).apply([a, b]) as Sym;

@@ -16,7 +16,10 @@ const SHAPE: [number, number, number] = [4, 5, 6];
 
 function input(seed: number): tf.Tensor4D {
   const r = rng(seed);
-  return tf.tensor4d(Float32Array.from({ length: 2 * 4 * 5 * 6 }, () => (r() * 2 - 1) * 5), [2, ...SHAPE]);
+  return tf.tensor4d(
+    Float32Array.from({ length: 2 * 4 * 5 * 6 }, () => (r() * 2 - 1) * 5),
+    [2, ...SHAPE],
+  );
 }
 
 /** Lean output of `target` for a Keras model config with the given weights per layer name. */
@@ -46,7 +49,10 @@ it('Keras 2: MobileNetV3 hard swish as TFOpLambda (x + 3.0, * 1/6) and Multiply'
         layer('TFOpLambda', 'tf.__operators__.add', [['in', 0, 0, { y: 3.0, name: null }]], { function: '__operators__.add' }),
         layer('ReLU', 're_lu', [['tf.__operators__.add', 0, 0, {}]], { max_value: 6.0, negative_slope: 0.0, threshold: 0.0 }),
         layer('TFOpLambda', 'tf.math.multiply', [['re_lu', 0, 0, { y: 0.16666666666666666, name: null }]], { function: 'math.multiply' }),
-        layer('Multiply', 'multiply', [['in', 0, 0, {}], ['tf.math.multiply', 0, 0, {}]]),
+        layer('Multiply', 'multiply', [
+          ['in', 0, 0, {}],
+          ['tf.math.multiply', 0, 0, {}],
+        ]),
       ],
       input_layers: [['in', 0, 0]],
       output_layers: [['multiply', 0, 0]],
@@ -60,7 +66,14 @@ it('Keras 2: MobileNetV3 hard swish as TFOpLambda (x + 3.0, * 1/6) and Multiply'
 
 it('Keras 3: op nodes with constants in their args (3 − x, x / 2, x + y)', () => {
   const tensor = (name: string) => ({ class_name: '__keras_tensor__', config: { shape: [null, ...SHAPE], dtype: 'float32', keras_history: [name, 0, 0] } });
-  const op = (class_name: string, name: string, args: unknown[]) => ({ module: 'keras.src.ops.numpy', class_name, config: { name }, registered_name: class_name, name, inbound_nodes: [{ args, kwargs: {} }] });
+  const op = (class_name: string, name: string, args: unknown[]) => ({
+    module: 'keras.src.ops.numpy',
+    class_name,
+    config: { name },
+    registered_name: class_name,
+    name,
+    inbound_nodes: [{ args, kwargs: {} }],
+  });
   const config = {
     module: 'keras',
     class_name: 'Functional',
@@ -94,7 +107,10 @@ it('ConvNeXt: Conv2D with groups = channels equals a convolution per channel', (
       name: 'grouped',
       layers: [
         { class_name: 'InputLayer', config: { name: 'in', batch_input_shape: [null, ...SHAPE] } },
-        { class_name: 'Conv2D', config: { name: 'dwconv', filters: c * m, kernel_size: [kh, kw], strides: [1, 1], padding: 'same', groups: c, activation: 'linear', use_bias: true, dilation_rate: [1, 1] } },
+        {
+          class_name: 'Conv2D',
+          config: { name: 'dwconv', filters: c * m, kernel_size: [kh, kw], strides: [1, 1], padding: 'same', groups: c, activation: 'linear', use_bias: true, dilation_rate: [1, 1] },
+        },
       ],
     },
   };

@@ -12,7 +12,20 @@ import { evaluate, preActivation, tfjsEngine } from '../pipeline/engine/tfjs-eng
 import { renderBatch } from '../pipeline/render/loop.ts';
 import type { BatchUnit } from '../pipeline/render/method.ts';
 import { lucidMethod, type LucidUnitSettings } from '../pipeline/render/methods/lucid.ts';
-import { channelCossimObjective, channelObjective, channelShareObjective, SHARE_SHARPNESS, diversityObjective, filterObjective, negative, neuronObjective, preActivationChannelObjective, preActivationNeuronObjective, sum, type Objective } from '../pipeline/render/objectives.ts';
+import {
+  channelCossimObjective,
+  channelObjective,
+  channelShareObjective,
+  SHARE_SHARPNESS,
+  diversityObjective,
+  filterObjective,
+  negative,
+  neuronObjective,
+  preActivationChannelObjective,
+  preActivationNeuronObjective,
+  sum,
+  type Objective,
+} from '../pipeline/render/objectives.ts';
 import { M025, sharedGraph } from './support/fixtures.ts';
 
 const pixels = { range: [-1, 1] as [number, number] };
@@ -53,7 +66,14 @@ describe('lucid method', () => {
     const c = await render(filterBatch([3, 7], [99, 12], 6));
     // Objective of the first frame (the start image) and of the final image, both untransformed.
     const objectiveOf = (images: Uint8Array[]) =>
-      evaluate(channelObjective(LAYER, [3, 7], 1, true), graph, tf.tensor4d(Float32Array.from(Buffer.concat(images), (v) => v / 127.5 - 1), [2, 48, 48, 3])).arraySync();
+      evaluate(
+        channelObjective(LAYER, [3, 7], 1, true),
+        graph,
+        tf.tensor4d(
+          Float32Array.from(Buffer.concat(images), (v) => v / 127.5 - 1),
+          [2, 48, 48, 3],
+        ),
+      ).arraySync();
     const start = objectiveOf(a.map((r) => r.frames[0]!));
     const end = objectiveOf(a.map((r) => r.image));
     for (let i = 0; i < 2; i++) {
@@ -85,7 +105,10 @@ describe('lucid method', () => {
     const [r] = await render({ units: [{ key: 'u', seed: 5 }], objective, settings: s });
     assert.equal(r!.curve.length, 4);
     // Negative neuron objective: the final value is minus the centre activation of channel 2.
-    const x = tf.tensor4d(Float32Array.from(r!.image, (v) => v / 127.5 - 1), [1, 48, 48, 3]);
+    const x = tf.tensor4d(
+      Float32Array.from(r!.image, (v) => v / 127.5 - 1),
+      [1, 48, 48, 3],
+    );
     const centre = evaluate(neuronObjective(LAYER, [2], false), graph, x).dataSync()[0]!;
     assert.ok(Math.abs(-centre - r!.curve[3]!) < 0.05 * Math.max(1, Math.abs(centre)), `${-centre} vs ${r!.curve[3]}`);
   });
@@ -96,11 +119,17 @@ describe('objectives for lucid', () => {
     const x = tf.randomUniform([2, 48, 48, 3], -1, 1, 'float32', 3) as tf.Tensor4D;
     const [act] = graph.run(x, [LAYER]) as [tf.Tensor4D];
     const [, h, w] = act.shape;
-    const want = act.slice([0, Math.floor(h / 2), Math.floor(w / 2), 0], [2, 1, 1, -1]).reshape([2, -1]).arraySync() as number[][];
+    const want = act
+      .slice([0, Math.floor(h / 2), Math.floor(w / 2), 0], [2, 1, 1, -1])
+      .reshape([2, -1])
+      .arraySync() as number[][];
     const got = evaluate(neuronObjective(LAYER, [4, 6], false), graph, x).arraySync();
     assert.deepEqual(got, [want[0]![4], want[1]![6]]);
     const neg = evaluate(negative(neuronObjective(LAYER, [4, 6], false)), graph, x).arraySync();
-    assert.deepEqual(neg, got.map((v) => -v));
+    assert.deepEqual(
+      neg,
+      got.map((v) => -v),
+    );
     const s = evaluate(sum([neuronObjective(LAYER, [4, 6], false), 2], [channelObjective(LAYER, [4, 6], 1, false), -1]), graph, x).arraySync();
     const ch = evaluate(channelObjective(LAYER, [4, 6], 1, false), graph, x).arraySync();
     s.forEach((v, i) => assert.ok(Math.abs(v - (2 * got[i]! - ch[i]!)) < 1e-4));
@@ -154,7 +183,11 @@ describe('objectives for lucid', () => {
   test('filterObjective names each objective; channel and neuron read the pre-activation only when asked', () => {
     const x = tf.randomUniform([2, 32, 32, 3], -1, 1, 'float32', 10) as tf.Tensor4D;
     const o = (preActivation: boolean) => ({ border: 1, redirect: false, preActivation });
-    const same = (a: number[], b: number[]) => assert.ok(a.every((v, i) => Math.abs(v - b[i]!) < 1e-6), `${a} vs ${b}`);
+    const same = (a: number[], b: number[]) =>
+      assert.ok(
+        a.every((v, i) => Math.abs(v - b[i]!) < 1e-6),
+        `${a} vs ${b}`,
+      );
     const run = (f: Objective) => evaluate(f, graph, x).arraySync();
     same(run(filterObjective('channel', LAYER, [3, 8], o(false))), run(channelObjective(LAYER, [3, 8], 1, false)));
     same(run(filterObjective('channel', LAYER, [3, 8], o(true))), run(preActivationChannelObjective(LAYER, [3, 8], 1)));

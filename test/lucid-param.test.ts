@@ -23,7 +23,7 @@ function naiveIrfft2(re: number[][], im: number[][], h: number, w: number): numb
         for (let u = 0; u < k; u++) {
           // Hermitian completion: DC and Nyquist columns count once with their real part only.
           const edge = u === 0 || (w % 2 === 0 && u === w / 2);
-          const a = 2 * Math.PI * (v * y / h + u * x / w);
+          const a = 2 * Math.PI * ((v * y) / h + (u * x) / w);
           const term = edge ? re[v]![u]! * Math.cos(a) - im[v]![u]! * Math.sin(a) : 2 * (re[v]![u]! * Math.cos(a) - im[v]![u]! * Math.sin(a));
           s += term;
         }

@@ -65,7 +65,10 @@ test("a filter unit's manifest record = filterQuality on the layer's output and 
   const out = await filterQuality(both);
   const pre = await filterQuality(both, { preActivation: true });
   records.forEach((r, i) => {
-    for (const [got, want] of [[r, out[i]!], [r.preActivation!, pre[i]!]] as const) {
+    for (const [got, want] of [
+      [r, out[i]!],
+      [r.preActivation!, pre[i]!],
+    ] as const) {
       assert.deepEqual([got.rank, got.ties, got.top, got.channels], [want.rank, want.ties, want.top, want.means.length]);
       assert.ok(Math.abs(got.z - want.z) < 1e-3, `z ${got.z} vs ${want.z}`);
     }

@@ -103,7 +103,13 @@ test('a method registered outside the pipeline renders a whole atlas (run.ts and
   assert.equal(summary.computed, 6);
   const toy = summary.manifest.units.filter((u) => u.method === 'jitter-pixels');
   assert.equal(toy.length, 3);
-  assert.deepEqual(summary.manifest.methods.map((m) => m.id), ['lecture', 'jitter-pixels']);
+  assert.deepEqual(
+    summary.manifest.methods.map((m) => m.id),
+    ['lecture', 'jitter-pixels'],
+  );
   for (const u of toy) for (const f of Object.values(u.files!)) await fs.access(path.join(summary.outDir, f));
-  assert.ok(toy.every((u) => u.settings.deprocess === 'clip'), 'its own settings are recorded');
+  assert.ok(
+    toy.every((u) => u.settings.deprocess === 'clip'),
+    'its own settings are recorded',
+  );
 });

@@ -20,7 +20,10 @@ test('a model URL is downloaded once (following weightsManifest paths) and then 
     assert.equal(first.origin, url);
     const manifest = JSON.parse(await fs.readFile(first.modelJson, 'utf8')) as { weightsManifest: { paths: string[] }[] };
     const paths = manifest.weightsManifest.flatMap((g) => g.paths);
-    assert.ok(paths.every((p) => p.startsWith('mobilenet_')), 'shard names kept as model.json names them');
+    assert.ok(
+      paths.every((p) => p.startsWith('mobilenet_')),
+      'shard names kept as model.json names them',
+    );
     for (const p of paths) {
       const [a, b] = await Promise.all([fs.readFile(path.join(path.dirname(first.modelJson), p)), fs.readFile(path.join(MODELS, M025, p))]);
       assert.ok(a.equals(b), `${p} downloaded intact`);

@@ -79,7 +79,15 @@ test('hostile layer names and labels give safe file names inside the output fold
     m.classes.map((c) => c.label),
     HOSTILE_LABELS,
   );
-  const files = m.units.flatMap((u) => Object.values(u.files ?? {})).concat(m.layers.flatMap((l) => Object.values(l.sheets).flat().map((s) => s.file)));
+  const files = m.units
+    .flatMap((u) => Object.values(u.files ?? {}))
+    .concat(
+      m.layers.flatMap((l) =>
+        Object.values(l.sheets)
+          .flat()
+          .map((s) => s.file),
+      ),
+    );
   assert.ok(files.length > 0);
   for (const f of files) {
     assert.ok(!path.isAbsolute(f) && !f.split('/').includes('..'), `${f} stays inside the output folder`);

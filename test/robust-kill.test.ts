@@ -93,7 +93,14 @@ async function readManifestIfAny(dir: string): Promise<Manifest | undefined> {
 
 /** Files named by a manifest: units and contact sheets. */
 function namedFiles(m: Manifest): string[] {
-  return [...m.units.flatMap((u) => (u.files ? [u.files.png, u.files.webp, u.files.gif] : [])), ...m.layers.flatMap((l) => Object.values(l.sheets).flat().map((s) => s.file))];
+  return [
+    ...m.units.flatMap((u) => (u.files ? [u.files.png, u.files.webp, u.files.gif] : [])),
+    ...m.layers.flatMap((l) =>
+      Object.values(l.sheets)
+        .flat()
+        .map((s) => s.file),
+    ),
+  ];
 }
 
 const summary = (stderr: string) => {
@@ -170,7 +177,10 @@ test('SIGKILL at many moments, rerun after each: complete files, each unit compu
   a.delete('manifest.json');
   b.delete('manifest.json');
   const gifs = [...a.keys()].filter((k) => k.endsWith('.gif'));
-  assert.deepEqual([...b.keys()].filter((k) => k.endsWith('.gif')), gifs);
+  assert.deepEqual(
+    [...b.keys()].filter((k) => k.endsWith('.gif')),
+    gifs,
+  );
   for (const k of gifs) {
     if (a.get(k) !== b.get(k)) await assertSameGif(path.join(refDir, k), path.join(outDir, k));
     a.delete(k);

@@ -130,7 +130,13 @@ test('Ctrl-C: stops after the current batch, keeps every finished unit, exits 13
 
 /** After an immediate exit: a consistent manifest (if any), no temporary file, no lock. */
 async function leftClean(out: string): Promise<void> {
-  if (await fs.access(path.join(out, 'manifest.json')).then(() => true, () => false)) assert.ok((await consistent(out)).units.length < TOTAL);
+  if (
+    await fs.access(path.join(out, 'manifest.json')).then(
+      () => true,
+      () => false,
+    )
+  )
+    assert.ok((await consistent(out)).units.length < TOTAL);
   assert.deepEqual(await temporaries(out), []);
   await assert.rejects(fs.access(lockFile(out)));
 }

@@ -104,7 +104,11 @@ test('units dropped from the config leave the manifest, their files stay; --forc
   const m = await manifest();
   assert.deepEqual(ids(m, 'filter'), [0, 1, 2]);
   assert.deepEqual(m.layers[0]!.filters, [0, 1, 2]);
-  assert.deepEqual(m.layers[0]!.sheets.lecture!.map((s) => s.filters), [[0, 1, 2]], 'the contact sheet was redone for the new selection');
+  assert.deepEqual(
+    m.layers[0]!.sheets.lecture!.map((s) => s.filters),
+    [[0, 1, 2]],
+    'the contact sheet was redone for the new selection',
+  );
   await fs.access(path.join(out, 'mobilenet_v1_0.25_224/lecture/layers/conv_pw_2_relu/3.png'));
   for (const u of m.units) for (const f of Object.values(u.files!)) await fs.access(path.join(out, f));
 

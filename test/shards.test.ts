@@ -62,7 +62,10 @@ test('the partition covers every unit once, in planned order, each shard within 
   const units = Array.from({ length: 101 }, (_, i) => ({ i, cost: i < 60 ? 1 : 9 }));
   for (const count of [1, 2, 3, 7, 20, 150]) {
     const parts = Array.from({ length: count }, (_, index) => shardUnits(units, (u) => u.cost, { index, count }));
-    assert.deepEqual(parts.flat().map((u) => u.i), units.map((u) => u.i));
+    assert.deepEqual(
+      parts.flat().map((u) => u.i),
+      units.map((u) => u.i),
+    );
     const total = units.reduce((a, u) => a + u.cost, 0);
     for (const p of parts) assert.ok(Math.abs(p.reduce((a, u) => a + u.cost, 0) - total / count) <= 9, `count ${count}`);
   }
@@ -88,12 +91,18 @@ test('the cost model on the real MobileNet v1 0.25: its published 41 M MACs to t
 
 test('three Slurm shards merged equal one unsharded run: unit keys, image bytes, contact sheets; a second merge changes nothing', { timeout: 120_000 }, async () => {
   const parts = await Promise.all(shardDirs.map(readManifest));
-  assert.deepEqual(parts.map((m) => m.units.length).reduce((a, b) => a + b), SCALE_UNITS);
+  assert.deepEqual(
+    parts.map((m) => m.units.length).reduce((a, b) => a + b),
+    SCALE_UNITS,
+  );
   const into = path.join(tmp, 'merged');
   const r = await runCli(['merge', ...shardDirs, '--into', into]);
   assert.equal(r.code, 0, r.stderr);
   const [a, b] = await Promise.all([readManifest(whole), readManifest(into)]);
-  assert.deepEqual(b.units.map((u) => [u.key, u.cacheKey]), a.units.map((u) => [u.key, u.cacheKey]));
+  assert.deepEqual(
+    b.units.map((u) => [u.key, u.cacheKey]),
+    a.units.map((u) => [u.key, u.cacheKey]),
+  );
   assert.deepEqual(b.layers, a.layers);
   assert.deepEqual(await imageHashes(into), await imageHashes(whole));
   const before = await hashTree(into);
@@ -114,7 +123,10 @@ test('missing units are named and refused; --allow-partial writes the atlas with
   const partial = await runCli(['merge', shardDirs[0]!, shardDirs[2]!, '--into', into, '--allow-partial']);
   assert.equal(partial.code, 0, partial.stderr);
   const m = await readManifest(into);
-  assert.deepEqual(m.units.filter((u) => u.status === 'failed').map((u) => u.key), missing);
+  assert.deepEqual(
+    m.units.filter((u) => u.status === 'failed').map((u) => u.key),
+    missing,
+  );
   // The repair: merging again with the missing shard completes the atlas.
   assert.equal((await runCli(['merge', ...shardDirs, '--into', into])).code, 0);
   assert.ok((await readManifest(into)).units.every((u) => u.status === 'ok'));

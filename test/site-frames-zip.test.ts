@@ -33,7 +33,10 @@ test('encodeFramesZip: numbered PNGs that decode to the frames, same bytes every
   const zip = await encodeFramesZip(input, 19, 11);
   const entries = unzipSync(new Uint8Array(zip));
   const names = Object.keys(entries);
-  assert.deepEqual(names, input.map((_, i) => frameName(i, input.length)));
+  assert.deepEqual(
+    names,
+    input.map((_, i) => frameName(i, input.length)),
+  );
   assert.equal(names[0], 'frame-000.png');
   assert.equal(names[11], 'frame-011.png');
   for (const [i, name] of names.entries()) {
@@ -81,7 +84,7 @@ test('build-time fallback: a ZIP made from each unit GIF holds its frames, cache
   assert.deepEqual(await ensureFrameZips(units, data, out, cache), { made: 0, cached: units.length });
 });
 
-test("gifFrames restores the frames the GIF encoder merged (identical consecutive frames, delays summed)", async () => {
+test('gifFrames restores the frames the GIF encoder merged (identical consecutive frames, delays summed)', async () => {
   const [a, b] = frames(2, 16, 8);
   const sequence = [a!, b!, b!, b!, a!, a!];
   const file = path.join(dir, 'merged.gif');

@@ -13,7 +13,21 @@ import { buildSite, tempDir } from './support/atlas-site.ts';
 
 const lectureSettings = { steps: 3, stepSize: 10, l2: 0, size: [64, 64], border: 2, crop: 25, deprocess: 'lecture', frameEvery: 1, photo: null, redirect: true };
 const files = (base: string) => ({ png: `${base}.png`, webp: `${base}.webp`, gif: `${base}.gif` });
-const unit = (over: Record<string, unknown>): Record<string, unknown> => ({ status: 'ok', flags: [], width: 64, height: 64, frames: 4, curve: [0.1, 0.5, 0.9, 1.2], startObjective: 0.1, finalObjective: 1.2, seed: 7, backend: 'wasm', seconds: 0.02, cacheKey: 'k', ...over });
+const unit = (over: Record<string, unknown>): Record<string, unknown> => ({
+  status: 'ok',
+  flags: [],
+  width: 64,
+  height: 64,
+  frames: 4,
+  curve: [0.1, 0.5, 0.9, 1.2],
+  startObjective: 0.1,
+  finalObjective: 1.2,
+  seed: 7,
+  backend: 'wasm',
+  seconds: 0.02,
+  cacheKey: 'k',
+  ...over,
+});
 
 /** A manifest as the pipeline wrote it before filterObjective, frames ZIPs and quality numbers. */
 function oldManifest() {
@@ -29,8 +43,29 @@ function oldManifest() {
     classes: [{ id: 1, label: 'goldfish' }],
     units: [
       unit({ key: 'lecture/filter/conv1/0', kind: 'filter', method: 'lecture', layer: 'conv1', index: 0, label: 'conv1 #0', files: files('m/lecture/layers/conv1/0'), settings: lectureSettings }),
-      unit({ key: 'lecture/filter/conv1/1', kind: 'filter', method: 'lecture', layer: 'conv1', index: 1, label: 'conv1 #1', status: 'failed', error: 'NaN loss', curve: [0.1, null], finalObjective: null, settings: lectureSettings }),
-      unit({ key: 'lecture/class/1', kind: 'class', method: 'lecture', layer: 'conv_preds', index: 1, label: 'goldfish', files: files('m/lecture/classes/1'), settings: { ...lectureSettings, redirect: undefined, score: 'logit', deprocess: 'clip' } }),
+      unit({
+        key: 'lecture/filter/conv1/1',
+        kind: 'filter',
+        method: 'lecture',
+        layer: 'conv1',
+        index: 1,
+        label: 'conv1 #1',
+        status: 'failed',
+        error: 'NaN loss',
+        curve: [0.1, null],
+        finalObjective: null,
+        settings: lectureSettings,
+      }),
+      unit({
+        key: 'lecture/class/1',
+        kind: 'class',
+        method: 'lecture',
+        layer: 'conv_preds',
+        index: 1,
+        label: 'goldfish',
+        files: files('m/lecture/classes/1'),
+        settings: { ...lectureSettings, redirect: undefined, score: 'logit', deprocess: 'clip' },
+      }),
     ],
   };
 }
@@ -62,7 +97,19 @@ test('a manifest written the old way loads: no filterObjective, no zip, no quali
 
 test('a current manifest keeps lucid settings and quality numbers, typed by kind', async () => {
   const m = oldManifest();
-  const lucid = { ...lectureSettings, method: 'lucid', crop: 0, deprocess: 'clip', filterObjective: 'share', lr: 0.05, decay: 1, sd: 0.01, transforms: { pad: 12, jitter: 8, scale: [0.9, 1.1], rotate: 10, jitter2: 4 }, negative: false, preActivation: true };
+  const lucid = {
+    ...lectureSettings,
+    method: 'lucid',
+    crop: 0,
+    deprocess: 'clip',
+    filterObjective: 'share',
+    lr: 0.05,
+    decay: 1,
+    sd: 0.01,
+    transforms: { pad: 12, jitter: 8, scale: [0.9, 1.1], rotate: 10, jitter2: 4 },
+    negative: false,
+    preActivation: true,
+  };
   const q = { rank: 0, ties: 0, top: 3, z: 2.5, channels: 8, preActivation: { rank: 1, ties: 0, top: 2, z: 1.5, channels: 8 } };
   m.units.push(unit({ key: 'lucid/filter/conv1/0', kind: 'filter', method: 'lucid', layer: 'conv1', index: 0, label: 'conv1 #0', settings: lucid, quality: q }));
   m.units[2] = { ...m.units[2]!, quality: { top5: [1, 2, 3, 4, 5], top1: 1, top1IsTarget: true, top5HasTarget: true, jitterTop1Rate: 0.5, jitterTop5Rate: 1, copies: 16 } };

@@ -22,7 +22,11 @@ test('rows for filter and class units; none for a unit without quality numbers (
     ['target channel, on the optimized image', '3rd of 384 channels (the most activated: channel 9)'],
     ['target channel, before the layer’s ReLU clip', 'the most activated of 384 channels'],
   ]);
-  const cls = { ...base, kind: 'class', quality: { top5: [5, 1, 2, 3, 4], top1: 5, top1IsTarget: true, top5HasTarget: true, jitterTop1Rate: 0.9375, jitterTop5Rate: 1, copies: 16 } } as unknown as ManifestUnit;
+  const cls = {
+    ...base,
+    kind: 'class',
+    quality: { top5: [5, 1, 2, 3, 4], top1: 5, top1IsTarget: true, top5HasTarget: true, jitterTop1Rate: 0.9375, jitterTop5Rate: 1, copies: 16 },
+  } as unknown as ManifestUnit;
   assert.deepEqual(qualityRows(cls), [
     ['top-1 on the optimized image', 'this class'],
     ['top-1 on 16 shifted and scaled copies', 'this class on 94%'],
@@ -33,12 +37,24 @@ test('rows for filter and class units; none for a unit without quality numbers (
 test('each quality row gets a good / fair / poor reading by the documented thresholds', () => {
   const base = { key: 'k', method: 'lecture', layer: 'l', index: 5, kind: 'filter' };
   const filter = (r: number, ties = 0) => ({ ...base, quality: rank(r, ties) }) as unknown as ManifestUnit;
-  assert.deepEqual([filter(0), filter(0, 2), filter(2), filter(3)].map((u) => qualityReadings(u)[0]!.mark), ['good', 'fair', 'fair', 'poor']);
+  assert.deepEqual(
+    [filter(0), filter(0, 2), filter(2), filter(3)].map((u) => qualityReadings(u)[0]!.mark),
+    ['good', 'fair', 'fair', 'poor'],
+  );
   const cls = (top1IsTarget: boolean, top5HasTarget: boolean, jitterTop1Rate: number) =>
     ({ ...base, kind: 'class', quality: { top5: [], top1: 5, top1IsTarget, top5HasTarget, jitterTop1Rate, jitterTop5Rate: 1, copies: 16 } }) as unknown as ManifestUnit;
-  assert.deepEqual(qualityReadings(cls(true, true, 0.9)).map((r) => r.mark), ['good', 'good']);
-  assert.deepEqual(qualityReadings(cls(false, true, 0.5)).map((r) => r.mark), ['fair', 'fair']);
-  assert.deepEqual(qualityReadings(cls(false, false, 0.4375)).map((r) => r.mark), ['poor', 'poor']);
+  assert.deepEqual(
+    qualityReadings(cls(true, true, 0.9)).map((r) => r.mark),
+    ['good', 'good'],
+  );
+  assert.deepEqual(
+    qualityReadings(cls(false, true, 0.5)).map((r) => r.mark),
+    ['fair', 'fair'],
+  );
+  assert.deepEqual(
+    qualityReadings(cls(false, false, 0.4375)).map((r) => r.mark),
+    ['poor', 'poor'],
+  );
   assert.equal(qualityReadings(cls(true, true, 1)).length, qualityRows(cls(true, true, 1)).length);
   assert.deepEqual(qualityReadings({ ...base } as unknown as ManifestUnit), []);
 });

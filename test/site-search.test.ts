@@ -19,16 +19,31 @@ const idx: SearchIndex = {
 
 test('a word finds classes by label, rendered ones first; an unrendered class has no page and says so', () => {
   const hits = search(idx, 'fish');
-  assert.deepEqual(hits.map((h) => [h.text, h.p, h.t]), [['1 goldfish, Carassius auratus', 'classes/1/', 'data/m/lecture/classes/1.webp']]);
+  assert.deepEqual(
+    hits.map((h) => [h.text, h.p, h.t]),
+    [['1 goldfish, Carassius auratus', 'classes/1/', 'data/m/lecture/classes/1.webp']],
+  );
   const tench = search(idx, 'TENCH');
-  assert.deepEqual(tench.map((h) => [h.text, h.kind, h.p, h.t]), [['0 tench, Tinca tinca', 'class, not rendered in this atlas', undefined, undefined]]);
+  assert.deepEqual(
+    tench.map((h) => [h.text, h.kind, h.p, h.t]),
+    [['0 tench, Tinca tinca', 'class, not rendered in this atlas', undefined, undefined]],
+  );
 });
 
 test('numbers: a class id, or a layer and filter; the thumbnail comes from the layer folder unless the filter has none', () => {
-  assert.deepEqual(search(idx, '391').map((h) => h.text), ['391 coho, cohoe, coho salmon, blue jack, silver salmon']);
+  assert.deepEqual(
+    search(idx, '391').map((h) => h.text),
+    ['391 coho, cohoe, coho salmon, blue jack, silver salmon'],
+  );
   const f = search(idx, 'conv_pw_5 1');
-  assert.deepEqual(f.map((h) => [h.text, h.p, h.t]), [['conv_pw_5_relu filter 1', 'layers/conv_pw_5_relu/1/', 'data/m/lecture/layers/conv_pw_5_relu/1.webp']]);
+  assert.deepEqual(
+    f.map((h) => [h.text, h.p, h.t]),
+    [['conv_pw_5_relu filter 1', 'layers/conv_pw_5_relu/1/', 'data/m/lecture/layers/conv_pw_5_relu/1.webp']],
+  );
   assert.equal(search(idx, 'conv_pw_5 7')[0]!.t, undefined);
-  assert.deepEqual(search(idx, 'relu').map((h) => h.text), ['conv_pw_2_relu', 'conv_pw_5_relu']);
+  assert.deepEqual(
+    search(idx, 'relu').map((h) => h.text),
+    ['conv_pw_2_relu', 'conv_pw_5_relu'],
+  );
   assert.deepEqual(search(idx, 'nothing like it'), []);
 });

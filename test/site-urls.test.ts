@@ -73,7 +73,10 @@ test('two builds give the same page paths and the same image URLs on every page'
 test('adding a layer keeps every existing unit page and its image URLs', async () => {
   const added = third.pages.filter((p) => !first.pages.includes(p));
   assert.ok(added.includes('layers/conv_pw_1_relu/') && added.includes('layers/conv_pw_1_relu/2/'), `added: ${added.join(', ')}`);
-  assert.ok(added.every((p) => p.startsWith('layers/conv_pw_1_relu/')), `other pages appeared: ${added.join(', ')}`);
+  assert.ok(
+    added.every((p) => p.startsWith('layers/conv_pw_1_relu/')),
+    `other pages appeared: ${added.join(', ')}`,
+  );
   for (const page of first.pages) {
     assert.ok(third.pages.includes(page), `${page} is gone`);
     if (!unitPage(page) && !/^layers\/[^/]+\/$/.test(page)) continue;
@@ -103,7 +106,10 @@ test('built for a public URL: every snippet, canonical and og:/twitter: URL carr
       kinds.add(kind);
       assert.ok(url.startsWith(ORIGIN_BASE), `${page}: ${kind} ${url}`);
     }
-    assert.ok(urls.some((u) => u.kind === 'canonical' && u.url === `${ORIGIN_BASE}${page}`), `${page}: canonical`);
+    assert.ok(
+      urls.some((u) => u.kind === 'canonical' && u.url === `${ORIGIN_BASE}${page}`),
+      `${page}: canonical`,
+    );
     assert.doesNotMatch(await fs.readFile(path.join(first.dist, page, 'index.html'), 'utf8'), /class="preview"/, page);
   }
   assert.deepEqual([...kinds].sort(), ['canonical', 'og:image', 'og:url', 'snippet', 'twitter:image']);

@@ -9,12 +9,30 @@ type Raw = Record<string, unknown>;
 
 /** Old path → new path, both under the config's root. */
 const MOVED_KEYS: [string[], string[]][] = [
-  [['render', 'filters', 'objective'], ['render', 'lecture', 'filterObjective']],
-  [['render', 'filters'], ['render', 'lecture', 'filters']],
-  [['render', 'classes'], ['render', 'lecture', 'classes']],
-  [['render', 'crop'], ['render', 'lecture', 'crop']],
-  [['render', 'frameEvery'], ['render', 'lecture', 'frameEvery']],
-  [['render', 'photo'], ['render', 'lecture', 'photo']],
+  [
+    ['render', 'filters', 'objective'],
+    ['render', 'lecture', 'filterObjective'],
+  ],
+  [
+    ['render', 'filters'],
+    ['render', 'lecture', 'filters'],
+  ],
+  [
+    ['render', 'classes'],
+    ['render', 'lecture', 'classes'],
+  ],
+  [
+    ['render', 'crop'],
+    ['render', 'lecture', 'crop'],
+  ],
+  [
+    ['render', 'frameEvery'],
+    ['render', 'lecture', 'frameEvery'],
+  ],
+  [
+    ['render', 'photo'],
+    ['render', 'lecture', 'photo'],
+  ],
 ];
 
 const isObject = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);

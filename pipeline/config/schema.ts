@@ -11,7 +11,6 @@ const range = z.string().regex(/^\d+\s*-\s*\d+$/, 'a range like "0-63"');
 export const filterSelection = z.union([z.literal('all'), z.number().int().nonnegative(), range, z.array(z.union([z.number().int().nonnegative(), range])).min(1)]);
 export type FilterSelection = z.infer<typeof filterSelection>;
 
-
 export const DEPROCESS = ['lecture', 'clip'] as const;
 export type DeprocessMode = (typeof DEPROCESS)[number];
 
@@ -35,17 +34,16 @@ const phase = (steps: number, stepSize: number, l2: number, deprocess: Deprocess
 });
 
 /** Random transformations (pad, jitter, scale, rotate, jitter), drawn per unit and step (render/transforms.ts). */
-export const transformSettings = z
-      .strictObject({
-        pad: z.number().int().nonnegative().default(12),
-        jitter: z.number().int().nonnegative().default(8),
-        scale: z
-          .tuple([z.number().positive(), z.number().positive()])
-          .refine(([a, b]) => a <= b, 'the first value must not be larger')
-          .default([0.9, 1.1]),
-        rotate: z.number().nonnegative().max(180).default(10),
-        jitter2: z.number().int().nonnegative().default(4),
-      });
+export const transformSettings = z.strictObject({
+  pad: z.number().int().nonnegative().default(12),
+  jitter: z.number().int().nonnegative().default(8),
+  scale: z
+    .tuple([z.number().positive(), z.number().positive()])
+    .refine(([a, b]) => a <= b, 'the first value must not be larger')
+    .default([0.9, 1.1]),
+  rotate: z.number().nonnegative().max(180).default(10),
+  jitter2: z.number().int().nonnegative().default(4),
+});
 
 /** Settings of the `lucid` method (render/methods/lucid.ts): one block for filters and classes. */
 export const lucidSettings = z

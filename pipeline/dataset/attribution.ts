@@ -19,7 +19,11 @@ export interface Attribution {
 
 /** Splits a table row on unescaped `|`, trimming cells and the outer pipes. */
 function cells(line: string): string[] {
-  const parts = line.trim().replace(/^\|/, '').replace(/\|$/, '').split(/(?<!\\)\|/);
+  const parts = line
+    .trim()
+    .replace(/^\|/, '')
+    .replace(/\|$/, '')
+    .split(/(?<!\\)\|/);
   return parts.map((c) => c.trim().replace(/\\\|/g, '|'));
 }
 

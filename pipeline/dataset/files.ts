@@ -10,5 +10,4 @@ export const PATCH_THUMB = 96;
 export const datasetDir = (modelId: string, modelKey: string) => `${modelId}/dataset/${modelKey}`;
 export const photoThumbFile = (dir: string, hash: string) => `${dir}/photos/${hash}.webp`;
 /** Named by the photo and the box, what its pixels depend on: layers whose fields give the same box share it. */
-export const patchThumbFile = (dir: string, hash: string, box: { x: number; y: number; width: number; height: number }) =>
-  `${dir}/patches/${hash}-${box.x}-${box.y}-${box.width}x${box.height}.webp`;
+export const patchThumbFile = (dir: string, hash: string, box: { x: number; y: number; width: number; height: number }) => `${dir}/patches/${hash}-${box.x}-${box.y}-${box.width}x${box.height}.webp`;

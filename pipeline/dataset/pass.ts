@@ -92,7 +92,13 @@ export async function rankPhotos(c: PassContext, photos: PhotoFile[]): Promise<P
     if (c.signal?.aborted) return { ...counts, interrupted: true };
     const todo = await readGroup(c, photos.slice(i, i + DATASET_BATCH), counts);
     if (todo.length) {
-      const stats = await photoStats(c.graph, c.pixels, c.plan, todo.map((t) => t.pixels), c.size);
+      const stats = await photoStats(
+        c.graph,
+        c.pixels,
+        c.plan,
+        todo.map((t) => t.pixels),
+        c.size,
+      );
       for (const [j, t] of todo.entries()) {
         await toCache(c, t.ref.hash, stats[j]!);
         c.rankings.offer(t.ref, stats[j]!);

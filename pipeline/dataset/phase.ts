@@ -95,14 +95,31 @@ export async function runDatasetPhase(o: DatasetPhase): Promise<DatasetResult | 
   const plan: ActivationPlan = { layers: [...layers.keys()], ...(ctx.classes.length ? { scoreNode: ctx.scoreLayer } : {}), border };
   const key = modelKey({ weightsHash: ctx.weightsHash, pixels: ctx.pixels, size });
   const cache = new DatasetCache(o.outDir, key);
-  const rankings = new Rankings(layers, ctx.classes.map((c) => c.id), input.config.topK);
+  const rankings = new Rankings(
+    layers,
+    ctx.classes.map((c) => c.id),
+    input.config.topK,
+  );
   progress.log(`dataset: ${input.photos.length} photos in ${input.folder}`);
   const counts = await rankPhotos({ graph: ctx.graph, pixels: ctx.pixels, size, plan, cache, rankings, progress, signal: o.signal }, input.photos);
   if (counts.interrupted) return undefined;
   for (const s of counts.skipped) progress.log(`dataset: skipped ${s.file}: ${s.reason}`);
-  const attributions = await readAttributions(input.folder, input.photos.map((p) => p.rel), input.config.recursive);
+  const attributions = await readAttributions(
+    input.folder,
+    input.photos.map((p) => p.rel),
+    input.config.recursive,
+  );
   const reads = Object.fromEntries([...layers].map(([name, r]) => [name, r.pre ? ('pre' as const) : ('output' as const)]));
-  const summary = { folder: input.config.folder, photos: rankings.photos, computed: counts.computed, cached: counts.cached, skipped: counts.skipped, topK: input.config.topK, published: input.config.publish, reads };
+  const summary = {
+    folder: input.config.folder,
+    photos: rankings.photos,
+    computed: counts.computed,
+    cached: counts.cached,
+    skipped: counts.skipped,
+    topK: input.config.topK,
+    published: input.config.publish,
+    reads,
+  };
   const { result, jobs } = collectExamples(rankings, exampleContext(o, key, attributions), summary);
   const limit = pLimit(2);
   const written = (await Promise.all(jobs.map((job) => limit(() => publishPhoto(o.outDir, job, size))))).reduce((a, b) => a + b, 0);

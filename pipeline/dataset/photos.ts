@@ -36,7 +36,13 @@ async function walk(dir: string, recursive: boolean): Promise<string[]> {
   return entries
     .filter((e) => e.isFile() && !e.name.startsWith('.'))
     .map((e) => path.join(e.parentPath, e.name))
-    .filter((f) => !path.relative(dir, f).split(path.sep).some((part) => part.startsWith('.')));
+    .filter(
+      (f) =>
+        !path
+          .relative(dir, f)
+          .split(path.sep)
+          .some((part) => part.startsWith('.')),
+    );
 }
 
 /**

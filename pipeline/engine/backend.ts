@@ -124,10 +124,7 @@ export const CANDIDATES: BackendCandidate[] = [
  * Tries candidates in order and activates the first that loads and initialises.
  * `choice` forces one backend (an error names why it failed); `auto` falls through.
  */
-export async function selectBackend(
-  choice: BackendChoice = 'auto',
-  candidates: BackendCandidate[] = CANDIDATES,
-): Promise<SelectedBackend> {
+export async function selectBackend(choice: BackendChoice = 'auto', candidates: BackendCandidate[] = CANDIDATES): Promise<SelectedBackend> {
   const skipped: SelectedBackend['skipped'] = [];
   const list = choice === 'auto' ? candidates.filter((c) => c.auto !== false) : candidates.filter((c) => c.name === choice);
   if (list.length === 0) {

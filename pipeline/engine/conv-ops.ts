@@ -39,7 +39,11 @@ export function activationMask(dy: tf.Tensor, y: tf.Tensor, activation: FusedAct
 
 /** TensorFlow's 'same'/'valid' padding resolved for an input size. */
 export function resolvePads(inH: number, inW: number, k: [number, number], s: [number, number], padding: 'same' | 'valid', d: [number, number] = [1, 1]): Pads {
-  if (padding === 'valid') return [[0, 0], [0, 0]];
+  if (padding === 'valid')
+    return [
+      [0, 0],
+      [0, 0],
+    ];
   const one = (size: number, kernel: number, stride: number, dil: number): [number, number] => {
     const eff = (kernel - 1) * dil + 1;
     const out = Math.ceil(size / stride);
@@ -58,11 +62,29 @@ export function dilate(x: tf.Tensor4D, s: [number, number]): tf.Tensor4D {
   let H = h;
   if (s[0] > 1) {
     H = (h - 1) * s[0] + 1;
-    y = y.reshape([b, h, 1, w * c]).pad([[0, 0], [0, 0], [0, s[0] - 1], [0, 0]]).reshape([b, h * s[0], w, c]).slice([0, 0, 0, 0], [b, H, w, c]) as tf.Tensor4D;
+    y = y
+      .reshape([b, h, 1, w * c])
+      .pad([
+        [0, 0],
+        [0, 0],
+        [0, s[0] - 1],
+        [0, 0],
+      ])
+      .reshape([b, h * s[0], w, c])
+      .slice([0, 0, 0, 0], [b, H, w, c]) as tf.Tensor4D;
   }
   if (s[1] > 1) {
     const W = (w - 1) * s[1] + 1;
-    y = y.reshape([b * H, w, 1, c]).pad([[0, 0], [0, 0], [0, s[1] - 1], [0, 0]]).reshape([b, H, w * s[1], c]).slice([0, 0, 0, 0], [b, H, W, c]) as tf.Tensor4D;
+    y = y
+      .reshape([b * H, w, 1, c])
+      .pad([
+        [0, 0],
+        [0, 0],
+        [0, s[1] - 1],
+        [0, 0],
+      ])
+      .reshape([b, H, w * s[1], c])
+      .slice([0, 0, 0, 0], [b, H, W, c]) as tf.Tensor4D;
   }
   return y;
 }
@@ -201,7 +223,10 @@ function polyphase(
     const cols: tf.Tensor4D[] = [];
     for (let t = 0; t < sw; t++) {
       const pc = phase(t, kw, sw, left, w, dy.shape[2]);
-      const grow: [[number, number], [number, number]] = [[0, qMax - pr.count], [0, pMax - pc.count]];
+      const grow: [[number, number], [number, number]] = [
+        [0, qMax - pr.count],
+        [0, pMax - pc.count],
+      ];
       cols.push(pr.taps.length && pc.taps.length && pr.count && pc.count ? conv(padOrCrop(dy, [pr.pads, pc.pads]), pr.taps, pc.taps, grow) : tf.zeros([n, qMax, pMax, channels]));
     }
     // Interleave the column phases: [n, qMax, pMax, sw, c] → [n, qMax, pMax·sw, c].

@@ -3,22 +3,7 @@
  * The helpers (activations, conv, pooling, batch norm) are in lower-layers.ts.
  */
 import type { Weight } from './ops.ts';
-import {
-  activationName,
-  batchNormAffine,
-  channelsLast,
-  conv,
-  globalPool,
-  identity,
-  lastAxis,
-  merge,
-  pads,
-  perChannel,
-  pool,
-  Unsupported,
-  vec,
-  type LayerRule,
-} from './lower-layers.ts';
+import { activationName, batchNormAffine, channelsLast, conv, globalPool, identity, lastAxis, merge, pads, perChannel, pool, Unsupported, vec, type LayerRule } from './lower-layers.ts';
 
 /** Layers that only act in training (noise, dropout, augmentation): the identity at inference. */
 export const INFERENCE_IDENTITY = [
@@ -109,7 +94,12 @@ const dense: LayerRule = ({ config, weights, dialect }) => {
   const act = activationName(config.activation, dialect);
   const op = { op: 'dense' as const, kernel: weights[0]!, ...(config.use_bias === false ? {} : { bias: weights[1]! }), activation: act === 'softmax' ? ('linear' as const) : act };
   // Split so that the pre-softmax logit is a node of its own.
-  return act === 'softmax' ? [{ op, suffix: '/logits' }, { op: { op: 'softmax', axis: -1 }, className: 'Softmax' }] : [{ op }];
+  return act === 'softmax'
+    ? [
+        { op, suffix: '/logits' },
+        { op: { op: 'softmax', axis: -1 }, className: 'Softmax' },
+      ]
+    : [{ op }];
 };
 
 const separable: LayerRule = (l) => {
@@ -168,14 +158,28 @@ const layerNorm: LayerRule = ({ config, weights, inShape }) => {
 
 const cropping: LayerRule = ({ config }) => {
   const [[t, b], [l, r]] = pads(config.cropping);
-  return [{ op: { op: 'pad', pads: [[-t, -b], [-l, -r]] } }];
+  return [
+    {
+      op: {
+        op: 'pad',
+        pads: [
+          [-t, -b],
+          [-l, -r],
+        ],
+      },
+    },
+  ];
 };
 
 export const RULES: Record<string, LayerRule> = {
   ...Object.fromEntries(INFERENCE_IDENTITY.map((c) => [c, identity])),
   InputLayer: () => [{ op: { op: 'input' } }],
   TFOpLambda: scalarOp,
-  ...Object.fromEntries(Object.keys(SCALAR_OPS).filter((k) => k.startsWith('ops.')).map((k) => [k, scalarOp])),
+  ...Object.fromEntries(
+    Object.keys(SCALAR_OPS)
+      .filter((k) => k.startsWith('ops.'))
+      .map((k) => [k, scalarOp]),
+  ),
   Conv2D: conv('conv'),
   DepthwiseConv2D: conv('depthwise'),
   SeparableConv2D: separable,

@@ -109,7 +109,12 @@ export function conv(kind: 'conv' | 'depthwise'): LayerRule {
       dilations: pair(config.dilation_rate, 1),
       activation: act === 'softmax' ? 'linear' : act,
     };
-    return act === 'softmax' ? [{ op, suffix: '/logits' }, { op: { op: 'softmax', axis: -1 }, className: 'Softmax' }] : [{ op }];
+    return act === 'softmax'
+      ? [
+          { op, suffix: '/logits' },
+          { op: { op: 'softmax', axis: -1 }, className: 'Softmax' },
+        ]
+      : [{ op }];
   };
 }
 
@@ -124,7 +129,9 @@ function depthwiseOfGrouped(kernel: Weight, groups: number): Weight {
 }
 
 export const identity: LayerRule = () => [{ op: { op: 'identity' } }];
-export const merge = (m: 'add' | 'subtract' | 'multiply' | 'average' | 'maximum' | 'minimum'): LayerRule => () => [{ op: { op: 'merge', merge: m } }];
+export const merge =
+  (m: 'add' | 'subtract' | 'multiply' | 'average' | 'maximum' | 'minimum'): LayerRule =>
+  () => [{ op: { op: 'merge', merge: m } }];
 
 export function pool(reduce: 'max' | 'avg'): LayerRule {
   return ({ config }) => {
@@ -150,4 +157,3 @@ export function pads(v: unknown): [[number, number], [number, number]] {
     [w, w],
   ];
 }
-

@@ -72,7 +72,10 @@ function checkWeights(node: LeanNode, inShape: number[], file: string): void {
   const inC = inShape[inShape.length - 1];
   const want = op.op === 'conv2d' ? op.filter.shape[2] : op.op === 'dense' ? op.kernel.shape[0] : undefined;
   if (want !== undefined && want !== inC) {
-    throw new AtlasError(`${file}: layer "${node.name}" (${node.className}) has weights for ${want} input channels but receives [${inShape.join(', ')}] (corrupt or mismatched file?)`, { file, path: ['model', 'source'] });
+    throw new AtlasError(`${file}: layer "${node.name}" (${node.className}) has weights for ${want} input channels but receives [${inShape.join(', ')}] (corrupt or mismatched file?)`, {
+      file,
+      path: ['model', 'source'],
+    });
   }
 }
 

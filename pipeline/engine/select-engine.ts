@@ -22,12 +22,7 @@ export interface EngineOptions {
  * `tfjs` builds the TF.js engine (the lean graph on the selected TF.js backend); it is called only
  * when the ONNX engine is not used.
  */
-export async function createGradientEngine(
-  selected: SelectedBackend,
-  graph: { nodes: LeanNode[] },
-  tfjs: () => GradientEngine,
-  options: EngineOptions = {},
-): Promise<EngineSelection> {
+export async function createGradientEngine(selected: SelectedBackend, graph: { nodes: LeanNode[] }, tfjs: () => GradientEngine, options: EngineOptions = {}): Promise<EngineSelection> {
   if (!selected.onnx) return { engine: tfjs() };
   const reason = unsupportedReason(graph.nodes);
   if (reason) return { engine: tfjs(), fallback: `${selected.name} cannot compile this model (${reason}); the TF.js lean graph runs instead` };

@@ -113,7 +113,12 @@ export function buildOp(op: LeanOp): BuiltOp {
       });
     case 'affine':
     case 'scale':
-      return withConstants(op.op === 'affine' ? [op.scale, op.shift] : [op.scale], ([s, t]) => ([x]) => (t ? tf.add(tf.mul(x!, s!), t) : tf.mul(x!, s!)));
+      return withConstants(
+        op.op === 'affine' ? [op.scale, op.shift] : [op.scale],
+        ([s, t]) =>
+          ([x]) =>
+            t ? tf.add(tf.mul(x!, s!), t) : tf.mul(x!, s!),
+      );
     case 'activation':
       return { apply: ([x]) => activationFn(op.activation)(x!), relu: reluInfo(op.activation, ([x]) => x!) };
     case 'leakyRelu':
@@ -157,4 +162,3 @@ function shapeOp(op: LeanOp): Apply {
       throw new Error(`lean op "${op.op}" has no TF.js implementation`);
   }
 }
-

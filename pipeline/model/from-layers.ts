@@ -14,5 +14,9 @@ export function specFromLayersModel(model: tf.LayersModel): ModelSpec {
   const values = model.weights.map((w) => w.read());
   const named = Object.fromEntries(model.weights.map((w, i) => [w.originalName, values[i]!]));
   const all = tensorWeights(named);
-  return specFromConfig(config, namedWeightReader(model.name, () => all), model.name);
+  return specFromConfig(
+    config,
+    namedWeightReader(model.name, () => all),
+    model.name,
+  );
 }

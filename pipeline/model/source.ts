@@ -33,7 +33,6 @@ export function isUrl(source: string): boolean {
   return /^https?:\/\//i.test(source);
 }
 
-
 /** A folder holds model.json; a path may name model.json itself. */
 async function modelJsonIn(p: string): Promise<string | undefined> {
   const stat = await fs.stat(p).catch(() => undefined);

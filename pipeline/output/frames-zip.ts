@@ -26,7 +26,9 @@ export async function encodeFramesZip(frames: Uint8Array[], width: number, heigh
   const pngs = await Promise.all(
     frames.map((f, i) => {
       if (f.byteLength !== size) throw new Error(`encodeFramesZip: frame ${i} has ${f.byteLength} bytes, expected ${width}×${height}×3 = ${size}`);
-      return sharp(f, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 9 }).toBuffer();
+      return sharp(f, { raw: { width, height, channels: 3 } })
+        .png({ compressionLevel: 9 })
+        .toBuffer();
     }),
   );
   const files: Zippable = {};

@@ -24,7 +24,6 @@ const jsonNumber = z.union([z.number(), z.null().transform(() => Number.NaN)]);
 const int = z.number().int();
 const size = z.tuple([int.positive(), int.positive()]);
 
-
 /** What a class objective maximizes (render/objectives.ts `ScoreKind`). */
 const SCORES = ['logit', 'logprob', 'probability'] as const;
 export const methodSchema = z.object({ id: z.string().min(1), name: z.string(), description: z.string() });

@@ -53,7 +53,11 @@ async function writeSheet(outDir: string, file: string, tileFiles: string[]): Pr
     }),
   );
   if (!width) return false;
-  const sheet = contactSheet(tiles.map((t) => (t && t.width === width && t.height === height ? t.rgb : undefined)), width, height);
+  const sheet = contactSheet(
+    tiles.map((t) => (t && t.width === width && t.height === height ? t.rgb : undefined)),
+    width,
+    height,
+  );
   await writeFileAtomic(path.join(outDir, file), await encodePng(sheet.rgb, sheet.width, sheet.height));
   return true;
 }

@@ -158,7 +158,10 @@ export class AtlasWriter {
       methods: config.render.methods.map((id) => ({ id, name: METHODS[id]!.name, description: METHODS[id]!.description })),
       layers: ctx.layers.map((l) => ({ name: l.name, slug: slug(l.name), className: l.className, outputShape: l.outputShape, filterCount: l.filterCount, filters: l.filters, sheets: sheetsOf(l.name) })),
       classes: ctx.classes,
-      units: this.o.planned.map((u) => this.o.units.get(unitKey(u))).filter((u): u is ManifestUnit => u !== undefined).map((u) => applyDataset(u, this.dataset, !!config.dataset)),
+      units: this.o.planned
+        .map((u) => this.o.units.get(unitKey(u)))
+        .filter((u): u is ManifestUnit => u !== undefined)
+        .map((u) => applyDataset(u, this.dataset, !!config.dataset)),
       ...this.datasetSummary(),
     };
   }

@@ -121,7 +121,10 @@ export function diversityObjective(layer: string, groups: number[]): Objective {
       const act = asMap(a, read);
       const [b, h, w, c] = act.shape;
       const flat = act.reshape([b, h * w, c]) as tf.Tensor3D;
-      const gram = tf.matMul(flat, flat, true, false).reshape([b, c * c]).div(h * w);
+      const gram = tf
+        .matMul(flat, flat, true, false)
+        .reshape([b, c * c])
+        .div(h * w);
       const unit = gram.div(tf.norm(gram, 'euclidean', 1, true).add(1e-8)) as tf.Tensor2D;
       const sim = tf.matMul(unit, unit, false, true); // [b, b] cosine similarities
       const mask = new Float32Array(b * b);
@@ -190,12 +193,7 @@ export function channelShareObjective(layer: string, channels: number[], border:
  * `channel` and `neuron` read the layer's output (with `redirect`) or, with `preActivation`, the
  * values before its ReLU/ReLU6 clip; `cossim` and `share` always read the pre-activation.
  */
-export function filterObjective(
-  kind: FilterObjectiveKind,
-  layer: string,
-  channels: number[],
-  o: { border: number; redirect: boolean; preActivation: boolean },
-): Objective {
+export function filterObjective(kind: FilterObjectiveKind, layer: string, channels: number[], o: { border: number; redirect: boolean; preActivation: boolean }): Objective {
   switch (kind) {
     case 'channel':
       return o.preActivation ? preActivationChannelObjective(layer, channels, o.border) : channelObjective(layer, channels, o.border, o.redirect);

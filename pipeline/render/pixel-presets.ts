@@ -33,7 +33,7 @@ export interface ResolvedPixels {
 export function resolvePixels(config: PixelsConfig, graph: LeanGraph): ResolvedPixels {
   const channels = graph.inputShape[2];
   const gray: Partial<PixelSpace> = channels === 1 ? { channels: 1 } : {};
-  const grayNote = channels === 1 ? '; the model takes one channel, which it gets as the mean of the image\'s R, G and B' : '';
+  const grayNote = channels === 1 ? "; the model takes one channel, which it gets as the mean of the image's R, G and B" : '';
   if ('fromDefault' in config) {
     const scaler = leadingScaler(graph);
     if (scaler) return { space: { range: [0, 255], ...gray }, note: `pixels: [0, 255], because the model starts with ${scaler}, which scales pixels itself (set model.pixels to override)${grayNote}` };
@@ -47,5 +47,8 @@ export function resolvePixels(config: PixelsConfig, graph: LeanGraph): ResolvedP
   if (config.channelOrder === 'bgr') space.channelOrder = 'bgr';
   if (config.channelOrder === 'rgb') delete space.channelOrder;
   const what = config.preset ? `preset ${config.preset}` : 'model.pixels';
-  return { space, note: `pixels: [${space.range.join(', ')}]${space.mean ? ` minus mean [${space.mean.join(', ')}]` : ''}${space.std ? ` over std [${space.std.join(', ')}]` : ''}${space.channelOrder === 'bgr' ? ', BGR order' : ''}, from ${what}${grayNote}` };
+  return {
+    space,
+    note: `pixels: [${space.range.join(', ')}]${space.mean ? ` minus mean [${space.mean.join(', ')}]` : ''}${space.std ? ` over std [${space.std.join(', ')}]` : ''}${space.channelOrder === 'bgr' ? ', BGR order' : ''}, from ${what}${grayNote}`,
+  };
 }

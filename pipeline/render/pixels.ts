@@ -22,7 +22,11 @@ export function toModelInput(x: tf.Tensor4D, space: PixelSpace): tf.Tensor4D {
   let y: tf.Tensor = x;
   if (space.channels === 1) y = y.mean(3, true);
   else if (space.channelOrder === 'bgr') y = y.reverse(3);
-  if (lo !== -1 || hi !== 1) y = y.add(1).mul((hi - lo) / 2).add(lo);
+  if (lo !== -1 || hi !== 1)
+    y = y
+      .add(1)
+      .mul((hi - lo) / 2)
+      .add(lo);
   const c = space.channels ?? 3;
   if (space.mean) y = y.sub(tf.tensor1d(space.mean.slice(0, c)));
   if (space.std) y = y.div(tf.tensor1d(space.std.slice(0, c)));

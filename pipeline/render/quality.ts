@@ -51,7 +51,14 @@ export function copyTransforms(seed: number, size: [number, number], o: CopyOpti
 
 /** Canonical pixels of RGB byte images, [n, h, w, 3]. */
 function fromByteImages(images: Uint8Array[], width: number, height: number): tf.Tensor4D {
-  return tf.tidy(() => tf.stack(images.map((rgb) => tf.tensor3d(rgb, [height, width, 3], 'int32'))).toFloat().div(127.5).sub(1) as tf.Tensor4D);
+  return tf.tidy(
+    () =>
+      tf
+        .stack(images.map((rgb) => tf.tensor3d(rgb, [height, width, 3], 'int32')))
+        .toFloat()
+        .div(127.5)
+        .sub(1) as tf.Tensor4D,
+  );
 }
 
 /** Top-k class ids of canonical images (resized to the model's input when needed). */
@@ -156,10 +163,7 @@ export interface FilterImages {
   border: number;
 }
 
-export async function filterQuality(
-  { graph, pixels, layer, images, width, height, channels, border }: FilterImages,
-  options: { preActivation?: boolean } = {},
-): Promise<FilterQuality[]> {
+export async function filterQuality({ graph, pixels, layer, images, width, height, channels, border }: FilterImages, options: { preActivation?: boolean } = {}): Promise<FilterQuality[]> {
   const act = tf.tidy(() => {
     const x = toModelInput(fromByteImages(images, width, height), pixels);
     return (options.preActivation ? preActivation(graph, x, layer) : graph.run(x, [layer])[0]!) as tf.Tensor4D;

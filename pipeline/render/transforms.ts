@@ -133,15 +133,16 @@ export function warp(x: tf.Tensor4D, map: SamplingMap, out: [number, number]): t
     const weight = tf.tensor2d(map.weight, [4, n]);
     const op = tf.customGrad(((input: tf.Tensor, save: tf.GradSaveFunc) => {
       const flat = input.reshape([b * h * w, c]);
-      const value = tf.addN(
-        [0, 1, 2, 3].map((k) => tf.gather(flat, index.slice([k, 0], [1, n]).reshape([n])).mul(weight.slice([k, 0], [1, n]).reshape([n, 1]))),
-      );
+      const value = tf.addN([0, 1, 2, 3].map((k) => tf.gather(flat, index.slice([k, 0], [1, n]).reshape([n])).mul(weight.slice([k, 0], [1, n]).reshape([n, 1]))));
       save([index, weight]);
       return {
         value: value.reshape([b, out[0], out[1], c]),
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
           const [ix, wt] = saved as [tf.Tensor2D, tf.Tensor2D];
-          const g = dy.reshape([1, n, c]).mul(wt.reshape([4, n, 1])).reshape([4 * n, c]);
+          const g = dy
+            .reshape([1, n, c])
+            .mul(wt.reshape([4, n, 1]))
+            .reshape([4 * n, c]);
           return tf.scatterND(ix.reshape([4 * n, 1]), g, [b * h * w, c]).reshape([b, h, w, c]);
         },
       };

@@ -80,7 +80,16 @@ async function qualityOf(ctx: AtlasContext, group: TodoUnit[], results: UnitResu
   const indices = ok.map((o) => o.u.index);
   const found: UnitQuality[] =
     group[0]!.kind === 'class'
-      ? await classQuality(ctx.graph, ctx.pixels, ctx.outputNode, inputs, w, h, indices, ok.map((o) => o.u.seed))
+      ? await classQuality(
+          ctx.graph,
+          ctx.pixels,
+          ctx.outputNode,
+          inputs,
+          w,
+          h,
+          indices,
+          ok.map((o) => o.u.seed),
+        )
       : await filterQualityRecords({ graph: ctx.graph, pixels: ctx.pixels, layer: group[0]!.target, images: inputs, width: w, height: h, channels: indices, border: ctx.border });
   return results.map((r) => (r.error ? undefined : found.shift()));
 }

@@ -95,7 +95,11 @@ async function planAtlas(loaded: LoadedConfig, graph: LeanGraph, modelJson: stri
     pixelsNote: note,
     labels,
     layers: planLayers(config.layers, graph.nodes),
-    classes: planClasses(config.classes, labels, graph.nodes.find((n) => n.name === graph.outputName)),
+    classes: planClasses(
+      config.classes,
+      labels,
+      graph.nodes.find((n) => n.name === graph.outputName),
+    ),
     scoreLayer: graph.logitNode ?? last.name,
     scoreIsLogit: graph.logitNode !== undefined,
     outputNode: last.name,

@@ -37,7 +37,12 @@ export function shardSelection(ctx: AtlasContext, shard: Shard, progress: Progre
     units(all) {
       const cost = unitCost(ctx);
       const mine = shardUnits(all, cost, shard);
-      const share = mine.reduce((a, u) => a + cost(u), 0) / Math.max(1, all.reduce((a, u) => a + cost(u), 0));
+      const share =
+        mine.reduce((a, u) => a + cost(u), 0) /
+        Math.max(
+          1,
+          all.reduce((a, u) => a + cost(u), 0),
+        );
       progress.log(`shard ${shard.index}/${shard.count} from ${shard.source}: ${mine.length} of ${all.length} units, ${(share * 100).toFixed(1)}% of the estimated work`);
       return mine;
     },

@@ -25,12 +25,7 @@ export interface WorkerInit {
 }
 
 export type ParentMessage = { type: 'init'; init: WorkerInit } | { type: 'batch'; group: TodoUnit[] };
-export type WorkerMessage =
-  | { type: 'ready' }
-  | { type: 'init-failed'; error: string }
-  | { type: 'log'; line: string }
-  | { type: 'step' }
-  | { type: 'done'; output: BatchOutput };
+export type WorkerMessage = { type: 'ready' } | { type: 'init-failed'; error: string } | { type: 'log'; line: string } | { type: 'step' } | { type: 'done'; output: BatchOutput };
 
 const send = (m: WorkerMessage) => process.send!(m);
 

@@ -71,4 +71,3 @@ export async function ensureFrameZips(units: ManifestUnit[], dataDir: string, ou
   );
   return { made, cached };
 }
-

@@ -8,7 +8,7 @@ type FilterRank = Omit<FilterQualityEntry, 'preActivation'>;
 
 function ordinal(n: number): string {
   const tens = n % 100;
-  const suffix = tens >= 11 && tens <= 13 ? 'th' : ['th', 'st', 'nd', 'rd'][n % 10] ?? 'th';
+  const suffix = tens >= 11 && tens <= 13 ? 'th' : (['th', 'st', 'nd', 'rd'][n % 10] ?? 'th');
   return `${n}${suffix}`;
 }
 
@@ -25,10 +25,7 @@ const percent = (rate: number) => `${Math.round(rate * 100)}%`;
 export function qualityRows(unit: ManifestUnit): [string, string][] {
   const f = filterQualityOf(unit);
   if (f) {
-    return [
-      ['target channel, on the optimized image', rankText(f)],
-      ...(f.preActivation ? ([['target channel, before the layer’s ReLU clip', rankText(f.preActivation)]] as [string, string][]) : []),
-    ];
+    return [['target channel, on the optimized image', rankText(f)], ...(f.preActivation ? ([['target channel, before the layer’s ReLU clip', rankText(f.preActivation)]] as [string, string][]) : [])];
   }
   const c = classQualityOf(unit);
   if (c) {

@@ -76,7 +76,10 @@ function layerHits(idx: SearchIndex, words: string[], nums: number[]): Hit[] {
 
 /** Every hit of a query, best first (then in natural order of their text). */
 export function search(idx: SearchIndex, q: string): Hit[] {
-  const tokens = q.toLowerCase().split(/[\s#,/:]+/).filter(Boolean);
+  const tokens = q
+    .toLowerCase()
+    .split(/[\s#,/:]+/)
+    .filter(Boolean);
   const nums = tokens.filter((t) => /^\d+$/.test(t)).map(Number);
   const words = tokens.filter((t) => !/^\d+$/.test(t));
   return [...classHits(idx, words, nums), ...layerHits(idx, words, nums)].sort((a, b) => a.r - b.r || a.text.localeCompare(b.text, undefined, { numeric: true }));

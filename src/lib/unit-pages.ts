@@ -31,7 +31,11 @@ export function filterPages(a: Atlas) {
         title: `${layer.name} filter ${f}`,
         heading: `${layer.name} · filter ${f}`,
         alt: `Input that maximizes filter ${f} of layer ${layer.name} of ${a.model.id}`,
-        crumbs: [{ page: pages.home(), label: a.model.id }, { page: pages.layer(layer.name), label: layer.name }, { page: pages.filter(layer.name, f), label: `filter ${f}` }],
+        crumbs: [
+          { page: pages.home(), label: a.model.id },
+          { page: pages.layer(layer.name), label: layer.name },
+          { page: pages.filter(layer.name, f), label: `filter ${f}` },
+        ],
         pager: { label: 'Filters of this layer', prev: link(layer.filters[i - 1]), next: link(layer.filters[i + 1]) },
         units: a.unitsOfFilter(layer.name, f),
       };
@@ -50,7 +54,11 @@ export function classPages(a: Atlas) {
       title: `Class ${c.id}: ${label}`,
       heading: `Class ${c.id}: ${label}`,
       alt: `Image that ${a.model.id} takes for class ${c.id}, ${label}`,
-      crumbs: [{ page: pages.home(), label: a.model.id }, { page: pages.classes(), label: 'classes' }, { page: pages.class(c.id), label: name(c.id) }],
+      crumbs: [
+        { page: pages.home(), label: a.model.id },
+        { page: pages.classes(), label: 'classes' },
+        { page: pages.class(c.id), label: name(c.id) },
+      ],
       pager: { label: 'Classes', prev: link(a.classes[i - 1]), next: link(a.classes[i + 1]) },
       units: a.unitsOfClass(c.id),
     };

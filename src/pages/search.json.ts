@@ -25,7 +25,11 @@ function layerThumbs(m: Atlas, l: ManifestLayer): { t?: string; x?: number[] } {
 
 /** Rendered classes with their pages (t: has a thumbnail in `ct`), then (when the manifest has the model's labels) every other class by name. */
 function classEntries(m: Atlas): Pick<SearchIndex, 'classes' | 'ct'> {
-  const th = thumbs(m, { kind: 'class' }, m.classes.flatMap((c) => m.unitsOfClass(c.id)));
+  const th = thumbs(
+    m,
+    { kind: 'class' },
+    m.classes.flatMap((c) => m.unitsOfClass(c.id)),
+  );
   const rendered = new Set(m.classes.map((c) => c.id));
   const others = (m.model.labels ?? []).flatMap((l, i) => (rendered.has(i) ? [] : [{ i, l }]));
   const classes = [...m.classes.map((c) => ({ i: c.id, l: m.classLabel(c.id), p: pages.class(c.id), ...(th?.has.has(c.id) ? { t: 1 as const } : {}) })), ...others];

@@ -75,7 +75,11 @@ export async function runPipeline(dir: string, opts: AtlasOptions = {}, name = '
 
 /** `astro build` of a config into `outDir` (the site-only build, `npm run site`); returns its output. */
 export async function buildSite(config: string, outDir: string, env: Record<string, string> = {}): Promise<string> {
-  const { stdout, stderr } = await run(path.join(BIN, 'astro'), ['build', '--outDir', outDir], { cwd: ROOT, env: { ...process.env, ASTRO_TELEMETRY_DISABLED: '1', ...env, ATLAS_CONFIG: config }, maxBuffer: 1 << 26 });
+  const { stdout, stderr } = await run(path.join(BIN, 'astro'), ['build', '--outDir', outDir], {
+    cwd: ROOT,
+    env: { ...process.env, ASTRO_TELEMETRY_DISABLED: '1', ...env, ATLAS_CONFIG: config },
+    maxBuffer: 1 << 26,
+  });
   return `${stdout}\n${stderr}`;
 }
 

@@ -33,12 +33,20 @@ export function buildReference(nodes: LeanNode[]): void {
 function axisGather(x: tf.Tensor, axis: number, inSize: number, outSize: number, method: 'bilinear' | 'nearest'): tf.Tensor {
   const ratio = inSize / outSize;
   const o = Array.from({ length: outSize }, (_, i) => i);
-  if (method === 'nearest') return tf.gather(x, o.map((i) => Math.min(inSize - 1, Math.floor((i + 0.5) * ratio))), axis);
+  if (method === 'nearest')
+    return tf.gather(
+      x,
+      o.map((i) => Math.min(inSize - 1, Math.floor((i + 0.5) * ratio))),
+      axis,
+    );
   const src = o.map((i) => (i + 0.5) * ratio - 0.5);
   const lo = src.map((s) => Math.max(0, Math.floor(s)));
   const hi = src.map((s) => Math.min(inSize - 1, Math.ceil(s)));
   const shape = [1, 1, 1, 1].map((d, i) => (i === axis ? outSize : d));
-  const frac = tf.tensor(src.map((s, i) => s - lo[i]!), shape);
+  const frac = tf.tensor(
+    src.map((s, i) => s - lo[i]!),
+    shape,
+  );
   return tf.add(tf.mul(tf.gather(x, lo, axis), tf.sub(1, frac)), tf.mul(tf.gather(x, hi, axis), frac));
 }
 
@@ -61,7 +69,10 @@ function groupedConv(x: tf.Tensor4D, op: Extract<LeanOp, { op: 'conv2d' }>): tf.
   const g = op.groups!;
   const f = tf.tensor4d(op.filter.data, op.filter.shape as [number, number, number, number]);
   const fs = tf.split(f, g, 3);
-  const y = tf.concat(tf.split(x, g, 3).map((xi, i) => tf.conv2d(xi as tf.Tensor4D, fs[i] as tf.Tensor4D, op.strides, op.padding)), 3);
+  const y = tf.concat(
+    tf.split(x, g, 3).map((xi, i) => tf.conv2d(xi as tf.Tensor4D, fs[i] as tf.Tensor4D, op.strides, op.padding)),
+    3,
+  );
   return op.bias ? tf.add(y, tf.tensor1d(op.bias.data)) : y;
 }
 

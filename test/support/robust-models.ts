@@ -66,7 +66,10 @@ export async function buildTinyModel(dir: string, options: { labels?: string[] }
   // Deterministic weights: a smooth pattern, not random, so every test run sees the same model.
   const pattern = (shape: number[], scale: number) => {
     const n = shape.reduce((x, y) => x * y, 1);
-    return tf.tensor(Array.from({ length: n }, (_, i) => Math.sin(i * 1.7 + 0.3) * scale), shape);
+    return tf.tensor(
+      Array.from({ length: n }, (_, i) => Math.sin(i * 1.7 + 0.3) * scale),
+      shape,
+    );
   };
   const k = pattern([3, 3, 3, 3], 0.5).arraySync() as number[][][][];
   for (const row of k) for (const col of row) for (const ch of col) ch[1] = 0; // filter 1: no weights
@@ -80,7 +83,11 @@ export async function buildTinyModel(dir: string, options: { labels?: string[] }
     const layers = topology.config.layers as { name: string }[];
     const i = layers.findIndex((l) => l.name === 'overflow');
     const [entry] = layers.splice(i, 1);
-    layers.splice(layers.findIndex((l) => l.name === 'pool'), 0, entry!);
+    layers.splice(
+      layers.findIndex((l) => l.name === 'pool'),
+      0,
+      entry!,
+    );
   });
   model.dispose();
   return { dir, hostileLayer: `${HOSTILE_LAYER}.relu`, hostileConv: HOSTILE_LAYER, overflowLayer: 'overflow', labels };

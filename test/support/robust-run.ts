@@ -22,7 +22,13 @@ export async function hashTree(dir: string): Promise<Map<string, string>> {
   for (const e of entries) {
     const abs = path.join(e.parentPath, e.name);
     const rel = path.relative(dir, abs);
-    if (e.isFile()) out.set(rel, createHash('sha256').update(await fs.readFile(abs)).digest('hex'));
+    if (e.isFile())
+      out.set(
+        rel,
+        createHash('sha256')
+          .update(await fs.readFile(abs))
+          .digest('hex'),
+      );
     else if (e.isDirectory()) out.set(`${rel}/`, 'dir');
     else out.set(rel, 'other');
   }

@@ -61,7 +61,12 @@ export class OnnxEngine implements GradientEngine {
     if (!dA) {
       // Non-linear head: features first, then dA from TF.js at those features.
       const [features] = await this.featuresOf([objective.read], x, xData);
-      dA = tf.tidy(() => tf.grad((a: tf.Tensor) => tf.sum(objective.head(a)))(features!).dataSync() as Float32Array);
+      dA = tf.tidy(
+        () =>
+          tf
+            .grad((a: tf.Tensor) => tf.sum(objective.head(a)))(features!)
+            .dataSync() as Float32Array,
+      );
       features!.dispose();
     }
     const out = await this.run(grad.session, { x: [xData, x.shape], dA: [dA, shape] });
@@ -100,7 +105,12 @@ export class OnnxEngine implements GradientEngine {
     const key = shape.join(',');
     let g = perShape.get(key);
     if (!g) {
-      g = tf.tidy(() => tf.grad((a: tf.Tensor) => tf.sum(objective.head(a)))(tf.zeros(shape)).dataSync() as Float32Array);
+      g = tf.tidy(
+        () =>
+          tf
+            .grad((a: tf.Tensor) => tf.sum(objective.head(a)))(tf.zeros(shape))
+            .dataSync() as Float32Array,
+      );
       perShape.set(key, g);
     }
     return g;

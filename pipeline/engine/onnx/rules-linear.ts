@@ -58,8 +58,7 @@ function backwardWeights(g: ReturnType<typeof grouped>): Float32Array {
   for (let gi = 0; gi < groups; gi++)
     for (let c = 0; c < cin; c++)
       for (let o = 0; o < per; o++)
-        for (let i = 0; i < kh; i++)
-          for (let j = 0; j < kw; j++) w[(((gi * cin + c) * per + o) * kh + i) * kw + j] = f[(((kh - 1 - i) * kw + (kw - 1 - j)) * cin + c) * cout + gi * per + o]!;
+        for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) w[(((gi * cin + c) * per + o) * kh + i) * kw + j] = f[(((kh - 1 - i) * kw + (kw - 1 - j)) * cin + c) * cout + gi * per + o]!;
   return w;
 }
 
@@ -104,8 +103,7 @@ const conv2d: Rule<Conv> = {
 };
 
 /** Transposes an image tensor so that channels are last (dense acts on the Keras last axis). */
-const lastAxis = (b: GraphBuilder, v: Val, name: string, toLast: boolean) =>
-  isImage(v.shape) ? b.op1('Transpose', [name], { perm: toLast ? [0, 2, 3, 1] : [0, 3, 1, 2] }) : name;
+const lastAxis = (b: GraphBuilder, v: Val, name: string, toLast: boolean) => (isImage(v.shape) ? b.op1('Transpose', [name], { perm: toLast ? [0, 2, 3, 1] : [0, 3, 1, 2] }) : name);
 
 const dense: Rule<Dense> = {
   forward(b, op, [x]) {

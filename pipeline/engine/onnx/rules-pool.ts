@@ -38,8 +38,7 @@ function poolGeometry(op: Pool, x: Val) {
 function windowCounts(g: ReturnType<typeof poolGeometry>, op: Pool): Float32Array {
   const counts = new Float32Array(g.oh * g.ow);
   const span = (o: number, s: number, k: number, pad: number, size: number) => Math.min(o * s - pad + k, size) - Math.max(o * s - pad, 0);
-  for (let i = 0; i < g.oh; i++)
-    for (let j = 0; j < g.ow; j++) counts[i * g.ow + j] = span(i, op.strides[0], op.size[0], g.pads[0][0], g.h) * span(j, op.strides[1], op.size[1], g.pads[1][0], g.w);
+  for (let i = 0; i < g.oh; i++) for (let j = 0; j < g.ow; j++) counts[i * g.ow + j] = span(i, op.strides[0], op.size[0], g.pads[0][0], g.h) * span(j, op.strides[1], op.size[1], g.pads[1][0], g.w);
   return counts;
 }
 

@@ -75,8 +75,22 @@ const merge: Rule<Merge> = {
       average: () => ins.map(() => b.op1('Mul', [dy, b.scalar(1 / n)])),
       subtract: () => [dy, b.op1('Neg', [dy])],
       multiply: () => ins.map((_, i) => ins.reduce((a, v, j) => (j === i ? a : b.op1('Mul', [a, v.name])), dy)),
-      maximum: () => chainGrad(b, 'maximum', ins, ins.map((_, i) => fwd.saved![`p${i}`]!), dy),
-      minimum: () => chainGrad(b, 'minimum', ins, ins.map((_, i) => fwd.saved![`p${i}`]!), dy),
+      maximum: () =>
+        chainGrad(
+          b,
+          'maximum',
+          ins,
+          ins.map((_, i) => fwd.saved![`p${i}`]!),
+          dy,
+        ),
+      minimum: () =>
+        chainGrad(
+          b,
+          'minimum',
+          ins,
+          ins.map((_, i) => fwd.saved![`p${i}`]!),
+          dy,
+        ),
     }[op.merge]();
     return per.map((g, i) => unbroadcast(b, g, ins[i]!.shape, fwd.out.shape));
   },
@@ -87,7 +101,16 @@ const concat: Rule<Extract<LeanOp, { op: 'concat' }>> = {
     const axis = onnxAxis(op.axis, ins[0]!.shape);
     const k = (op.axis < 0 ? op.axis + ins[0]!.shape.length + 1 : op.axis) - 1;
     const shape = ins[0]!.shape.map((d, i) => (i === k ? ins.reduce((s, v) => s + v.shape[i]!, 0) : d));
-    return { out: { name: b.op1('Concat', ins.map((v) => v.name), { axis }), shape } };
+    return {
+      out: {
+        name: b.op1(
+          'Concat',
+          ins.map((v) => v.name),
+          { axis },
+        ),
+        shape,
+      },
+    };
   },
   backward(b, op, ins, _fwd, dy) {
     const k = (op.axis < 0 ? op.axis + ins[0]!.shape.length + 1 : op.axis) - 1;

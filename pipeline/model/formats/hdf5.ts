@@ -105,7 +105,10 @@ export function keras3Reader(h5: Hdf5, name: string): WeightReader {
     const vars = h5.file.get(`${where.keras3Path}/vars`);
     const count = vars instanceof h5wasm.Group ? vars.keys().length : 0;
     if (count < names.length) {
-      throw new AtlasError(`${name}: layer "${layer.name}" (${layer.className}) needs ${names.length} weights (${names.join(', ')}) at ${where.keras3Path}/vars, found ${count}`, { file: name, path: ['model', 'source'] });
+      throw new AtlasError(`${name}: layer "${layer.name}" (${layer.className}) needs ${names.length} weights (${names.join(', ')}) at ${where.keras3Path}/vars, found ${count}`, {
+        file: name,
+        path: ['model', 'source'],
+      });
     }
     return names.map((v, i) => {
       const ds = (vars as h5wasm.Group).get(String(i));

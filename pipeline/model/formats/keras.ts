@@ -69,7 +69,12 @@ export async function readKerasH5(bytes: Uint8Array, file: string): Promise<Mode
     if (config === undefined || config === null) {
       const keys = h5.file.keys();
       const weightsOnly = keys.includes('layers') || keys.includes('model_weights') || attrList(h5.file, 'layer_names').length > 0;
-      fail(file, weightsOnly ? `this .h5 holds only weights (no model_config: saved with save_weights, or a keras.applications weights cache), so the architecture is unknown; ${SAVE_WHOLE_MODEL}` : `this HDF5 file is not a Keras model (no model_config attribute); ${SAVE_WHOLE_MODEL}`);
+      fail(
+        file,
+        weightsOnly
+          ? `this .h5 holds only weights (no model_config: saved with save_weights, or a keras.applications weights cache), so the architecture is unknown; ${SAVE_WHOLE_MODEL}`
+          : `this HDF5 file is not a Keras model (no model_config attribute); ${SAVE_WHOLE_MODEL}`,
+      );
     }
     const text = typeof config === 'string' ? config : config instanceof Uint8Array ? strFromU8(config) : JSON.stringify(config);
     const json = parseJson(text, file, 'the model_config attribute');

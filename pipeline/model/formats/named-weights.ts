@@ -58,7 +58,8 @@ export function checkedRead(file: string, layer: { className: string; config: Re
     });
   }
   const data = w.read();
-  if (data.length !== count) throw new AtlasError(`${file}: weight ${variable} of layer "${layer.name}" holds ${data.length} values, expected ${count} (truncated file?)`, { file, path: ['model', 'source'] });
+  if (data.length !== count)
+    throw new AtlasError(`${file}: weight ${variable} of layer "${layer.name}" holds ${data.length} values, expected ${count} (truncated file?)`, { file, path: ['model', 'source'] });
   return { shape: w.shape, data };
 }
 

@@ -94,7 +94,11 @@ export async function readTfjsSpec(modelJson: string, text?: string): Promise<{ 
   const named = tf.io.decodeWeights(art.weightData, art.weightSpecs);
   try {
     const all = tensorWeights(named);
-    const spec = specFromConfig(art.modelTopology, namedWeightReader(modelJson, () => all), modelJson);
+    const spec = specFromConfig(
+      art.modelTopology,
+      namedWeightReader(modelJson, () => all),
+      modelJson,
+    );
     return { spec, weightsHash: art.weightsHash };
   } finally {
     tf.dispose(Object.values(named));

@@ -16,7 +16,11 @@ export function pixelImage(photo?: Float32Array): Parameterization {
   return {
     init: (units, [h, w]) =>
       tf.tidy(() => {
-        const noise = lectureNoise(units.map((u) => u.seed), h, w);
+        const noise = lectureNoise(
+          units.map((u) => u.seed),
+          h,
+          w,
+        );
         return photo ? noise.add(tf.tensor3d(photo, [h, w, 3])) : noise;
       }),
     image: (params) => params as tf.Tensor4D,
@@ -42,7 +46,11 @@ export function fourierImage(o: FourierOptions): Parameterization {
   return {
     init: (units, [h, w]) => {
       basis ??= fourierBasis(h, w, o.decay);
-      return initialSpectrum(units.map((u) => u.seed), basis, o.sd);
+      return initialSpectrum(
+        units.map((u) => u.seed),
+        basis,
+        o.sd,
+      );
     },
     image: (params) => fourierToPixels(params, basis!),
     dispose: () => basis?.dispose(),
