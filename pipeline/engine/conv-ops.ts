@@ -106,6 +106,36 @@ export function padOrCrop(x: tf.Tensor4D, pads: Pads): tf.Tensor4D {
 export type ConvFn = (x: tf.Tensor4D, activation?: FusedActivation) => tf.Tensor4D;
 
 /**
+ * Forward: one (fused) kernel with explicit pads. TF's 'same' would be the same numbers, but wasm
+ * (XNNPACK's SAME flag) returns zeros for 'same' with a stride > 1 and a non-square kernel.
+ */
+function forwardConv(spec: ConvSpec, x: tf.Tensor4D, pads: Pads, activation: FusedActivation): tf.Tensor4D {
+  const d = spec.dilations ?? [1, 1];
+  const pad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], pads[0], pads[1], [0, 0]];
+  const fused = spec.bias !== undefined || activation !== 'linear';
+  if (!fused) {
+    return spec.kind === 'conv' ? tf.conv2d(x, spec.filter, spec.strides, pad, 'NHWC', d) : tf.depthwiseConv2d(x, spec.filter, spec.strides, pad, 'NHWC', d);
+  }
+  // The kernel itself: tf.fused.* would split into conv + add + activation under a gradient tape,
+  // and this forward runs inside customGrad, whose gradient is ours.
+  const inputs = { x, filter: spec.filter, ...(spec.bias ? { bias: spec.bias } : {}) } as unknown as tf.NamedTensorMap;
+  const attrs = { strides: spec.strides, pad, dataFormat: 'NHWC', dilations: d, activation } as unknown as tf.NamedAttrMap;
+  return tf.engine().runKernel(spec.kind === 'conv' ? 'FusedConv2D' : 'FusedDepthwiseConv2D', inputs, attrs) as tf.Tensor4D;
+}
+
+/** Pads of the input gradient's stride-1 convolution over the dilated output gradient (negative: crop). */
+function gradientPads([h, w]: [number, number], pads: Pads, [kh, kw]: [number, number], d: [number, number], strides: [number, number]): Pads {
+  const effH = (kh - 1) * d[0] + 1;
+  const effW = (kw - 1) * d[1] + 1;
+  const remH = (h + pads[0][0] + pads[0][1] - effH) % strides[0];
+  const remW = (w + pads[1][0] + pads[1][1] - effW) % strides[1];
+  return [
+    [effH - 1 - pads[0][0], effH - 1 - pads[0][1] + remH],
+    [effW - 1 - pads[1][0], effW - 1 - pads[1][1] + remW],
+  ];
+}
+
+/**
  * Builds `x => act(conv(x) + bias)` with a forward-conv input gradient. The returned function owns the
  * flipped filter (kept until `dispose`).
  */
@@ -118,20 +148,6 @@ export function makeConv(spec: ConvSpec): { apply: ConvFn; dispose: () => void }
     return spec.kind === 'conv' ? flipped.transpose([0, 1, 3, 2]) : flipped.reshape([kh, kw, inC * outOrMult, 1]);
   }) as tf.Tensor4D;
   tf.keep(back);
-  // Forward: one (fused) kernel with explicit pads. TF's 'same' would be the same numbers, but wasm
-  // (XNNPACK's SAME flag) returns zeros for 'same' with a stride > 1 and a non-square kernel.
-  const forward = (x: tf.Tensor4D, pads: Pads, activation: FusedActivation): tf.Tensor4D => {
-    const pad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], pads[0], pads[1], [0, 0]];
-    const fused = spec.bias !== undefined || activation !== 'linear';
-    if (!fused) {
-      return spec.kind === 'conv' ? tf.conv2d(x, spec.filter, spec.strides, pad, 'NHWC', d) : tf.depthwiseConv2d(x, spec.filter, spec.strides, pad, 'NHWC', d);
-    }
-    // The kernel itself: tf.fused.* would split into conv + add + activation under a gradient tape,
-    // and this forward runs inside customGrad, whose gradient is ours.
-    const inputs = { x, filter: spec.filter, ...(spec.bias ? { bias: spec.bias } : {}) } as unknown as tf.NamedTensorMap;
-    const attrs = { strides: spec.strides, pad, dataFormat: 'NHWC', dilations: d, activation } as unknown as tf.NamedAttrMap;
-    return tf.engine().runKernel(spec.kind === 'conv' ? 'FusedConv2D' : 'FusedDepthwiseConv2D', inputs, attrs) as tf.Tensor4D;
-  };
   // Stride-1 convolution of a gradient with a (sub-)kernel of `back`, channels summed back to inC.
   const backConv = (x: tf.Tensor4D, kernel: tf.Tensor4D, p: 'valid' | [[number, number], [number, number], [number, number], [number, number]], dil: [number, number]): tf.Tensor4D => {
     if (spec.kind === 'conv') return tf.conv2d(x, kernel, 1, p, 'NHWC', dil);
@@ -148,14 +164,7 @@ export function makeConv(spec: ConvSpec): { apply: ConvFn; dispose: () => void }
   };
   const inputGrad = (dy: tf.Tensor4D, inShape: number[], pads: Pads): tf.Tensor4D => {
     const [, h, w] = inShape as [number, number, number, number];
-    const effH = (kh - 1) * d[0] + 1;
-    const effW = (kw - 1) * d[1] + 1;
-    const remH = (h + pads[0][0] + pads[0][1] - effH) % spec.strides[0];
-    const remW = (w + pads[1][0] + pads[1][1] - effW) % spec.strides[1];
-    const gradPads: Pads = [
-      [effH - 1 - pads[0][0], effH - 1 - pads[0][1] + remH],
-      [effW - 1 - pads[1][0], effW - 1 - pads[1][1] + remW],
-    ];
+    const gradPads = gradientPads([h, w], pads, [kh, kw], d, spec.strides);
     // Polyphase for strided regular convs (wasm, min of 9 under load: ResNet50V2's 7×7/2 stem 91 → 31 ms,
     // 3×3/2 at 128 channels 27 → 12 ms, 1×1/2 256 → 512 at batch 4 124 → 56 ms); MobileNet's
     // depthwise 3×3/2 was no faster (2.7 vs 2.9 ms), so depthwise keeps the dilated form.
@@ -172,7 +181,7 @@ export function makeConv(spec: ConvSpec): { apply: ConvFn; dispose: () => void }
     const pads = resolvePads(x.shape[1], x.shape[2], [kh, kw], spec.strides, spec.padding, d);
     const op = tf.customGrad(((input: tf.Tensor, save: tf.GradSaveFunc) => {
       const inShape = input.shape;
-      const value = forward(input as tf.Tensor4D, pads, activation);
+      const value = forwardConv(spec, input as tf.Tensor4D, pads, activation);
       save(activation === 'linear' ? [] : [value]);
       return {
         value,
