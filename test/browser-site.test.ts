@@ -211,7 +211,11 @@ test('keyboard: Tab reaches every link, button and field of a unit page and a la
   for (const rel of ['layers/conv_pw_2_relu/0/', 'layers/conv_pw_2_relu/']) {
     const page = await open(rel);
     const total = await page.evaluate(() => {
-      document.querySelectorAll('a[href], button:not([hidden]), input, pre[tabindex]').forEach((el, i) => el.setAttribute('data-k', String(i)));
+      // What Tab should reach: visible controls (not those of a hidden tab panel), one stop per radio group (its checked radio).
+      const stops = [...document.querySelectorAll('a[href], button:not([hidden]), input, pre[tabindex]')].filter(
+        (el) => el.checkVisibility() && !(el instanceof HTMLInputElement && el.type === 'radio' && !el.checked),
+      );
+      stops.forEach((el, i) => el.setAttribute('data-k', String(i)));
       return document.querySelectorAll('[data-k]').length;
     });
     const reached = new Set<string>();

@@ -34,12 +34,9 @@ const slurmEnv = (i: number) => ({
 });
 
 before(async () => {
-  await writeConfig(cfg, scaleConfig(sharded));
+  await writeConfig(tmp, scaleConfig(sharded), path.basename(cfg));
   // The unsharded atlas and the three shards, as three processes at once (as an array job would run them).
-  const runs = await Promise.all([
-    runCli(['pipeline', '--config', await writeConfig(path.join(tmp, 'whole.yaml'), scaleConfig(whole))]),
-    ...[0, 1, 2].map((i) => runCli(['pipeline', '--config', cfg], slurmEnv(i))),
-  ]);
+  const runs = await Promise.all([runCli(['pipeline', '--config', await writeConfig(tmp, scaleConfig(whole), 'whole.yaml')]), ...[0, 1, 2].map((i) => runCli(['pipeline', '--config', cfg], slurmEnv(i)))]);
   for (const r of runs) assert.equal(r.code, 0, r.stderr);
   assert.match(runs[2]!.stderr, /shard 1\/3 from Slurm array \(SLURM_ARRAY_TASK_ID=1/);
 });
@@ -134,7 +131,7 @@ test('missing units are named and refused; --allow-partial writes the atlas with
 
 test('a shard of another config is refused (exit 2), naming the shard and the difference', { timeout: 60_000 }, async () => {
   const other = path.join(tmp, 'other');
-  const otherCfg = await writeConfig(path.join(tmp, 'other.yaml'), scaleConfig(other).replace('seed: 7', 'seed: 8'));
+  const otherCfg = await writeConfig(tmp, scaleConfig(other).replace('seed: 7', 'seed: 8'), 'other.yaml');
   const run = await runCli(['pipeline', '--config', otherCfg, '--shard', '1/3', '--output', path.join(tmp, 'other-1')]);
   assert.equal(run.code, 0, run.stderr);
   const r = await runCli(['merge', shardDirs[0]!, path.join(tmp, 'other-1'), shardDirs[2]!, '--into', path.join(tmp, 'mixed')]);
@@ -171,7 +168,7 @@ test('the merged atlas builds the same site pages as the unsharded one, with no 
     ['merged', into],
   ] as const) {
     sites.push(path.join(tmp, `dist-${name}`));
-    await buildSite(await writeConfig(path.join(tmp, `site-${name}.yaml`), scaleConfig(output)), sites.at(-1)!);
+    await buildSite(await writeConfig(tmp, scaleConfig(output), `site-${name}.yaml`), sites.at(-1)!);
   }
   assert.deepEqual(await builtPages(sites[1]!), await builtPages(sites[0]!));
   const links = await brokenLinks(sites[1]!);

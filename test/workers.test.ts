@@ -19,7 +19,7 @@ after(() => fs.rm(tmp, { recursive: true, force: true }));
 const refDir = path.join(tmp, 'one');
 
 before(async () => {
-  const r = await runCli(['pipeline', '--workers', '1', '--config', await writeConfig(path.join(tmp, 'one.yaml'), scaleConfig(refDir))]);
+  const r = await runCli(['pipeline', '--workers', '1', '--config', await writeConfig(tmp, scaleConfig(refDir), 'one.yaml')]);
   assert.equal(r.code, 0, r.stderr);
 });
 
@@ -47,7 +47,7 @@ test('auto: one worker per physical core on wasm/cpu, one on backends that use e
 
 test('two workers: the same manifest entries and image bytes as one', { timeout: 120_000 }, async () => {
   const dir = path.join(tmp, 'two');
-  const r = await runCli(['pipeline', '--workers', '2', '--config', await writeConfig(path.join(tmp, 'two.yaml'), scaleConfig(dir))]);
+  const r = await runCli(['pipeline', '--workers', '2', '--config', await writeConfig(tmp, scaleConfig(dir), 'two.yaml')]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /workers: 2 processes/);
   assert.match(r.stderr, new RegExp(`done: ${SCALE_UNITS} computed, 0 reused, 0 failed`));
@@ -56,7 +56,7 @@ test('two workers: the same manifest entries and image bytes as one', { timeout:
 
 test('a worker killed with SIGKILL fails its batch only; the rerun completes it', { timeout: 180_000 }, async (t) => {
   const dir = path.join(tmp, 'worker-killed');
-  const cfg = await writeConfig(path.join(tmp, 'worker-killed.yaml'), scaleConfig(dir));
+  const cfg = await writeConfig(tmp, scaleConfig(dir), 'worker-killed.yaml');
   const run = spawnCli(['pipeline', '--workers', '2', '--config', cfg]);
   assert.ok(await run.waitFor(/^\[\d+\/\d+ units\]/m), run.stderr());
   const [victim] = await workerPids(run.child.pid!);
@@ -81,7 +81,7 @@ test('a worker killed with SIGKILL fails its batch only; the rerun completes it'
 
 test('the parent killed with SIGKILL: its workers end, the rerun completes with nothing corrupt', { timeout: 180_000 }, async () => {
   const dir = path.join(tmp, 'parent-killed');
-  const cfg = await writeConfig(path.join(tmp, 'parent-killed.yaml'), scaleConfig(dir));
+  const cfg = await writeConfig(tmp, scaleConfig(dir), 'parent-killed.yaml');
   const run = spawnCli(['pipeline', '--workers', '2', '--config', cfg]);
   assert.ok(await run.waitFor(/^\[[2-9]\/\d+ units\]/m), run.stderr());
   const workers = await workerPids(run.child.pid!);
@@ -100,7 +100,7 @@ test('the parent killed with SIGKILL: its workers end, the rerun completes with 
 
 test('Ctrl-C under workers: the batches in flight are finished and kept, exit 130; the rerun completes', { timeout: 180_000 }, async () => {
   const dir = path.join(tmp, 'interrupted');
-  const cfg = await writeConfig(path.join(tmp, 'interrupted.yaml'), scaleConfig(dir));
+  const cfg = await writeConfig(tmp, scaleConfig(dir), 'interrupted.yaml');
   const run = spawnCli(['pipeline', '--workers', '2', '--config', cfg]);
   assert.ok(await run.waitFor(/^\[\d+\/\d+ units\]/m), run.stderr());
   run.child.kill('SIGINT');

@@ -21,6 +21,7 @@ export async function tempDir(prefix = 'atlas-test-'): Promise<string> {
 
 /** Writes `<dir>/<name>` (creating the folder); returns its path. */
 export async function writeConfig(dir: string, yaml: string, name = 'atlas.config.yaml'): Promise<string> {
+  if (/\.ya?ml$/.test(dir)) throw new Error(`writeConfig(${dir}, …): the first argument is the folder; the file name comes third`);
   const file = path.join(dir, name);
   await fs.mkdir(dir, { recursive: true });
   await fs.writeFile(file, yaml);
