@@ -96,3 +96,22 @@ test('flags forced with tiny settings: stalled at a ReLU6 cap, not with the pre-
     'the pre-activation rises past the cap',
   );
 });
+
+test("the notes' probability score, chosen with their deprocessing, is their method: no projection, the softmax output maximized", async () => {
+  const config = configSchema.parse({ model: { id: 'm', source: 'x', score: 'probability' }, render: { lecture: { classes: { steps: 5, deprocess: 'lecture' } } } });
+  const settings = lectureMethod.settings(config, 'class', { size: [64, 64], capped: false });
+  assert.equal(settings.projected, undefined, 'unconstrained ascent, as in the notes');
+  assert.equal(settings.score, 'probability');
+  const objective = lectureMethod.objective(settings, { kind: 'class', node: graph.logitNode!, indices: [141], isLogit: true });
+  // Its value is the model's softmax probability of the class.
+  const x = tf.randomUniform([1, 64, 64, 3], -1, 1, 'float32', 9) as tf.Tensor4D;
+  const want = tf.softmax(graph.run(x, [graph.logitNode!])[0]!.reshape([1, -1])).arraySync() as number[][];
+  assert.ok(Math.abs(evaluate(objective, graph, x).arraySync()[0]! - want[0]![141]!) < 1e-6);
+  // The curve: that probability minus the notes' tiny L2 term. From noise it barely moves: the
+  // gradient of a tiny probability vanishes (why logprob exists).
+  const [r] = await renderBatch(lectureMethod.plan(settings, [{ key: 'c', seed: 4 }], objective), { engine: tfjsEngine(graph), pixels: { range: [-1, 1] } });
+  assert.ok(
+    r!.curve.every((v) => v > -0.01 && v < 1),
+    r!.curve.join(', '),
+  );
+});
