@@ -14,10 +14,9 @@ import { acquireLock, holderAlive, LOCK_FILE, type LockInfo } from './lock.ts';
 import { cleanTemporaryFiles, exists, writeFileAtomic } from './output/atomic.ts';
 import { MANIFEST_FILE, readManifest, readManifestIfAny, type Manifest, type ManifestUnit } from './output/manifest.ts';
 import { unitKey } from './output/paths.ts';
-import { sheetPlan, writeSheets } from './output/sheets.ts';
+import { sheetPlan, writeSheets, listedSheets } from './output/sheets.ts';
 import { planUnits } from './plan.ts';
 import type { Progress } from './progress.ts';
-import { listedSheets } from './run.ts';
 import { readShardInfo, type ShardInfo } from './shard.ts';
 
 /** Units no shard holds: the atlas is incomplete (exit 1 unless --allow-partial). */

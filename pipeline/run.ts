@@ -13,15 +13,14 @@ import { createGradientEngine } from './engine/select-engine.ts';
 import { tfjsEngine } from './engine/tfjs-engine.ts';
 import { AtlasError } from './errors.ts';
 import { acquireLock, lockWriteError, type Lock } from './lock.ts';
-import { cleanTemporaryFiles, exists } from './output/atomic.ts';
+import { cleanTemporaryFiles } from './output/atomic.ts';
 import { MANIFEST_FILE, readManifest, type Manifest } from './output/manifest.ts';
-import { sheetPlan, writeSheets } from './output/sheets.ts';
+import { listedSheets, sheetPlan, writeSheets } from './output/sheets.ts';
 import { AtlasWriter } from './output/writer.ts';
 import { runDatasetPhase } from './dataset/phase.ts';
 import { listDataset } from './dataset/photos.ts';
 import { createProgress, type Progress } from './progress.ts';
-import { METHODS } from './render/methods/index.ts';
-import { loadStartPhoto, locate, prepareAtlas, type AtlasContext, type StartPhoto } from './run/prepare.ts';
+import { loadStartPhotos, locate, prepareAtlas } from './run/prepare.ts';
 import { renderAll } from './run/render-all.ts';
 import { planReuse } from './run/reuse.ts';
 import { batchRunner, shardSelection } from './run/scale.ts';
@@ -134,19 +133,6 @@ function finish(o: {
   return { outDir: o.outDir, manifest: o.writer.manifest(), computed, reused: o.reused, failed, backend: o.backend, steps: o.steps, interrupted: o.interrupted, remaining, problems: o.problems };
 }
 
-/** The start photos the methods' settings name, decoded once each (keyed by the path as written). */
-export async function loadStartPhotos(ctx: AtlasContext): Promise<Map<string, StartPhoto>> {
-  const photos = new Map<string, StartPhoto>();
-  const { config } = ctx.loaded;
-  for (const id of config.render.methods) {
-    for (const kind of ['filter', 'class'] as const) {
-      const file = METHODS[id]!.settings(config, kind, { size: ctx.size, capped: false }).photo;
-      if (file && !photos.has(file)) photos.set(file, await loadStartPhoto(ctx.loaded, file, ctx.size, ['render', id, 'photo']));
-    }
-  }
-  return photos;
-}
-
 /** Takes the output folder: creates it, locks it, removes what a killed run left. */
 async function openOutput(loaded: LoadedConfig, outDir: string, progress: Progress): Promise<Lock> {
   await prepareOutputDir(loaded, outDir);
@@ -161,18 +147,6 @@ async function openOutput(loaded: LoadedConfig, outDir: string, progress: Progre
   const cleaned = await cleanTemporaryFiles(outDir);
   if (cleaned) progress.log(`removed ${cleaned} temporary file(s) left by an interrupted run`);
   return lock;
-}
-
-/** Sheets the manifest may name: existing files the previous manifest listed for the same filters. */
-export async function listedSheets(outDir: string, plan: ReturnType<typeof sheetPlan>, previous: Manifest | undefined): Promise<Set<string>> {
-  const sheets = new Set<string>();
-  const before = new Map((previous?.layers ?? []).flatMap((l) => Object.values(l.sheets ?? {}).flat()).map((e) => [e.file, e.filters]));
-  for (const { file, filters } of plan) {
-    const old = before.get(file);
-    const same = !!old && old.length === filters.length && old.every((v, i) => v === filters[i]);
-    if (same && (await exists(path.join(outDir, file)))) sheets.add(file);
-  }
-  return sheets;
 }
 
 async function readPreviousManifest(outDir: string, progress: Progress): Promise<Manifest | undefined> {

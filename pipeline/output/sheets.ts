@@ -5,8 +5,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { PlannedLayer } from '../plan.ts';
-import { writeFileAtomic } from './atomic.ts';
+import { exists, writeFileAtomic } from './atomic.ts';
 import { contactSheet, decodeRgb, encodePng } from './images.ts';
+import type { Manifest } from './manifest.ts';
 import { sheetFile, unitFiles } from './paths.ts';
 
 export const SHEET_TILES = 64;
@@ -80,4 +81,16 @@ export async function writeSheets(modelId: string, plan: PlannedSheet[], outDir:
     }
   }
   return problems;
+}
+
+/** Sheets the manifest may name: existing files the previous manifest listed for the same filters. */
+export async function listedSheets(outDir: string, plan: PlannedSheet[], previous: Manifest | undefined): Promise<Set<string>> {
+  const sheets = new Set<string>();
+  const before = new Map((previous?.layers ?? []).flatMap((l) => Object.values(l.sheets ?? {}).flat()).map((e) => [e.file, e.filters]));
+  for (const { file, filters } of plan) {
+    const old = before.get(file);
+    const same = !!old && old.length === filters.length && old.every((v, i) => v === filters[i]);
+    if (same && (await exists(path.join(outDir, file)))) sheets.add(file);
+  }
+  return sheets;
 }

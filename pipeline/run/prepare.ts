@@ -117,7 +117,7 @@ export interface StartPhoto {
 }
 
 /** Reads a start photo that a method's settings name (relative to the config), resized to the image size. */
-export async function loadStartPhoto(loaded: LoadedConfig, file: string, size: [number, number], keyPath: string[]): Promise<StartPhoto> {
+async function loadStartPhoto(loaded: LoadedConfig, file: string, size: [number, number], keyPath: string[]): Promise<StartPhoto> {
   const abs = path.resolve(loaded.dir, file);
   const decoded = await decodeRgb(abs, size).catch((err: Error) => {
     throw locate(loaded, new AtlasError(`${keyPath.join('.')}: cannot read image ${abs}: ${err.message}; expected a PNG, JPEG or WebP file`, { key: keyPath.join('.'), path: keyPath }));
@@ -139,4 +139,17 @@ export function locate(loaded: LoadedConfig, err: unknown): unknown {
   const at = `${loaded.file}:${line ?? '?'}`;
   if (err.file) return new AtlasError(`${err.message} (from ${err.path.join('.')} at ${at})`, { file: err.file, key: err.key, line: err.line, path: err.path });
   return new AtlasError(`${at} ${err.message}`, { file: loaded.file, key: err.key, line, path: err.path });
+}
+
+/** The start photos the methods' settings name, decoded once each (keyed by the path as written). */
+export async function loadStartPhotos(ctx: AtlasContext): Promise<Map<string, StartPhoto>> {
+  const photos = new Map<string, StartPhoto>();
+  const { config } = ctx.loaded;
+  for (const id of config.render.methods) {
+    for (const kind of ['filter', 'class'] as const) {
+      const file = METHODS[id]!.settings(config, kind, { size: ctx.size, capped: false }).photo;
+      if (file && !photos.has(file)) photos.set(file, await loadStartPhoto(ctx.loaded, file, ctx.size, ['render', id, 'photo']));
+    }
+  }
+  return photos;
 }

@@ -8,10 +8,9 @@ import { loadConfig } from '../config/load.ts';
 import { selectBackend, type BackendName } from '../engine/backend.ts';
 import { createGradientEngine } from '../engine/select-engine.ts';
 import { tfjsEngine } from '../engine/tfjs-engine.ts';
-import { loadStartPhotos } from '../run.ts';
 import { encodeUnit } from '../output/writer.ts';
 import { runBatch, type BatchContext, type BatchOutput } from './batch.ts';
-import { prepareAtlas } from './prepare.ts';
+import { loadStartPhotos, prepareAtlas } from './prepare.ts';
 import type { TodoUnit } from './reuse.ts';
 
 export interface WorkerInit {
