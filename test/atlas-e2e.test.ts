@@ -49,7 +49,7 @@ output: data
 site:
   title: Test atlas
   url: https://example.org
-  base: /atlas/
+  base: /ignored/
 `,
     'build',
     {},

@@ -218,6 +218,7 @@ test('keyboard: Tab reaches every link, button and field of a unit page and a la
       stops.forEach((el, i) => el.setAttribute('data-k', String(i)));
       return document.querySelectorAll('[data-k]').length;
     });
+    assert.ok(total > 5, `${rel}: only ${total} controls found`);
     const reached = new Set<string>();
     for (let i = 0; i < total + 5; i++) {
       await page.keyboard.press('Tab');

@@ -44,7 +44,12 @@ describe('onnx backend selection', () => {
     assert.equal(sel.name, 'onnx-cpu');
     assert.equal(sel.onnx, 'cpu');
     assert.equal(tf.getBackend(), 'wasm', 'TF.js runs on wasm beside ORT');
-    // This machine has no GPU provider libraries; where one loads, it comes first instead.
+    // Every provider ahead of onnx-cpu was tried and skipped with a reason (no GPU provider libraries here).
+    const order = CANDIDATES.filter((c) => c.onnx || c.name === 'wasm').map((c) => c.name);
+    assert.deepEqual(
+      sel.skipped.map((s) => s.name),
+      order.slice(0, order.indexOf('onnx-cpu')),
+    );
     for (const s of sel.skipped) {
       assert.match(s.name, /^onnx-(cuda|directml|coreml)$/);
       assert.ok(s.reason.length > 0);

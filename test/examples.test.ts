@@ -70,13 +70,12 @@ it('lecture-resnet50v2 (and its photo variant) build on a random-weight ResNet50
     m.layers.map((l) => [l.name, l.filterCount, l.filters]),
     [['conv3_block4_out', 512, [0, 1]]],
   );
-  if (existsSync(PHOTO)) {
-    const p = await runExample('lecture-resnet50v2-photo.yaml', model, (c) => {
-      small(c);
-      c.render.lecture.photo = PHOTO;
-    });
-    assert.equal(p.units.length, 2);
-  }
+  assert.ok(existsSync(PHOTO), `the photo variant needs ${PHOTO} (the shared photos)`);
+  const p = await runExample('lecture-resnet50v2-photo.yaml', model, (c) => {
+    small(c);
+    c.render.lecture.photo = PHOTO;
+  });
+  assert.equal(p.units.length, 2);
   model.dispose();
 });
 

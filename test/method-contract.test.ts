@@ -66,6 +66,7 @@ for (const id of Object.keys(METHODS)) {
         const batch = await render(method, kind, indices, [101, 202, 303]);
         const [alone] = await render(method, kind, [indices[1]!], [202]);
         assert.ok(same(alone!.image, batch[1]!.image), 'image');
+        assert.equal(alone!.curve.length, batch[1]!.curve.length);
         alone!.curve.forEach((v, i) => assert.ok(Math.abs(v - batch[1]!.curve[i]!) <= 1e-4 * Math.max(1, Math.abs(v)), `curve step ${i}`));
         assert.ok(!same(batch[0]!.image, batch[1]!.image), 'the batch holds different images');
       });

@@ -85,6 +85,7 @@ test('the parent killed with SIGKILL: its workers end, the rerun completes with 
   const run = spawnCli(['pipeline', '--workers', '2', '--config', cfg]);
   assert.ok(await run.waitFor(/^\[[2-9]\/\d+ units\]/m), run.stderr());
   const workers = await workerPids(run.child.pid!);
+  assert.ok(workers.length > 0, 'workers were running');
   run.child.kill('SIGKILL');
   await run.done;
   // A worker notices the lost parent at its next step; no fixed time is asserted, only that it ends.

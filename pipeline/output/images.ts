@@ -17,7 +17,10 @@ export function encodeThumb(rgb: Uint8Array, width: number, height: number, size
 }
 
 /** Delay of each frame in ms: `frameMs` each, the last held `holdFactor` times longer. All non-zero. */
-export function frameDelays(count: number, frameMs: number, holdFactor = 10): number[] {
+/** The last GIF frame is held this many frame times (the final image stays on screen). */
+export const LAST_FRAME_HOLD = 10;
+
+export function frameDelays(count: number, frameMs: number, holdFactor = LAST_FRAME_HOLD): number[] {
   const ms = Math.max(20, Math.round(frameMs));
   return Array.from({ length: count }, (_, i) => (i === count - 1 ? Math.min(ms * holdFactor, 65535) : ms));
 }
