@@ -18,7 +18,8 @@ import { BACKEND_NAMES, CANDIDATES, selectBackend, type BackendName } from '../p
 import { buildLeanGraph } from '../pipeline/engine/graph.ts';
 import { lowerSpec } from '../pipeline/engine/lower.ts';
 import { OnnxEngine } from '../pipeline/engine/onnx/engine.ts';
-import { loadOrt, physicalCores, type ProviderName } from '../pipeline/engine/onnx/runtime.ts';
+import { physicalCores } from '../pipeline/engine/cores.ts';
+import { loadOrt, type ProviderName } from '../pipeline/engine/onnx/runtime.ts';
 import { tfjsEngine } from '../pipeline/engine/tfjs-engine.ts';
 import { runPipeline } from '../pipeline/run.ts';
 import { datasetRow } from './dataset.ts';

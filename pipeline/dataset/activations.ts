@@ -13,7 +13,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LeanGraph } from '../engine/graph.ts';
 import { channelMeans } from '../render/objectives.ts';
-import { toModelInput, type PixelSpace } from '../render/pixels.ts';
+import { fromByteImages, toModelInput, type PixelSpace } from '../render/pixels.ts';
 
 /** Numbers kept per channel (see the module comment). */
 export const STATS_PER_CHANNEL = 4;
@@ -78,7 +78,7 @@ export function passTargets(graph: LeanGraph, plan: ActivationPlan): string[] {
 export async function photoStats(graph: LeanGraph, pixels: PixelSpace, plan: ActivationPlan, photos: Uint8Array[], size: [number, number]): Promise<PhotoStats[]> {
   const targets = passTargets(graph, plan);
   const [stats, scores] = tf.tidy(() => {
-    const batch = tf.tensor4d(concat(photos), [photos.length, size[0], size[1], 3], 'float32').div(127.5).sub(1) as tf.Tensor4D;
+    const batch = fromByteImages(photos, size[1], size[0]);
     const ran = graph.run(toModelInput(batch, pixels), targets);
     const values = new Map(targets.map((t, i) => [t, ran[i]!]));
     const perLayer = plan.layers.map((layer) => {
@@ -105,14 +105,4 @@ export async function photoStats(graph: LeanGraph, pixels: PixelSpace, plan: Act
 function slicePhoto(data: Float32Array, batch: number, b: number): Float32Array {
   const per = data.length / batch;
   return data.slice(b * per, (b + 1) * per);
-}
-
-function concat(photos: Uint8Array[]): Float32Array {
-  const out = new Float32Array(photos.reduce((s, p) => s + p.length, 0));
-  let at = 0;
-  for (const p of photos) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

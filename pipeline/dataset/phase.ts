@@ -23,6 +23,7 @@ import { datasetDir } from './files.ts';
 import { publishPhoto, prunePublished } from './publish.ts';
 import { Rankings, type LayerRanking } from './rank.ts';
 import { receptiveField } from './receptive-field.ts';
+import { capsOutput } from '../run/reuse.ts';
 
 export interface DatasetPhase {
   ctx: AtlasContext;
@@ -44,7 +45,7 @@ function layerRankings(ctx: AtlasContext, config: AtlasConfig): Map<string, Laye
   return new Map(
     ctx.layers.map((l) => {
       const cap = node(l.name).relu?.cap;
-      const settings = method.settings(config, 'filter', { size: ctx.size, capped: cap !== undefined && Number.isFinite(cap) });
+      const settings = method.settings(config, 'filter', { size: ctx.size, capped: capsOutput(ctx, l.name) });
       // The objective itself says which map it reads.
       const { read } = method.objective(settings, { kind: 'filter', node: l.name, indices: [0], isLogit: false });
       return [l.name, { pre: read.pre, ...(cap !== undefined ? { cap } : {}), filters: l.filters }];

@@ -32,8 +32,6 @@ export interface GraphNode {
   foldedInto?: string;
   apply: (inputs: tf.Tensor[]) => tf.Tensor;
   dispose?: () => void;
-  /** True for a softmax (the model's probabilities). */
-  softmax?: boolean;
   /**
    * For nodes whose output is relu(pre), relu6(pre) or min(max(pre, 0), cap): the pre-activation
    * and the cap (Infinity for relu). Lets an objective redirect the gradient of an inactive channel.
@@ -76,7 +74,7 @@ export interface LeanGraphOptions {
 
 function toGraphNode(n: LeanNode): GraphNode {
   const built = buildOp(n.op);
-  return { ...n, ...built, ...(n.op.op === 'softmax' ? { softmax: true } : {}) };
+  return { ...n, ...built };
 }
 
 /** Builds the lean graph of a ModelSpec (see `model/spec.ts`; `specFromLayersModel` for a tf.LayersModel). */

@@ -6,7 +6,7 @@ import type { Weight } from './ops.ts';
 import { activationName, batchNormAffine, channelsLast, conv, globalPool, identity, lastAxis, merge, pads, perChannel, pool, Unsupported, vec, type LayerRule } from './lower-layers.ts';
 
 /** Layers that only act in training (noise, dropout, augmentation): the identity at inference. */
-export const INFERENCE_IDENTITY = [
+const INFERENCE_IDENTITY = [
   'Dropout',
   'SpatialDropout1D',
   'SpatialDropout2D',

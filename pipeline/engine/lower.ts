@@ -46,7 +46,7 @@ function unsupportedReason(l: ModelSpec['layers'][number]): string | undefined {
 }
 
 /** Refuses the whole model before any work when a layer cannot be run exactly. */
-export function checkSupported(spec: ModelSpec, file = spec.name): void {
+function checkSupported(spec: ModelSpec, file = spec.name): void {
   const reasons = spec.layers.map(unsupportedReason).filter((r): r is string => !!r);
   if (reasons.length === 0) return;
   const more = reasons.length > 5 ? ` (and ${reasons.length - 5} more)` : '';

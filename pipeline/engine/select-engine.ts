@@ -6,6 +6,7 @@
 import type { SelectedBackend } from './backend.ts';
 import type { GradientEngine } from './engine.ts';
 import { unsupportedReason, type LeanNode } from './onnx/compile.ts';
+import { physicalCores } from './cores.ts';
 
 export interface EngineSelection {
   engine: GradientEngine;
@@ -26,7 +27,7 @@ export async function createGradientEngine(selected: SelectedBackend, graph: { n
   if (!selected.onnx) return { engine: tfjs() };
   const reason = unsupportedReason(graph.nodes);
   if (reason) return { engine: tfjs(), fallback: `${selected.name} cannot compile this model (${reason}); the TF.js lean graph runs instead` };
-  const { loadOrt, physicalCores } = await import('./onnx/runtime.ts');
+  const { loadOrt } = await import('./onnx/runtime.ts');
   const { OnnxEngine } = await import('./onnx/engine.ts');
   const threads = options.threads ?? physicalCores();
   return { engine: new OnnxEngine(graph.nodes, { ort: await loadOrt(), provider: selected.onnx, threads }) };

@@ -162,7 +162,7 @@ function flattenModel(s: Scope, model: Json, level: Level, fed: string[]): strin
 }
 
 /** Unwraps `{model_config: …}` (TF.js modelTopology) and checks it is a model config. */
-export function modelConfigOf(json: unknown, file: string): Json {
+function modelConfigOf(json: unknown, file: string): Json {
   let top = json as Json;
   if (top && typeof top === 'object' && top.model_config) top = top.model_config as Json;
   if (!top || typeof top !== 'object' || !MODEL_CLASSES.has(String(top.class_name))) {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { buildLeanGraph, type LeanGraph, type LeanGraphOptions } from '../engine/graph.ts';
 import { AtlasError } from '../errors.ts';
 import { HDF5_SIGNATURE } from './formats/hdf5.ts';
-import { readKerasH5, readKerasZip } from './formats/keras.ts';
+import { readKerasH5, readKerasZip, MAX_WEIGHTS_BYTES } from './formats/keras.ts';
 import { readTfjsSpec } from './formats/tfjs.ts';
 import type { ModelSpec } from './spec.ts';
 
@@ -22,7 +22,8 @@ export interface LoadedModelSpec {
 }
 
 /** Largest model file read into memory. */
-export const MAX_MODEL_FILE_BYTES = 2 ** 31 - 2 ** 20;
+/** The largest model file read: the cap on a `.keras` file's weights, which the whole file may reach. */
+const MAX_MODEL_FILE_BYTES = MAX_WEIGHTS_BYTES;
 
 function fail(file: string, message: string): never {
   throw new AtlasError(`${file}: ${message}`, { file, path: ['model', 'source'] });
@@ -37,10 +38,8 @@ export function detectFormat(head: Uint8Array): ModelFormat | undefined {
 
 async function readBytes(file: string): Promise<Buffer> {
   const stat = await fs.stat(file).catch((err: NodeJS.ErrnoException) => fail(file, `cannot read the model file (${err.code ?? err.message})`));
-  if (stat.isDirectory()) {
-    const inner = path.join(file, 'model.json');
-    return readBytes(inner);
-  }
+  // loadModelSpec maps a folder to its model.json first: a folder here is a model.json that is one.
+  if (stat.isDirectory()) fail(file, 'is a folder, not a model file');
   if (stat.size > MAX_MODEL_FILE_BYTES) fail(file, `the model file is ${stat.size} bytes, more than the ${MAX_MODEL_FILE_BYTES} a model may be`);
   if (stat.size === 0) fail(file, 'the model file is empty');
   return fs.readFile(file);

@@ -32,3 +32,15 @@ export function toModelInput(x: tf.Tensor4D, space: PixelSpace): tf.Tensor4D {
   if (space.std) y = y.div(tf.tensor1d(space.std.slice(0, c)));
   return y as tf.Tensor4D;
 }
+
+/** Canonical pixels of RGB byte images, [n, h, w, 3]. */
+export function fromByteImages(images: Uint8Array[], width: number, height: number): tf.Tensor4D {
+  return tf.tidy(
+    () =>
+      tf
+        .stack(images.map((rgb) => tf.tensor3d(rgb, [height, width, 3], 'int32')))
+        .toFloat()
+        .div(127.5)
+        .sub(1) as tf.Tensor4D,
+  );
+}

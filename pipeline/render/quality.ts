@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { LeanGraph } from '../engine/graph.ts';
 import { preActivation } from '../engine/tfjs-engine.ts';
 import { channelMeans } from './objectives.ts';
-import { toModelInput, type PixelSpace } from './pixels.ts';
+import { fromByteImages, toModelInput, type PixelSpace } from './pixels.ts';
 import { prng } from './seed.ts';
 import { copyAffine, samplingMap, warp, type Affine } from './transforms.ts';
 
@@ -47,18 +47,6 @@ export function copyTransforms(seed: number, size: [number, number], o: CopyOpti
     const s = o.scale[0] + (o.scale[1] - o.scale[0]) * rand();
     return copyAffine(size, [dy, dx], s);
   });
-}
-
-/** Canonical pixels of RGB byte images, [n, h, w, 3]. */
-function fromByteImages(images: Uint8Array[], width: number, height: number): tf.Tensor4D {
-  return tf.tidy(
-    () =>
-      tf
-        .stack(images.map((rgb) => tf.tensor3d(rgb, [height, width, 3], 'int32')))
-        .toFloat()
-        .div(127.5)
-        .sub(1) as tf.Tensor4D,
-  );
 }
 
 /** Top-k class ids of canonical images (resized to the model's input when needed). */

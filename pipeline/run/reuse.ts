@@ -60,7 +60,7 @@ async function filesExist(outDir: string, files: Record<string, string | undefin
 }
 
 /** Whether a target node caps its output (ReLU6 or another clip), where a plain objective stalls. */
-function capsOutput(ctx: AtlasContext, node: string): boolean {
+export function capsOutput(ctx: AtlasContext, node: string): boolean {
   const cap = ctx.graph.nodes.find((n) => n.name === node)?.relu?.cap;
   return cap !== undefined && Number.isFinite(cap);
 }

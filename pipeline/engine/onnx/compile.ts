@@ -157,7 +157,7 @@ export function compileGradient(nodes: LeanNode[], read: FeatureRead, inputShape
   return { model: b.encode('filter-atlas-gradient'), featureShape };
 }
 
-export interface CompiledFeatures {
+interface CompiledFeatures {
   /** Inputs x; outputs features0, features1, … in the order of `reads`. */
   model: Uint8Array;
   shapes: number[][];

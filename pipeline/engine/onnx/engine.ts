@@ -35,6 +35,8 @@ interface Compiled {
 }
 
 const readKey = (r: FeatureRead) => `${r.node}|${r.pre ? 1 : 0}|${r.redirect ? 1 : 0}`;
+/** A forward-only read: `redirect` shapes only the gradient, so reads that differ in it share one model. */
+const forwardKey = (r: FeatureRead) => `${r.node}|${r.pre ? 1 : 0}`;
 
 export class OnnxEngine implements GradientEngine {
   readonly name: string;
@@ -90,7 +92,7 @@ export class OnnxEngine implements GradientEngine {
   /** `features` with x's values already copied out. */
   private async featuresOf(reads: FeatureRead[], x: tf.Tensor4D, xData: Float32Array): Promise<tf.Tensor[]> {
     const [batch, ...inShape] = x.shape;
-    const compiled = await this.compiled(`f|${reads.map(readKey).join(',')}|${inShape}`, () => compileFeatures(this.nodes, reads, inShape));
+    const compiled = await this.compiled(`f|${reads.map(forwardKey).join(',')}|${inShape}`, () => compileFeatures(this.nodes, reads, inShape));
     const out = await this.run(compiled.session, { x: [xData, x.shape] });
     const t0 = performance.now();
     const tensors = compiled.shapes.map((s, i) => tf.tensor(out[`features${i}`]!, [batch, ...s]));

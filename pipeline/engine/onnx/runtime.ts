@@ -57,5 +57,3 @@ export async function probeProvider(ort: OrtModule, provider: ProviderName): Pro
   const session = await ort.InferenceSession.create(b.encode('probe'), { executionProviders: [PROVIDERS[provider]], logSeverityLevel: 4 });
   await session.release();
 }
-
-export { physicalCores } from '../cores.ts';

@@ -12,11 +12,11 @@ import type { ModelSpec } from '../spec.ts';
 import { attrList, keras2Reader, keras3Reader, openHdf5 } from './hdf5.ts';
 
 /** Uncompressed caps for a `.keras` ZIP's entries (bytes). */
-export const MAX_CONFIG_BYTES = 64 * 2 ** 20;
+const MAX_CONFIG_BYTES = 64 * 2 ** 20;
 export const MAX_WEIGHTS_BYTES = 2 ** 31 - 2 ** 20;
 
 /** How to save a whole model, for messages about files that hold only weights. */
-export const SAVE_WHOLE_MODEL = 'save the whole model from Keras in one line: model.save("model.keras") (or model.save("model.h5") on Keras 2), then point model.source at that file';
+const SAVE_WHOLE_MODEL = 'save the whole model from Keras in one line: model.save("model.keras") (or model.save("model.h5") on Keras 2), then point model.source at that file';
 
 function fail(file: string, message: string): never {
   throw new AtlasError(`${file}: ${message}`, { file, path: ['model', 'source'] });

@@ -15,10 +15,10 @@ export interface LazyWeight {
 }
 
 /** Largest single weight accepted (elements): far above any image model's layer (VGG16's fc1 has 103 M). */
-export const MAX_WEIGHT_ELEMENTS = 2 ** 28;
+const MAX_WEIGHT_ELEMENTS = 2 ** 28;
 
 /** "conv1\\kernel:0" → "conv1/kernel": separators unified, the TF output index dropped. */
-export function normalName(weightName: string): string {
+function normalName(weightName: string): string {
   return weightName.replace(/\\/g, '/').replace(/:\d+$/, '');
 }
 
@@ -32,7 +32,7 @@ function findWeight(names: [string, LazyWeight][], layer: string, variable: stri
 }
 
 /** Shape a variable must have by the layer's config (null: any size), or undefined when unchecked. */
-export function expectedShape(className: string, config: Record<string, unknown>, variable: string): (number | null)[] | undefined {
+function expectedShape(className: string, config: Record<string, unknown>, variable: string): (number | null)[] | undefined {
   const ks = Array.isArray(config.kernel_size) ? (config.kernel_size as number[]) : [Number(config.kernel_size), Number(config.kernel_size)];
   const filters = typeof config.filters === 'number' ? config.filters : null;
   const units = typeof config.units === 'number' ? config.units : null;

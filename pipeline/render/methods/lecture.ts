@@ -6,11 +6,11 @@
  */
 import type { FilterObjectiveKind, LectureSettings } from '../../config/schema.ts';
 import type { Method } from '../method.ts';
-import { classObjective, filterObjective, type ScoreKind } from '../objectives.ts';
+import type { ScoreKind } from '../objectives.ts';
 import { normalizedAscent, projected } from '../optimizers.ts';
 import { pixelImage } from '../param/index.ts';
 import { randomTransforms, type TransformSettings } from '../transforms.ts';
-import { NOTES_AT_224, scaledToImage, shapingSettings } from './shaping.ts';
+import { copyTransforms, NOTES_AT_224, scaledToImage, shapingSettings, unitObjective } from './shaping.ts';
 
 /** A lecture unit's settings (the manifest's `settings`; their key order is part of the cache key). */
 export interface LectureUnitSettings {
@@ -62,17 +62,14 @@ export const lectureMethod: Method<LectureUnitSettings> = {
       ...(kind === 'class' ? { score: config.model.score } : { redirect: r.redirect }),
       // Written only when not the default, so that atlases made before these were settings keep their cache keys.
       ...(kind === 'filter' && l.filterObjective !== 'channel' ? { filterObjective: l.filterObjective } : {}),
-      ...(l.transforms ? { transforms: { ...l.transforms, scale: [...l.transforms.scale] as [number, number] } } : {}),
+      ...(l.transforms ? { transforms: copyTransforms(l.transforms) } : {}),
       // What is published clipped is optimized within the valid range (what the model scores is what is shown).
       ...((phase.projected ?? phase.deprocess === 'clip') ? { projected: true } : {}),
       ...(kind === 'filter' && usePreActivation(l.preActivation, ctx.capped) ? { preActivation: true } : {}),
     };
   },
   shaping: (settings, kind) => shapingSettings(settings, kind),
-  objective(s, target) {
-    if (target.kind === 'class') return classObjective({ node: target.node, isLogit: target.isLogit }, target.indices, s.score ?? 'logit');
-    return filterObjective(s.filterObjective ?? 'channel', target.node, target.indices, { border: s.border, redirect: s.redirect ?? true, preActivation: s.preActivation ?? false });
-  },
+  objective: unitObjective,
   plan: (s, units, objective, photo) => ({
     units,
     objective,

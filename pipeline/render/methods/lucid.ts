@@ -12,11 +12,11 @@
 import type { AtlasConfig, FilterObjectiveKind } from '../../config/schema.ts';
 import type { UnitKind } from '../../output/paths.ts';
 import type { Method, SettingsContext } from '../method.ts';
-import { classObjective, filterObjective, negative, type ScoreKind } from '../objectives.ts';
+import { negative, type ScoreKind } from '../objectives.ts';
 import { adam, ADAM_DEFAULTS } from '../optimizers.ts';
 import { fourierImage } from '../param/index.ts';
 import { randomTransforms, type TransformSettings } from '../transforms.ts';
-import { NOTES_AT_224, scaledToImage, shapingSettings } from './shaping.ts';
+import { copyTransforms, NOTES_AT_224, scaledToImage, shapingSettings, unitObjective } from './shaping.ts';
 
 /**
  * A lucid unit's settings (the manifest's `settings`). `stepSize` (= lr), `l2: 0` and `photo: null`
@@ -64,7 +64,7 @@ function settingsOf(config: AtlasConfig, kind: UnitKind, ctx: SettingsContext): 
     photo: null,
     decay: l.decay,
     sd: l.sd,
-    transforms: { ...l.transforms, scale: [...l.transforms.scale] as [number, number] },
+    transforms: copyTransforms(l.transforms),
     negative: l.negative,
     ...(kind === 'class' ? { score: config.model.score } : { redirect: r.redirect, filterObjective: l.filterObjective, preActivation: l.preActivation }),
   };
@@ -78,10 +78,7 @@ export const lucidMethod: Method<LucidUnitSettings> = {
   settings: settingsOf,
   shaping: (settings, kind) => shapingSettings(settings, kind),
   objective(s, target) {
-    const base =
-      target.kind === 'class'
-        ? classObjective({ node: target.node, isLogit: target.isLogit }, target.indices, s.score ?? 'logit')
-        : filterObjective(s.filterObjective ?? 'channel', target.node, target.indices, { border: s.border, redirect: s.redirect ?? true, preActivation: s.preActivation ?? false });
+    const base = unitObjective(s, target);
     return s.negative ? negative(base) : base;
   },
   plan: (s, units, objective) => ({

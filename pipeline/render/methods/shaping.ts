@@ -3,7 +3,11 @@
  * border only matters to filter objectives, the crop only to the lecture deprocessing. Everything
  * else a method records shapes its images. A changed setting then recomputes only what it affects.
  */
+import type { FilterObjectiveKind } from '../../config/schema.ts';
 import type { UnitKind } from '../../output/paths.ts';
+import type { BatchTarget } from '../method.ts';
+import { classObjective, filterObjective, type Objective, type ScoreKind } from '../objectives.ts';
+import type { TransformSettings } from '../transforms.ts';
 
 /** The notes' border and crop, in pixels at their 224-px images. */
 export const NOTES_AT_224 = { border: 2, crop: 25 };
@@ -22,3 +26,12 @@ export function shapingSettings<S extends { border?: number; crop?: number; depr
   if (settings.deprocess !== 'lecture') delete shaping.crop;
   return shaping;
 }
+
+/** A unit's objective from the settings every method records: the class score, or a filter objective by name. */
+export function unitObjective(s: { score?: ScoreKind; filterObjective?: FilterObjectiveKind; border: number; redirect?: boolean; preActivation?: boolean }, target: BatchTarget): Objective {
+  if (target.kind === 'class') return classObjective({ node: target.node, isLogit: target.isLogit }, target.indices, s.score ?? 'logit');
+  return filterObjective(s.filterObjective ?? 'channel', target.node, target.indices, { border: s.border, redirect: s.redirect ?? true, preActivation: s.preActivation ?? false });
+}
+
+/** The config's transform settings as plain data for a unit's settings (its own copy of the scale pair). */
+export const copyTransforms = (t: TransformSettings): TransformSettings => ({ ...t, scale: [...t.scale] as [number, number] });

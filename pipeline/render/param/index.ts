@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Parameterization } from '../method.ts';
 import { lectureNoise } from '../seed.ts';
-import { toCanonicalPixels } from './color.ts';
+import { colorMatrixT, toCanonicalPixels } from './color.ts';
 import { fourierBasis, initialSpectrum, spectrumToImage, type FourierBasis } from './fourier.ts';
 
 /** Pixels as parameters; `photo` ([h, w, 3] canonical, row-major) is added to every start image. */
@@ -36,23 +36,29 @@ interface FourierOptions {
 }
 
 /** Canonical pixels [-1, 1] of spectra [B, 2, 3, h, k]. */
-function fourierToPixels(spectrum: tf.Tensor, basis: FourierBasis): tf.Tensor4D {
-  return tf.tidy(() => toCanonicalPixels(spectrumToImage(spectrum, basis)));
+function fourierToPixels(spectrum: tf.Tensor, basis: FourierBasis, colorT: tf.Tensor2D): tf.Tensor4D {
+  return tf.tidy(() => toCanonicalPixels(spectrumToImage(spectrum, basis), colorT));
 }
 
 /** Decorrelated-colour Fourier spectra as parameters (the basis is built for the first size asked). */
 export function fourierImage(o: FourierOptions): Parameterization {
   let basis: FourierBasis | undefined;
+  // Built once with the basis: image() runs at every step (twice on engines that are not TF.js).
+  let colorT: tf.Tensor2D | undefined;
   return {
     init: (units, [h, w]) => {
       basis ??= fourierBasis(h, w, o.decay);
+      colorT ??= tf.keep(colorMatrixT());
       return initialSpectrum(
         units.map((u) => u.seed),
         basis,
         o.sd,
       );
     },
-    image: (params) => fourierToPixels(params, basis!),
-    dispose: () => basis?.dispose(),
+    image: (params) => fourierToPixels(params, basis!, colorT!),
+    dispose: () => {
+      basis?.dispose();
+      colorT?.dispose();
+    },
   };
 }
