@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [--quick] [--backends wasm,onnx-cpu] [--no-e2e] [--no-steps] [--workers 1,2] [--no-torch] [--no-notes] [--no-dataset] [--webgpu-software]`
+ * `npm run bench [-- --json] [--quick] [--backends wasm,onnx-cpu] [--no-e2e] [--no-steps] [--workers 1,2] [--rounds 2] [--e2e-backends wasm,onnx-cpu] [--no-torch] [--no-notes] [--no-dataset] [--webgpu-software]`
  *
  * Times gradient steps (the lecture's ascent step: channel objective, input gradient, normalized
  * update) per backend × model × layer × size × batch: TF.js backends through the lean graph, onnx-*
@@ -10,7 +10,6 @@
  * --json one JSON object per line.
  */
 import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,8 +20,8 @@ import { OnnxEngine } from '../pipeline/engine/onnx/engine.ts';
 import { physicalCores } from '../pipeline/engine/cores.ts';
 import { loadOrt, type ProviderName } from '../pipeline/engine/onnx/runtime.ts';
 import { tfjsEngine } from '../pipeline/engine/tfjs-engine.ts';
-import { runPipeline } from '../pipeline/run.ts';
 import { datasetRow } from './dataset.ts';
+import { endToEndRow, speedups } from './end-to-end.ts';
 import { benchSpec, M25, M75, RESNET, TRUNKS, timeEngineStep, VGG } from './engines.ts';
 import { SHARED_MODELS } from './lucid-common.ts';
 
@@ -176,42 +175,6 @@ function torchRow(py: string, net: string, model: string, layer: string): StepRo
   };
 }
 
-/** End to end with `workers` worker processes (render.workers): the same atlas, so rows compare. */
-async function endToEnd(workers: number): Promise<void> {
-  const model = quick ? M25 : M75;
-  const source = path.join(modelsDir, model);
-  if (!fs.existsSync(path.join(source, 'model.json'))) return log(`skip end to end: ${source} not found`);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-bench-'));
-  const units = quick ? 2 : 12;
-  const config = [
-    `model: { id: ${model}, source: ${JSON.stringify(source)} }`,
-    quick ? 'layers: { conv_dw_2_relu: 0-1 }' : 'layers: { conv_pw_2_relu: 0-3, conv_pw_6_relu: 0-3, conv_pw_13_relu: 0-3 }',
-    'render:',
-    `  filters: { steps: ${quick ? 2 : 30} }`,
-    quick ? '  size: 64' : '',
-    '  batch: auto',
-    `output: ${JSON.stringify(path.join(dir, 'out'))}`,
-  ].join('\n');
-  fs.writeFileSync(path.join(dir, 'atlas.config.yaml'), config);
-  const load1 = round(os.loadavg()[0]!);
-  const t0 = performance.now();
-  const summary = await runPipeline({ configFile: path.join(dir, 'atlas.config.yaml'), quiet: true, env: {}, workers });
-  const seconds = (performance.now() - t0) / 1000;
-  emit({
-    kind: 'e2e',
-    backend: summary.backend.name,
-    model,
-    units,
-    steps: quick ? 2 : 30,
-    workers,
-    load1,
-    seconds: round(seconds),
-    unitsPerMinute: round((summary.computed * 60) / seconds),
-    failed: summary.failed,
-  });
-  fs.rmSync(dir, { recursive: true, force: true });
-}
-
 async function main(): Promise<void> {
   const wanted = option('backends')?.split(',') ?? (quick ? ['wasm'] : [...BACKEND_NAMES]);
   const available: BackendName[] = [];
@@ -253,8 +216,18 @@ async function main(): Promise<void> {
     }
   }
   if (!flag('no-e2e')) {
-    await selectBackend('auto');
-    for (const n of (option('workers') ?? '1,2').split(',').map(Number)) await endToEnd(n);
+    // wasm and onnx-cpu (whichever came up) unless --e2e-backends names others; rounds alternate the worker counts.
+    const e2eBackends = (option('e2e-backends')?.split(',') as BackendName[] | undefined) ?? available.filter((b) => b === 'wasm' || b === 'onnx-cpu');
+    const counts = (option('workers') ?? '1,2').split(',').map(Number);
+    const rounds = Number(option('rounds') ?? (quick ? 1 : 2));
+    for (const backend of e2eBackends)
+      for (let r = 0; r < rounds; r++)
+        for (const workers of r % 2 ? [...counts].reverse() : counts) {
+          const row = await endToEndRow({ modelsDir, model: quick ? M25 : M75, backend, workers, quick });
+          if (row) emit(row);
+          else log(`skip end to end: ${path.join(modelsDir, quick ? M25 : M75)} not found`);
+        }
+    for (const s of speedups(out.filter((r) => r.kind === 'e2e'))) emit({ kind: 'e2e-speedup', ...s });
   }
   if (!flag('no-dataset')) emit(await datasetRow(quick ? 1 : 4));
   if (!json) printTables();
@@ -274,12 +247,14 @@ function printTables(): void {
   table(steps, cols);
   for (const r of out.filter((r) => r.kind === 'projection')) console.log(`\nNotes' job (${r.units} filters × ${r.steps} steps of ${r.model} ${r.layer}, batch ${r.batch}) on ${r.backend}: ${r.hours} h`);
   for (const r of out.filter((r) => r.kind === 'ratio')) console.log(`\n${r.model} → ${r.layer}, 224, batch 1: ${r.backend} is ${r.ratio}× the time of ${r.reference}`);
-  const e2e = out.filter((r) => r.kind === 'e2e');
-  for (const r of e2e)
-    console.log(`\nEnd to end (${r.backend}, ${r.model}, ${r.units} units × ${r.steps} steps, batch auto, ${r.workers} worker${r.workers === 1 ? '' : 's'}): ${r.seconds} s, ${r.unitsPerMinute} units/min`);
-  const one = e2e.find((r) => r.workers === 1);
-  for (const r of e2e.filter((r) => one && r.workers !== 1))
-    console.log(`${r.workers} workers: ${round((r.unitsPerMinute as number) / (one!.unitsPerMinute as number))}× the units/min of 1 (1-minute load average before each: ${one!.load1}, ${r.load1})`);
+  for (const r of out.filter((r) => r.kind === 'e2e'))
+    console.log(
+      `\nEnd to end (${r.backend}, ${r.model}, ${r.units} units × ${r.steps} steps, batch auto, ${r.workers} worker${r.workers === 1 ? '' : 's'}, load ${r.load1} before): ${r.seconds} s, ${r.unitsPerMinute} units/min, ${r.cpuSeconds} CPU s (${r.coresBusy} cores busy)`,
+    );
+  for (const r of out.filter((r) => r.kind === 'e2e-speedup' && r.workers !== 1))
+    console.log(
+      `${r.backend}: ${r.workers} workers give ${r.ratio}× the units/min of 1 (medians of ${r.rounds} rounds; 1 worker keeps ${out.find((o) => o.kind === 'e2e-speedup' && o.backend === r.backend && o.workers === 1)?.coresBusy} cores busy)`,
+    );
   for (const r of out.filter((r) => r.kind === 'dataset'))
     console.log(`\nDataset examples (${r.backend}, ${r.model}, forward pass over ${r.layers} layers + logits, batch ${r.batch}): ${r.photosPerSec} photos/s`);
 }
