@@ -12,7 +12,8 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../pipeline/config/load.ts';
-import { leanStepTimer } from '../pipeline/engine/batch-size.ts';
+import { engineStepTimer } from '../pipeline/engine/batch-size.ts';
+import { tfjsEngine } from '../pipeline/engine/tfjs-engine.ts';
 import { selectBackend } from '../pipeline/engine/backend.ts';
 import { loadModel } from '../pipeline/model/load.ts';
 import { stepCost } from '../pipeline/shard.ts';
@@ -31,13 +32,14 @@ const models = SHARED_MODELS;
 
 await selectBackend('wasm');
 const { graph } = await loadModel(path.join(models, 'mobilenet_v1_0.75_224', 'model.json'));
+const engine = tfjsEngine(graph);
 const size: [number, number] = [224, 224];
 const relus = graph.nodes.filter((n) => /_relu$/.test(n.name) && n.outputShape.length === 3);
 const last = graph.nodes[graph.nodes.length - 1]!.name;
 
 // Measured: seconds per unit-step per layer.
 const measured = new Map<string, number>();
-for (const n of [...relus.map((r) => r.name), last]) measured.set(n, (await leanStepTimer(graph, n, size, 5)(1)) / 1000);
+for (const n of [...relus.map((r) => r.name), last]) measured.set(n, (await engineStepTimer(engine, n, size, graph.inputShape[2], 5)(1)) / 1000);
 const x = [...measured.keys()].map((n) => stepCost(graph, n, size));
 const y = [...measured.values()];
 const mx = x.reduce((a, b) => a + b) / x.length;

@@ -13,7 +13,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { resnet50v2, vgg16 } from '../bench/architectures.ts';
-import type { FeatureRead, Objective } from '../pipeline/engine/engine.ts';
+import { pickBatchSize } from '../pipeline/engine/batch-size.ts';
+import type { FeatureRead, GradientEngine, Objective } from '../pipeline/engine/engine.ts';
 import { resolvePads } from '../pipeline/engine/conv-ops.ts';
 import { buildLeanGraph, type LeanGraph } from '../pipeline/engine/graph.ts';
 import { lowerSpec } from '../pipeline/engine/lower.ts';
@@ -184,3 +185,34 @@ for (const m of MODELS) {
     });
   });
 }
+
+describe('batch probe', { skip: skip || (sharedModel('mobilenet_v1_0.25_224') ? false : 'mobilenet_v1_0.25_224 is not in the shared models folder') }, () => {
+  it('times the engine the run renders with (here ONNX Runtime), at each candidate batch', async () => {
+    await tf.setBackend('cpu');
+    const { spec } = await loadModelSpec(sharedModel('mobilenet_v1_0.25_224')!);
+    const graph = buildLeanGraph(spec);
+    const onnx = new OnnxEngine(lowerSpec(spec).nodes, { ort: ort!, provider: 'cpu' });
+    const seen: number[] = [];
+    const engine: GradientEngine = {
+      ...onnx,
+      name: onnx.name,
+      features: (r, x) => onnx.features(r, x),
+      dispose: () => onnx.dispose(),
+      valueAndGrad: (o, x) => (seen.push(x.shape[0]), onnx.valueAndGrad(o, x)),
+    };
+    try {
+      const choice = await pickBatchSize(engine, graph, 'conv_pw_2_relu', [64, 64], { units: 4, steps: 1, budgetBytes: 1e9 });
+      // One warm-up and one timed step per candidate, each on the engine.
+      assert.deepEqual(seen, [1, 1, 2, 2, 4, 4]);
+      assert.deepEqual(
+        choice.probes.map((p) => p.batch),
+        [1, 2, 4],
+      );
+      assert.ok(choice.probes.every((p) => p.msPerStep > 0));
+      assert.ok([1, 2, 4].includes(choice.batch));
+    } finally {
+      graph.dispose();
+      onnx.dispose();
+    }
+  });
+});

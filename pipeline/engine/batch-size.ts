@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
+import type { GradientEngine, Objective } from './engine.ts';
 import type { LeanGraph } from './graph.ts';
 import { batches, type PlannedUnit } from '../plan.ts';
 
@@ -81,18 +82,21 @@ export async function chooseBatch(time: (batch: number) => Promise<number>, perU
   return { batch: best!.batch, probes, limit };
 }
 
-/** Median ms of `steps` gradient steps of Σ target output at batch B (after one warm-up step). */
-export function leanStepTimer(graph: LeanGraph, target: string, size: [number, number], steps = 2): (batch: number) => Promise<number> {
+/**
+ * Median ms of `steps` gradient steps of the target's mean output at batch B on `engine` (after one
+ * warm-up step): the engine the run renders with, so an ONNX run probes ONNX Runtime, not TF.js.
+ */
+export function engineStepTimer(engine: GradientEngine, target: string, size: [number, number], channels: number, steps = 2): (batch: number) => Promise<number> {
+  const objective: Objective = { read: { node: target, pre: false, redirect: false }, head: (f) => tf.mean(f.reshape([f.shape[0]!, -1]), 1) as tf.Tensor1D, linear: true };
   return async (batch) => {
-    const x = tf.randomUniform([batch, size[0], size[1], graph.inputShape[2]], -0.1, 0.1) as tf.Tensor4D;
-    const f = (t: tf.Tensor) => tf.sum(graph.run(t as tf.Tensor4D, [target])[0]!) as tf.Scalar;
+    const x = tf.randomUniform([batch, size[0], size[1], channels], -0.1, 0.1) as tf.Tensor4D;
     const times: number[] = [];
     try {
       for (let i = 0; i <= steps; i++) {
         const t0 = performance.now();
-        const g = tf.tidy(() => tf.grad(f)(x));
-        await g.data();
-        g.dispose();
+        const { value, grad } = await engine.valueAndGrad(objective, x);
+        await grad.data();
+        tf.dispose([value, grad]);
         if (i > 0) times.push(performance.now() - t0);
       }
     } finally {
@@ -103,9 +107,9 @@ export function leanStepTimer(graph: LeanGraph, target: string, size: [number, n
   };
 }
 
-/** Picks the batch for one target layer of the lean graph. */
-export async function pickBatchSize(graph: LeanGraph, target: string, size: [number, number], options: PickOptions = {}): Promise<BatchChoice> {
-  return chooseBatch(leanStepTimer(graph, target, size, options.steps), bytesPerUnit(graph, target, size), options);
+/** Picks the batch for one target layer, timed on `engine`. */
+export async function pickBatchSize(engine: GradientEngine, graph: LeanGraph, target: string, size: [number, number], options: PickOptions = {}): Promise<BatchChoice> {
+  return chooseBatch(engineStepTimer(engine, target, size, graph.inputShape[2], options.steps), bytesPerUnit(graph, target, size), options);
 }
 
 /**
@@ -116,8 +120,7 @@ export async function pickBatchSize(graph: LeanGraph, target: string, size: [num
 export async function formBatches<T extends Pick<PlannedUnit, 'method' | 'kind' | 'target'>>(
   units: T[],
   setting: number | 'auto',
-  graph: LeanGraph,
-  size: [number, number],
+  probe: { engine: GradientEngine; graph: LeanGraph; size: [number, number] },
   log?: (line: string) => void,
   lanes = 1,
 ): Promise<T[][]> {
@@ -126,7 +129,7 @@ export async function formBatches<T extends Pick<PlannedUnit, 'method' | 'kind' 
   for (const u of units) counts.set(u.target, (counts.get(u.target) ?? 0) + 1);
   const perTarget = new Map<string, number>();
   for (const [target, count] of counts) {
-    const choice = await pickBatchSize(graph, target, size, { units: Math.ceil(count / lanes) });
+    const choice = await pickBatchSize(probe.engine, probe.graph, target, probe.size, { units: Math.ceil(count / lanes) });
     perTarget.set(target, choice.batch);
     const probes = choice.probes.map((p) => `B=${p.batch} ${p.unitStepsPerSec.toFixed(1)}/s`).join(', ');
     log?.(`batch ${target}: ${choice.batch}${probes ? ` (unit-steps/s: ${probes})` : ''}`);

@@ -51,7 +51,7 @@ export async function renderAll(o: RenderAllOptions): Promise<RenderOutcome> {
   const runner = o.runner ?? inProcessRunner(o.batch);
   // The batch sizes are chosen here, before any worker renders, so a probe has the machine to itself.
   const setting = ctx.loaded.config.render.batch === 'auto' ? (runner.autoBatch ?? 'auto') : ctx.loaded.config.render.batch;
-  const queue = await formBatches(o.todo, setting, ctx.graph, ctx.size, (line) => progress.log(line), runner.lanes);
+  const queue = await formBatches(o.todo, setting, { engine: o.batch.engine, graph: ctx.graph, size: ctx.size }, (line) => progress.log(line), runner.lanes);
   let steps = 0;
   let rendered = o.done;
   let interrupted = false;
