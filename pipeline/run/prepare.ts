@@ -9,8 +9,8 @@ import type { LoadedConfig } from '../config/load.ts';
 import type { LeanGraph } from '../engine/graph.ts';
 import { AtlasError, closest } from '../errors.ts';
 import { loadLabels, loadModel } from '../model/load.ts';
+import { labelsBeside } from '../model/labels.ts';
 import { resolveModel } from '../model/source.ts';
-import { exists } from '../output/atomic.ts';
 import { decodeRgb } from '../output/images.ts';
 import { planClasses, planLayers, type PlannedLayer } from '../plan.ts';
 import { METHODS, methodIds } from '../render/methods/index.ts';
@@ -81,11 +81,8 @@ async function planAtlas(loaded: LoadedConfig, graph: LeanGraph, modelJson: stri
   const { config, dir } = loaded;
   const last = graph.nodes[graph.nodes.length - 1]!;
   const classCount = last.outputShape.reduce<number>((a, b) => a * (b ?? 1), 1);
-  const labelsFile = config.model.labels ? path.resolve(dir, config.model.labels) : path.join(path.dirname(modelJson), 'labels.json');
-  const labels =
-    config.model.labels || (await exists(labelsFile))
-      ? await loadLabels(labelsFile, classCount, config.model.labels ? 'model.labels' : 'model.source')
-      : Array.from({ length: classCount }, (_, i) => `class ${i}`);
+  const labelsFile = config.model.labels ? path.resolve(dir, config.model.labels) : await labelsBeside(modelJson);
+  const labels = labelsFile ? await loadLabels(labelsFile, classCount, config.model.labels ? 'model.labels' : 'model.source') : Array.from({ length: classCount }, (_, i) => `class ${i}`);
   const size = config.render.size ? ([config.render.size, config.render.size] as [number, number]) : ([graph.inputShape[0], graph.inputShape[1]] as [number, number]);
   const { space, note } = resolvePixels(config.model.pixels, graph);
   return {
