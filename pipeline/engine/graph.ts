@@ -51,8 +51,6 @@ export interface LeanGraph {
    * engines compile (ONNX) and what a map of the model shows.
    */
   lowered: LeanNode[];
-  /** Always empty: every layer runs as lean ops (an unsupported layer is refused when the graph is built). Kept for callers that print it. */
-  fallbackLayers: string[];
   /** The model's output node. */
   outputName: string;
   /** The pre-softmax logit node when the model ends in a softmax (possibly followed by reshapes). */
@@ -113,7 +111,6 @@ function executor(nodes: GraphNode[], lowered: LoweredGraph): LeanGraph {
     inputShape,
     nodes,
     lowered: lowered.nodes,
-    fallbackLayers: [],
     outputName,
     logitNode,
     run(x, targets, options = {}) {
