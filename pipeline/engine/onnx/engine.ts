@@ -59,25 +59,24 @@ export class OnnxEngine implements GradientEngine {
     });
     const shape = [batch, ...grad.shapes[0]!];
     const xData = await this.copyOut(x);
-    let dA = objective.linear ? this.constantGrad(objective, shape) : undefined;
-    if (!dA) {
-      // Non-linear head: features first, then dA from TF.js at those features.
-      const [features] = await this.featuresOf([objective.read], x, xData);
-      dA = tf.tidy(
-        () =>
-          tf
-            .grad((a: tf.Tensor) => tf.sum(objective.head(a)))(features!)
-            .dataSync() as Float32Array,
-      );
-      features!.dispose();
+    if (objective.linear) {
+      const out = await this.run(grad.session, { x: [xData, x.shape], dA: [this.constantGrad(objective, shape), shape] });
+      const t0 = performance.now();
+      const features = tf.tensor(out.features!, shape);
+      const result = { value: tf.tidy(() => objective.head(features)), grad: tf.tensor4d(out.dx!, x.shape) };
+      features.dispose();
+      this.stats.copyMs += performance.now() - t0;
+      return result;
     }
+    // Non-linear head: features first, then the value and dA from TF.js at those features, then the gradient run.
+    const [features] = await this.featuresOf([objective.read], x, xData);
+    const { value, dA } = tf.tidy(() => {
+      const { value, grad } = tf.valueAndGrad((a: tf.Tensor) => objective.head(a))(features!, tf.ones([batch!]));
+      return { value: tf.keep(value) as tf.Tensor1D, dA: grad.dataSync() as Float32Array };
+    });
+    features!.dispose();
     const out = await this.run(grad.session, { x: [xData, x.shape], dA: [dA, shape] });
-    const t0 = performance.now();
-    const features = tf.tensor(out.features!, shape);
-    const result = { value: tf.tidy(() => objective.head(features)), grad: tf.tensor4d(out.dx!, x.shape) };
-    features.dispose();
-    this.stats.copyMs += performance.now() - t0;
-    return result;
+    return { value, grad: tf.tensor4d(out.dx!, x.shape) };
   }
 
   async features(reads: FeatureRead[], x: tf.Tensor4D): Promise<tf.Tensor[]> {
