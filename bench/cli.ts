@@ -1,12 +1,13 @@
 /**
- * `npm run bench [-- --json] [--quick] [--backends wasm,onnx-cpu] [--no-e2e] [--no-steps] [--workers 1,2] [--no-torch] [--no-notes] [--no-dataset] [--webgpu-software]`
+ * `npm run bench [-- --json] [--quick] [--backends wasm,onnx-cpu] [--no-e2e] [--no-steps] [--workers 1,2] [--no-torch] [--no-notes] [--no-dataset] [--no-lucid] [--webgpu-software]`
  *
  * Times gradient steps (the lecture's ascent step: channel objective, input gradient, normalized
  * update) per backend × model × layer × size × batch: TF.js backends through the lean graph, onnx-*
  * through the ONNX engine (with its copy cost); issue 16's trunks (MobileNet v1 0.75, ResNet50V2,
  * VGG16) on wasm and onnx-*, and the notes' job (512 filters × 300 steps of conv3_block4_out)
  * projected per backend; native PyTorch references of the same trunks (bench/torch_ref.py) when
- * Python with torch is importable; and a small atlas end to end through runPipeline. Prints a table, or with
+ * Python with torch is importable; on wasm, a lucid unit-step beside a lecture unit-step for a class and a
+ * mid-layer filter (issue 15, `lucid-steps.ts`); and a small atlas end to end through runPipeline. Prints a table, or with
  * --json one JSON object per line.
  */
 import { execFileSync } from 'node:child_process';
@@ -24,7 +25,8 @@ import { tfjsEngine } from '../pipeline/engine/tfjs-engine.ts';
 import { runPipeline } from '../pipeline/run.ts';
 import { datasetRow } from './dataset.ts';
 import { benchSpec, M25, M75, RESNET, TRUNKS, timeEngineStep, VGG } from './engines.ts';
-import { SHARED_MODELS } from './lucid-common.ts';
+import { loadGraph, SHARED_MODELS } from './lucid-common.ts';
+import { lucidStepRows } from './lucid-steps.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -252,6 +254,19 @@ async function main(): Promise<void> {
       }
     }
   }
+  if (!flag('no-lucid') && available.includes('wasm')) {
+    await selectBackend('wasm');
+    const model = quick ? M25 : M75;
+    const dir = path.join(modelsDir, model);
+    if (!fs.existsSync(path.join(dir, 'model.json'))) log(`skip lucid steps: ${dir} not found`);
+    else {
+      const { graph, logitNode } = await loadGraph(dir);
+      const targets = quick ? ['conv_pw_2_relu'] : ['conv_pw_6_relu', undefined];
+      for (const row of await lucidStepRows({ graph, logitNode, backend: 'wasm', model, targets, size: quick ? 64 : 224, batch: quick ? 2 : 4, rounds: quick ? 1 : 3, steps: quick ? 3 : 6 }))
+        emit(row as unknown as Record<string, unknown>);
+      graph.dispose();
+    }
+  }
   if (!flag('no-e2e')) {
     await selectBackend('auto');
     for (const n of (option('workers') ?? '1,2').split(',').map(Number)) await endToEnd(n);
@@ -274,6 +289,10 @@ function printTables(): void {
   table(steps, cols);
   for (const r of out.filter((r) => r.kind === 'projection')) console.log(`\nNotes' job (${r.units} filters × ${r.steps} steps of ${r.model} ${r.layer}, batch ${r.batch}) on ${r.backend}: ${r.hours} h`);
   for (const r of out.filter((r) => r.kind === 'ratio')) console.log(`\n${r.model} → ${r.layer}, 224, batch 1: ${r.backend} is ${r.ratio}× the time of ${r.reference}`);
+  for (const r of out.filter((r) => r.kind === 'lucid-step'))
+    console.log(
+      `\nLucid vs lecture (${r.backend}, ${r.model} → ${r.layer}, ${r.size} px, batch ${r.batch}, median of ${r.steps} steps each, interleaved): lucid ${r.lucidMsPerUnitStep} ms, lecture ${r.lectureMsPerUnitStep} ms per unit-step, ${r.ratio}×`,
+    );
   const e2e = out.filter((r) => r.kind === 'e2e');
   for (const r of e2e)
     console.log(`\nEnd to end (${r.backend}, ${r.model}, ${r.units} units × ${r.steps} steps, batch auto, ${r.workers} worker${r.workers === 1 ? '' : 's'}): ${r.seconds} s, ${r.unitsPerMinute} units/min`);

@@ -172,16 +172,21 @@ export function transformParams(a: Affine, size: [number, number]): number[] {
 }
 
 /**
- * The adjoint of bilinear sampling in JS: dy [B, oh, ow, c] → dx [B, h, w, c], each output pixel's
- * gradient added to its four input corners with their bilinear weights (corners outside get none).
+ * Bilinear sampling in JS, both ways, over one batch in host memory (channels last, `c` of them):
+ * `forward` x [B, h, w, c] → y [B, oh, ow, c]; `adjoint` dy [B, oh, ow, c] → dx [B, h, w, c], each
+ * output pixel's gradient added to its four input corners with the same weights. Corners outside
+ * the image count as 0 (grey) and get no gradient. Image b's output pixel (x, y) samples its input
+ * at (a0·x + a1·y + a2, b0·x + b1·y + b2) from `params[b]` (`transformParams`).
  */
-export function warpAdjoint(dy: Float32Array, params: number[][], size: [number, number], out: [number, number], c: number): Float32Array {
+export function bilinear(direction: 'forward' | 'adjoint', src: Float32Array, params: number[][], size: [number, number], out: [number, number], c: number): Float32Array {
   const [h, w] = size;
   const [oh, ow] = out;
-  const dx = new Float32Array(params.length * h * w * c);
+  const forward = direction === 'forward';
+  const dst = new Float32Array(params.length * (forward ? oh * ow : h * w) * c);
+  const row = w * c;
   params.forEach((t, b) => {
     const [a0, a1, a2, b0, b1, b2] = t as [number, number, number, number, number, number];
-    const base = b * h * w;
+    const base = b * h * w * c;
     for (let y = 0; y < oh; y++) {
       for (let x = 0; x < ow; x++) {
         const sx = a0 * x + a1 * y + a2;
@@ -192,18 +197,44 @@ export function warpAdjoint(dy: Float32Array, params: number[][], size: [number,
         const fy = sy - y0;
         const fx = sx - x0;
         const o = ((b * oh + y) * ow + x) * c;
+        const i00 = base + y0 * row + x0 * c;
+        const w00 = (1 - fy) * (1 - fx);
+        const w01 = (1 - fy) * fx;
+        const w10 = fy * (1 - fx);
+        const w11 = fy * fx;
+        if (y0 >= 0 && y0 + 1 < h && x0 >= 0 && x0 + 1 < w) {
+          // All four corners inside (almost every pixel).
+          const i01 = i00 + c;
+          const i10 = i00 + row;
+          const i11 = i10 + c;
+          for (let j = 0; j < c; j++) {
+            if (forward) dst[o + j] = w00 * src[i00 + j]! + w01 * src[i01 + j]! + w10 * src[i10 + j]! + w11 * src[i11 + j]!;
+            else {
+              const g = src[o + j]!;
+              dst[i00 + j]! += w00 * g;
+              dst[i01 + j]! += w01 * g;
+              dst[i10 + j]! += w10 * g;
+              dst[i11 + j]! += w11 * g;
+            }
+          }
+          continue;
+        }
+        const weights = [w00, w01, w10, w11];
         for (let k = 0; k < 4; k++) {
           const cy = y0 + (k >> 1);
           const cx = x0 + (k & 1);
           if (cy < 0 || cy >= h || cx < 0 || cx >= w) continue;
-          const weight = (k >> 1 ? fy : 1 - fy) * (k & 1 ? fx : 1 - fx);
-          const i = (base + cy * w + cx) * c;
-          for (let j = 0; j < c; j++) dx[i + j]! += weight * dy[o + j]!;
+          const i = base + cy * row + cx * c;
+          const wk = weights[k]!;
+          for (let j = 0; j < c; j++) {
+            if (forward) dst[o + j]! += wk * src[i + j]!;
+            else dst[i + j]! += wk * src[o + j]!;
+          }
         }
       }
     }
   });
-  return dx;
+  return dst;
 }
 
 /** Backends whose tensors live in host memory: reading a gradient back costs a copy, not a device sync. */
@@ -211,23 +242,27 @@ const HOST_BACKENDS = new Set(['wasm', 'cpu', 'tensorflow']);
 
 /**
  * Warps x [B, h, w, C] by one affine per image → [B, oh, ow, C]; outside the image is 0 (grey in
- * canonical pixels). Forward: one `Transform` kernel. Gradient: the adjoint in JS on host backends,
- * scatterND of the sampling map elsewhere (`hostAdjoint` forces one or the other, for tests).
+ * canonical pixels). On host backends both ways are `bilinear` in JS (one read of x, one of the
+ * gradient: the copies cost less than the kernels they replace); elsewhere the forward is one
+ * `Transform` kernel and the gradient scatterND of the sampling map. `host` forces one or the
+ * other (tests).
  */
-export function affineWarp(x: tf.Tensor4D, affines: Affine[], hostAdjoint = HOST_BACKENDS.has(tf.getBackend())): tf.Tensor4D {
+export function affineWarp(x: tf.Tensor4D, affines: Affine[], host = HOST_BACKENDS.has(tf.getBackend())): tf.Tensor4D {
   const [b, h, w, c] = x.shape;
   const size: [number, number] = [h, w];
   const out = affines[0]!.out;
   for (const a of affines) if (a.out[0] !== out[0] || a.out[1] !== out[1]) throw new Error('all transforms of a batch need one output size');
   const params = affines.map((a) => transformParams(a, size));
   return tf.tidy(() => {
-    const transforms = tf.tensor2d(params, [b, 8]);
     const op = tf.customGrad(((input: tf.Tensor, save: tf.GradSaveFunc) => {
       save([]);
+      const value = host
+        ? tf.tensor4d(bilinear('forward', input.dataSync() as Float32Array, params, size, out, c), [b, out[0], out[1], c])
+        : tf.image.transform(input as tf.Tensor4D, tf.tensor2d(params, [b, 8]), 'bilinear', 'constant', 0, out);
       return {
-        value: tf.image.transform(input as tf.Tensor4D, transforms, 'bilinear', 'constant', 0, out),
+        value,
         gradFunc: (dy: tf.Tensor) => {
-          if (hostAdjoint) return tf.tensor4d(warpAdjoint(dy.dataSync() as Float32Array, params, size, out, c), [b, h, w, c]);
+          if (host) return tf.tensor4d(bilinear('adjoint', dy.dataSync() as Float32Array, params, size, out, c), [b, h, w, c]);
           const map = samplingMap(affines, size);
           const index = tf.tensor2d(map.index, [4 * map.n, 1], 'int32');
           const weighted = dy

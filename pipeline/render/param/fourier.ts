@@ -155,17 +155,16 @@ export interface FourierBasis {
   /** The spectrum's own layout [B, 3, k, n2, 2, n1] (h = n1·n2) from the public [B, 2, 3, h, k], and back. */
   toInternal(spectrum: tf.Tensor): tf.Tensor;
   fromInternal(params: tf.Tensor): tf.Tensor;
-  /** The transform as linear steps: internal-layout spectra → image [B, h, w, 3] (times Mᵀ per pixel when built with a colour matrix). */
+  /** The transform as linear steps: internal-layout spectra → image [B, h, w, 3]. */
   steps: LinearStep[];
   dispose(): void;
 }
 
 /**
  * The constants of the transform for an h×w image: spectrum scale (with the Hermitian weights
- * folded in), the two factorized DFTs, the layout changes between them, and optionally the colour
- * matrix applied to every pixel as the last step (`colorT`: Mᵀ [3, 3], row vectors t·Mᵀ).
+ * folded in), the two factorized DFTs and the layout changes between them.
  */
-export function fourierBasis(h: number, w: number, decay = 1, colorT?: number[][]): FourierBasis {
+export function fourierBasis(h: number, w: number, decay = 1): FourierBasis {
   const k = Math.floor(w / 2) + 1;
   const freqs = rfft2Freqs(h, w);
   const floor = 1 / Math.max(h, w);
@@ -183,7 +182,6 @@ export function fourierBasis(h: number, w: number, decay = 1, colorT?: number[][
       for (let ri = 0; ri < 2; ri++) for (let p1 = 0; p1 < y.n1; p1++) inner[((q * y.n2 + p2) * 2 + ri) * y.n1 + p1] = weight * scale[(y.n2 * p1 + p2) * k + q]!;
   }
   const innerScale = tf.tensor1d(inner);
-  const color = colorT ? constPair(Float32Array.from(colorT.flat()), 3, 3) : undefined;
   const tiles = [new Map<number, tf.Tensor>(), new Map<number, tf.Tensor>(), new Map<number, tf.Tensor>()];
   const steps: LinearStep[] = [
     scaleStep(innerScale, tiles[0]!),
@@ -203,10 +201,9 @@ export function fourierBasis(h: number, w: number, decay = 1, colorT?: number[][
     matmulStep(...x.second),
     // [B, 3, h, (c1, c2)] → [B, h, (c2, c1) = w, 3].
     transposeStep([3, h, n1x, n2x], [1, 3, 2, 0]),
-    ...(color ? [matmulStep(...color)] : []),
   ];
   const [n1, n2] = [y.n1, y.n2];
-  const owned: tf.Tensor[] = [innerScale, ...y.first, y.twiddle, ...y.second, ...x.first, x.twiddle, ...x.second, ...(color ?? [])];
+  const owned: tf.Tensor[] = [innerScale, ...y.first, y.twiddle, ...y.second, ...x.first, x.twiddle, ...x.second];
   const basis: FourierBasis = {
     h,
     w,
@@ -222,7 +219,7 @@ export function fourierBasis(h: number, w: number, decay = 1, colorT?: number[][
   return basis;
 }
 
-/** Internal-layout spectra [B, 3, k, n2, 2, n1] → image [B, h, w, 3] (decorrelated colour, or RGB when the basis has the colour matrix). */
+/** Internal-layout spectra [B, 3, k, n2, 2, n1] → image [B, h, w, 3] (decorrelated colour, before the sigmoid). */
 export function internalToImage(params: tf.Tensor, basis: FourierBasis): tf.Tensor4D {
   const b = params.shape[0]!;
   const op = tf.customGrad(((p: tf.Tensor, save: tf.GradSaveFunc) => {
@@ -234,6 +231,36 @@ export function internalToImage(params: tf.Tensor, basis: FourierBasis): tf.Tens
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return tf.tidy(() => op(params) as tf.Tensor4D);
+}
+
+/**
+ * Internal-layout spectra → canonical pixels [B, h, w, 3] in [-1, 1]: the transform, the colour
+ * matrix per pixel (`colorT`: Mᵀ [3, 3], row vectors t·Mᵀ) and 2·sigmoid − 1 (Lucid's
+ * `to_valid_rgb`), as one op. Its gradient: dy·(1 − y²)/2 (the sigmoid's, from its output y), the
+ * ½ folded into the colour matrix's transpose, then the transform's adjoint. The caller owns the
+ * returned function's constants (`dispose`).
+ */
+export function pixelsOf(basis: FourierBasis, colorT: number[][]): { pixels: (params: tf.Tensor) => tf.Tensor4D; dispose(): void } {
+  const [m, halfMT] = constPair(Float32Array.from(colorT.flat()), 3, 3).map((c, i) => (i ? tf.tidy(() => c.mul(0.5)) : c)) as [tf.Tensor2D, tf.Tensor2D];
+  const { h, w } = basis;
+  const op = tf.customGrad(((p: tf.Tensor, save: tf.GradSaveFunc) => {
+    const t = tf.matMul(basis.steps.reduce((x, s) => s.forward(x), p).reshape([-1, 3]) as tf.Tensor2D, m);
+    const y = tf.sigmoid(t).mul(2).sub(1);
+    save([y]);
+    return {
+      value: y.reshape([p.shape[0]!, h, w, 3]),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const d = dy.reshape([-1, 3]);
+        const yy = saved[0]!;
+        const dt = tf.matMul(tf.sub(d, d.mul(yy).mul(yy)) as tf.Tensor2D, halfMT);
+        return basis.steps.reduceRight((g, s) => s.adjoint(g), dt as tf.Tensor).reshape(p.shape);
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return {
+    pixels: (params) => tf.tidy(() => op(params) as tf.Tensor4D),
+    dispose: () => tf.dispose([m, halfMT]),
+  };
 }
 
 /**

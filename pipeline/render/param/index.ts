@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Parameterization } from '../method.ts';
 import { lectureNoise } from '../seed.ts';
 import { colorMatrixT } from './color.ts';
-import { fourierBasis, initialSpectrum, internalToImage, type FourierBasis } from './fourier.ts';
+import { fourierBasis, initialSpectrum, pixelsOf, type FourierBasis } from './fourier.ts';
 
 /** Pixels as parameters; `photo` ([h, w, 3] canonical, row-major) is added to every start image. */
 export function pixelImage(photo?: Float32Array): Parameterization {
@@ -38,14 +38,15 @@ interface FourierOptions {
 /**
  * Decorrelated-colour Fourier spectra as parameters (the basis is built for the first size asked).
  * The parameters are kept in the basis's internal layout (`FourierBasis.toInternal`, once at the
- * start); the colour matrix is the transform's last linear step, so a step is one custom-gradient
- * op, the sigmoid and the mapping to [-1, 1].
+ * start); spectrum → pixels (transform, colour matrix, sigmoid) is one op with its own gradient.
  */
 export function fourierImage(o: FourierOptions): Parameterization {
   let basis: FourierBasis | undefined;
+  let toPixels: ReturnType<typeof pixelsOf> | undefined;
   return {
     init: (units, [h, w]) => {
-      basis ??= fourierBasis(h, w, o.decay, colorMatrixT());
+      basis ??= fourierBasis(h, w, o.decay);
+      toPixels ??= pixelsOf(basis, colorMatrixT());
       const spectrum = initialSpectrum(
         units.map((u) => u.seed),
         basis,
@@ -55,7 +56,10 @@ export function fourierImage(o: FourierOptions): Parameterization {
       spectrum.dispose();
       return params;
     },
-    image: (params) => tf.tidy(() => tf.sigmoid(internalToImage(params, basis!)).mul(2).sub(1) as tf.Tensor4D),
-    dispose: () => basis?.dispose(),
+    image: (params) => toPixels!.pixels(params),
+    dispose: () => {
+      toPixels?.dispose();
+      basis?.dispose();
+    },
   };
 }
