@@ -262,7 +262,7 @@ async function main(): Promise<void> {
     else {
       const { graph, logitNode } = await loadGraph(dir);
       const targets = quick ? ['conv_pw_2_relu'] : ['conv_pw_6_relu', undefined];
-      for (const row of await lucidStepRows({ graph, logitNode, backend: 'wasm', model, targets, size: quick ? 64 : 224, batch: quick ? 2 : 4, rounds: quick ? 1 : 3, steps: quick ? 3 : 6 }))
+      for (const row of await lucidStepRows({ graph, logitNode, backend: 'wasm', model, targets, size: quick ? 64 : 224, batch: quick ? 2 : 4, rounds: quick ? 1 : 5, steps: quick ? 3 : 5 }))
         emit(row as unknown as Record<string, unknown>);
       graph.dispose();
     }
@@ -291,7 +291,7 @@ function printTables(): void {
   for (const r of out.filter((r) => r.kind === 'ratio')) console.log(`\n${r.model} → ${r.layer}, 224, batch 1: ${r.backend} is ${r.ratio}× the time of ${r.reference}`);
   for (const r of out.filter((r) => r.kind === 'lucid-step'))
     console.log(
-      `\nLucid vs lecture (${r.backend}, ${r.model} → ${r.layer}, ${r.size} px, batch ${r.batch}, median of ${r.steps} steps each, interleaved): lucid ${r.lucidMsPerUnitStep} ms, lecture ${r.lectureMsPerUnitStep} ms per unit-step, ${r.ratio}×`,
+      `\nLucid vs lecture (${r.backend}, ${r.model} → ${r.layer}, ${r.size} px, batch ${r.batch}, median of ${r.steps} steps each, interleaved): CPU time per unit-step lucid ${r.lucidMsPerUnitStep} ms, lecture ${r.lectureMsPerUnitStep} ms, ${r.ratio}×; wall time ${r.lucidWallMsPerUnitStep} ms, ${r.lectureWallMsPerUnitStep} ms, ${r.wallRatio}×`,
     );
   const e2e = out.filter((r) => r.kind === 'e2e');
   for (const r of e2e)

@@ -4,7 +4,8 @@
  * the colour matrix, forward and gradient), the sigmoid, the transform warp (Transform kernel
  * forward; with its gradient, the adjoint), the model forward and input gradient (to a mid layer
  * and to the class logits, at the warped 236 px), Adam; then the whole step of both methods through
- * the render loop, interleaved (`lucid-steps.ts`). Median ms over `--steps` repetitions.
+ * the render loop, interleaved (`lucid-steps.ts`). Median CPU ms (this process's user + system time)
+ * over `--steps` repetitions; the whole steps also by wall time.
  *
  *   npx tsx bench/lucid-profile.ts [--steps 5] [--json]
  */
@@ -23,13 +24,20 @@ const json = process.argv.includes('--json');
 const SIZE: [number, number] = [224, 224];
 const MID = 'conv_pw_6_relu';
 
+/** This process's CPU time in ms (user + system): on a shared machine, other jobs disturb it far less than wall time. */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/** Median CPU ms of `fn` over `reps` runs after one untimed run. */
 async function median(fn: () => Promise<void> | void): Promise<number> {
   await fn();
   const times: number[] = [];
   for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
+    const t0 = cpuMs();
     await fn();
-    times.push(performance.now() - t0);
+    times.push(cpuMs() - t0);
   }
   return times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
 }
@@ -67,16 +75,16 @@ for (const batch of [1, 4]) {
     ['fourier transform alone (fwd+grad)', () => fwdBwd((p) => internalToImage(p, basis), params)],
     ['fourier → pixels: + colour, sigmoid (fwd+grad)', () => fwdBwd((p) => toPixels.pixels(p), params)],
     ['fourier → pixels: + colour, sigmoid (fwd)', () => fwd(() => toPixels.pixels(params))],
-    ['warp: Transform kernel + JS adjoint (fwd+grad)', () => fwdBwd((x) => affineWarp(x as tf.Tensor4D, affines(1)), image)],
-    ['warp: Transform kernel (fwd)', () => fwd(() => affineWarp(image, affines(1)))],
+    ['warp: bilinear sampling and its adjoint (fwd+grad)', () => fwdBwd((x) => affineWarp(x as tf.Tensor4D, affines(1)), image)],
+    ['warp: bilinear sampling (fwd)', () => fwd(() => affineWarp(image, affines(1)))],
     [`model → ${MID}, 236 px (fwd+input grad)`, () => fwdBwd((x) => graph.run(x as tf.Tensor4D, [MID])[0]!, input)],
     [`model → ${logitNode}, 236 px (fwd+input grad)`, () => fwdBwd((x) => graph.run(x as tf.Tensor4D, [logitNode])[0]!, input)],
     ['Adam update', () => tf.dispose(opt.step(params, params, 0))],
   ];
   for (const [part, fn] of parts) rows.push({ batch, part, ms: await median(fn) });
-  for (const r of await lucidStepRows({ graph, logitNode, backend: tf.getBackend(), model: 'mobilenet_v1_0.75_224', targets: [MID, undefined], size: SIZE[0], batch, rounds: 2, steps: reps + 1 })) {
-    rows.push({ batch, part: `whole lucid step, ${r.layer}`, ms: r.lucidMsPerUnitStep * batch, msPerUnitStep: r.lucidMsPerUnitStep });
-    rows.push({ batch, part: `whole lecture step, ${r.layer}`, ms: r.lectureMsPerUnitStep * batch, msPerUnitStep: r.lectureMsPerUnitStep, ratio: r.ratio });
+  for (const r of await lucidStepRows({ graph, logitNode, backend: tf.getBackend(), model: 'mobilenet_v1_0.75_224', targets: [MID, undefined], size: SIZE[0], batch, rounds: 3, steps: reps + 1 })) {
+    rows.push({ batch, part: `whole lucid step, ${r.layer}`, ms: r.lucidMsPerUnitStep * batch, wallMs: r.lucidWallMsPerUnitStep * batch });
+    rows.push({ batch, part: `whole lecture step, ${r.layer}`, ms: r.lectureMsPerUnitStep * batch, wallMs: r.lectureWallMsPerUnitStep * batch, ratio: r.ratio });
   }
   tf.dispose([spectrum, params, image, warped, input]);
   toPixels.dispose();
@@ -87,6 +95,6 @@ for (const r of rows) {
   if (json) console.log(JSON.stringify({ backend: tf.getBackend(), model: 'mobilenet_v1_0.75_224', size: SIZE[0], ...r }));
   else
     console.log(
-      `B=${r.batch}  ${String(r.part).padEnd(52)} ${(r.ms as number).toFixed(1).padStart(8)} ms${r.msPerUnitStep ? `  (${(r.msPerUnitStep as number).toFixed(1)} ms per unit-step${r.ratio ? `; lucid ÷ lecture ${r.ratio}` : ''})` : ''}`,
+      `B=${r.batch}  ${String(r.part).padEnd(52)} ${(r.ms as number).toFixed(1).padStart(8)} ms CPU${r.wallMs ? `, ${(r.wallMs as number).toFixed(1)} ms wall${r.ratio ? ` (lucid ÷ lecture, CPU: ${r.ratio as number})` : ''}` : ''}`,
     );
 }

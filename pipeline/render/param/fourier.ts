@@ -86,7 +86,14 @@ function transposeStep(shape: number[], perm: number[]): LinearStep {
 /** Zero rows appended to axis 1 of [lead, n, rest] (n → n + extra); the adjoint drops them. */
 function padStep(n: number, extra: number, rest: number): LinearStep {
   return {
-    forward: (x) => (extra ? tf.pad(x.reshape([-1, n, rest]), [[0, 0], [0, extra], [0, 0]]) : x),
+    forward: (x) =>
+      extra
+        ? tf.pad(x.reshape([-1, n, rest]), [
+            [0, 0],
+            [0, extra],
+            [0, 0],
+          ])
+        : x,
     adjoint: (dy) => {
       const d = dy.reshape([-1, n + extra, rest]);
       return extra ? d.slice([0, 0, 0], [d.shape[0]!, n, rest]) : d;
@@ -119,8 +126,14 @@ function dftConstants(n: number, p1s: number, inOrder: 'ri-p1' | 'p1-ri', real: 
       // Re t = Σ re·c − im·s; Im t = Σ re·s + im·c. Columns (r1, s): Re, Im, Im, Re.
       const row = (ri: number) => (inOrder === 'ri-p1' ? ri * p1s + p1 : p1 * 2 + ri);
       const put = (ri: number, slot: number, v: number) => (first[row(ri) * 4 * n1 + r1 * 4 + slot] = v);
-      for (const slot of [0, 3]) put(0, slot, c), put(1, slot, -s);
-      for (const slot of [1, 2]) put(0, slot, s), put(1, slot, c);
+      for (const slot of [0, 3]) {
+        put(0, slot, c);
+        put(1, slot, -s);
+      }
+      for (const slot of [1, 2]) {
+        put(0, slot, s);
+        put(1, slot, c);
+      }
     }
   const twiddle = new Float32Array(n2 * 4 * n1);
   for (let p2 = 0; p2 < n2; p2++)
@@ -178,8 +191,7 @@ export function fourierBasis(h: number, w: number, decay = 1): FourierBasis {
   const inner = new Float32Array(k * y.n2 * 2 * y.n1);
   for (let q = 0; q < k; q++) {
     const weight = q === 0 || (w % 2 === 0 && q === w / 2) ? 1 : 2;
-    for (let p2 = 0; p2 < y.n2; p2++)
-      for (let ri = 0; ri < 2; ri++) for (let p1 = 0; p1 < y.n1; p1++) inner[((q * y.n2 + p2) * 2 + ri) * y.n1 + p1] = weight * scale[(y.n2 * p1 + p2) * k + q]!;
+    for (let p2 = 0; p2 < y.n2; p2++) for (let ri = 0; ri < 2; ri++) for (let p1 = 0; p1 < y.n1; p1++) inner[((q * y.n2 + p2) * 2 + ri) * y.n1 + p1] = weight * scale[(y.n2 * p1 + p2) * k + q]!;
   }
   const innerScale = tf.tensor1d(inner);
   const tiles = [new Map<number, tf.Tensor>(), new Map<number, tf.Tensor>(), new Map<number, tf.Tensor>()];
