@@ -207,16 +207,15 @@ export function bilinear(direction: 'forward' | 'adjoint', src: Float32Array, pa
           const i01 = i00 + c;
           const i10 = i00 + row;
           const i11 = i10 + c;
-          for (let j = 0; j < c; j++) {
-            if (forward) dst[o + j] = w00 * src[i00 + j]! + w01 * src[i01 + j]! + w10 * src[i10 + j]! + w11 * src[i11 + j]!;
-            else {
+          if (forward) for (let j = 0; j < c; j++) dst[o + j] = w00 * src[i00 + j]! + w01 * src[i01 + j]! + w10 * src[i10 + j]! + w11 * src[i11 + j]!;
+          else
+            for (let j = 0; j < c; j++) {
               const g = src[o + j]!;
               dst[i00 + j]! += w00 * g;
               dst[i01 + j]! += w01 * g;
               dst[i10 + j]! += w10 * g;
               dst[i11 + j]! += w11 * g;
             }
-          }
           continue;
         }
         const weights = [w00, w01, w10, w11];

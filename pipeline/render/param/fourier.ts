@@ -253,7 +253,9 @@ export function internalToImage(params: tf.Tensor, basis: FourierBasis): tf.Tens
  * returned function's constants (`dispose`).
  */
 export function pixelsOf(basis: FourierBasis, colorT: number[][]): { pixels: (params: tf.Tensor) => tf.Tensor4D; dispose(): void } {
-  const [m, halfMT] = constPair(Float32Array.from(colorT.flat()), 3, 3).map((c, i) => (i ? tf.tidy(() => c.mul(0.5)) : c)) as [tf.Tensor2D, tf.Tensor2D];
+  const [m, mT] = constPair(Float32Array.from(colorT.flat()), 3, 3);
+  const halfMT = tf.tidy(() => mT.mul(0.5)) as tf.Tensor2D;
+  mT.dispose();
   const { h, w } = basis;
   const op = tf.customGrad(((p: tf.Tensor, save: tf.GradSaveFunc) => {
     const t = tf.matMul(basis.steps.reduce((x, s) => s.forward(x), p).reshape([-1, 3]) as tf.Tensor2D, m);
