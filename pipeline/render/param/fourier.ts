@@ -9,7 +9,8 @@
  * over the fine one. Along rows (y) it is a complex inverse DFT; along columns (x) the inverse real
  * DFT of the half spectrum (Hermitian weights 1 for the DC and Nyquist columns, 2 otherwise, their
  * imaginary parts dropped like numpy's irfft2). It is exactly irfft2 (to float rounding) with about
- * a third of the multiply-adds of dense DFT matrices, every product has a constant right operand
+ * a third of the multiply-adds of dense DFT matrices at 224 px (the stage outputs are kept twice,
+ * (Re, Im, Im, Re), so that the twiddle is one elementwise product), every product has a constant right operand
  * (packed once by XNNPACK on wasm), and every transpose has at most 5 axes (wasm's 6-axis transpose
  * is slow). The transform is linear: its gradient is the chain of the steps' adjoints, written out
  * (`LinearStep`). Every row of every product belongs to one image, so an image's values do not
@@ -202,7 +203,7 @@ export function fourierBasis(h: number, w: number, decay = 1): FourierBasis {
     scaleStep(y.twiddle, tiles[1]!),
     transposeStep([y.n2, y.n1, 4], [1, 0, 2]),
     matmulStep(...y.second),
-    // [B·3, k, (r1, r2, re/im)] → [B·3, k, (r = n1·r2 + r1... in image order), re/im].
+    // [B·3, k, r1, r2, re/im] → [B·3, k, r2, r1, re/im]: rows r = n1·r2 + r1 in image order.
     transposeStep([y.n1, y.n2, 2], [1, 0, 2]),
     // Columns: the half spectrum padded to p1x·n2x, then rows (B·3, r, q2) by contraction (q1, re/im).
     padStep(k, p1x * n2x - k, h * 2),
