@@ -1,15 +1,17 @@
 /**
- * `npm run bench [-- --json] [--quick] [--backends wasm,onnx-cpu] [--no-e2e] [--no-steps] [--workers 1,2] [--rounds 2] [--e2e-backends wasm,onnx-cpu] [--no-torch] [--no-notes] [--no-dataset] [--webgpu-software]`
+ * `npm run bench [-- --json] [--quick] [--backends wasm,onnx-cpu] [--no-e2e] [--no-steps] [--workers 1,2] [--rounds 2] [--e2e-backends wasm,onnx-cpu] [--no-torch] [--no-notes] [--no-dataset] [--no-lucid] [--webgpu-software]`
  *
  * Times gradient steps (the lecture's ascent step: channel objective, input gradient, normalized
  * update) per backend × model × layer × size × batch: TF.js backends through the lean graph, onnx-*
  * through the ONNX engine (with its copy cost); issue 16's trunks (MobileNet v1 0.75, ResNet50V2,
  * VGG16) on wasm and onnx-*, and the notes' job (512 filters × 300 steps of conv3_block4_out)
  * projected per backend; native PyTorch references of the same trunks (bench/torch_ref.py) when
- * Python with torch is importable; and a small atlas end to end through runPipeline. Prints a table, or with
+ * Python with torch is importable; on wasm, a lucid unit-step beside a lecture unit-step for a class and a
+ * mid-layer filter (issue 15, `lucid-steps.ts`); and a small atlas end to end through runPipeline. Prints a table, or with
  * --json one JSON object per line.
  */
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +25,8 @@ import { tfjsEngine } from '../pipeline/engine/tfjs-engine.ts';
 import { datasetRow } from './dataset.ts';
 import { endToEndRow, speedups } from './end-to-end.ts';
 import { benchSpec, M25, M75, RESNET, TRUNKS, timeEngineStep, VGG } from './engines.ts';
-import { SHARED_MODELS } from './lucid-common.ts';
+import { loadGraph, SHARED_MODELS } from './lucid-common.ts';
+import { lucidStepRows } from './lucid-steps.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -215,6 +218,19 @@ async function main(): Promise<void> {
       }
     }
   }
+  if (!flag('no-lucid') && available.includes('wasm')) {
+    await selectBackend('wasm');
+    const model = quick ? M25 : M75;
+    const dir = path.join(modelsDir, model);
+    if (!fs.existsSync(path.join(dir, 'model.json'))) log(`skip lucid steps: ${dir} not found`);
+    else {
+      const { graph, logitNode } = await loadGraph(dir);
+      const targets = quick ? ['conv_pw_2_relu'] : ['conv_pw_6_relu', undefined];
+      for (const row of await lucidStepRows({ graph, logitNode, backend: 'wasm', model, targets, size: quick ? 64 : 224, batch: quick ? 2 : 4, rounds: quick ? 1 : 5, steps: quick ? 3 : 5 }))
+        emit(row as unknown as Record<string, unknown>);
+      graph.dispose();
+    }
+  }
   if (!flag('no-e2e')) {
     // wasm and onnx-cpu (whichever came up) unless --e2e-backends names others; rounds alternate the worker counts.
     const e2eBackends = (option('e2e-backends')?.split(',') as BackendName[] | undefined) ?? available.filter((b) => b === 'wasm' || b === 'onnx-cpu');
@@ -254,6 +270,10 @@ function printTables(): void {
   for (const r of out.filter((r) => r.kind === 'e2e-speedup' && r.workers !== 1))
     console.log(
       `${r.backend}: ${r.workers} workers give ${r.ratio}× the units/min of 1 (medians of ${r.rounds} rounds; 1 worker keeps ${out.find((o) => o.kind === 'e2e-speedup' && o.backend === r.backend && o.workers === 1)?.coresBusy} cores busy)`,
+    );
+  for (const r of out.filter((r) => r.kind === 'lucid-step'))
+    console.log(
+      `\nLucid vs lecture (${r.backend}, ${r.model} → ${r.layer}, ${r.size} px, batch ${r.batch}, median of ${r.steps} steps each, interleaved): CPU time per unit-step lucid ${r.lucidMsPerUnitStep} ms, lecture ${r.lectureMsPerUnitStep} ms, ${r.ratio}×; wall time ${r.lucidWallMsPerUnitStep} ms, ${r.lectureWallMsPerUnitStep} ms, ${r.wallRatio}×`,
     );
   for (const r of out.filter((r) => r.kind === 'dataset'))
     console.log(`\nDataset examples (${r.backend}, ${r.model}, forward pass over ${r.layers} layers + logits, batch ${r.batch}): ${r.photosPerSec} photos/s`);

@@ -3,9 +3,9 @@ import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { selectBackend } from '../pipeline/engine/backend.ts';
-import { colorMatrix, toCanonicalPixels } from '../pipeline/render/param/color.ts';
-import { fourierBasis, rfft2Freqs, spectrumToImage } from '../pipeline/render/param/fourier.ts';
-import { copyAffine, randomAffine, samplingMap, STANDARD_TRANSFORMS, stepSeed, warp } from '../pipeline/render/transforms.ts';
+import { colorMatrix, colorMatrixT, toCanonicalPixels } from '../pipeline/render/param/color.ts';
+import { factorLength, fourierBasis, pixelsOf, rfft2Freqs, spectrumToImage } from '../pipeline/render/param/fourier.ts';
+import { affineWarp, copyAffine, randomAffine, samplingMap, STANDARD_TRANSFORMS, stepSeed, warp } from '../pipeline/render/transforms.ts';
 
 before(async () => {
   await selectBackend('wasm');
@@ -35,9 +35,13 @@ function naiveIrfft2(re: number[][], im: number[][], h: number, w: number): numb
 }
 
 describe('fourier parameterization', () => {
+  // 6×8, 12×10 and 16×16 go through both factorized steps (rows 2·3, 3·4, 4·4; the half spectrum
+  // padded to whole blocks); 7×5 has prime sides (one dense step each).
   for (const [h, w] of [
     [6, 8],
     [7, 5],
+    [12, 10],
+    [16, 16],
   ] as const) {
     test(`spectrumToImage is irfft2 of the scaled spectrum (${h}×${w}; basis.scale holds irfft2's 1/(hw))`, () => {
       const basis = fourierBasis(h, w);
@@ -74,6 +78,54 @@ describe('fourier parameterization', () => {
       assert.ok(Math.abs(num - grad[i]!) < 1e-3 * Math.max(1, Math.abs(num)), `coefficient ${i}: numeric ${num}, analytic ${grad[i]}`);
     }
     basis.dispose();
+  });
+
+  test('lengths factor into two near √n (a prime into 1 and itself)', () => {
+    assert.deepEqual(factorLength(224), [14, 16]);
+    assert.deepEqual(factorLength(128), [8, 16]);
+    assert.deepEqual(factorLength(7), [1, 7]);
+    for (const n of [1, 2, 12, 96, 100, 113, 227]) {
+      const [a, b] = factorLength(n);
+      assert.equal(a * b, n);
+      assert.ok(b >= Math.sqrt(n) - 1e-9);
+    }
+  });
+
+  test('the internal parameter layout holds the same coefficients (a permutation, undone exactly)', () => {
+    const basis = fourierBasis(12, 10);
+    const spectrum = tf.randomNormal([3, 2, 3, 12, basis.k], 0, 1, 'float32', 8);
+    const inner = basis.toInternal(spectrum);
+    assert.equal(inner.size, spectrum.size);
+    assert.deepEqual(Array.from(basis.fromInternal(inner).dataSync()), Array.from(spectrum.dataSync()));
+    assert.deepEqual(Array.from(inner.dataSync()).sort(), Array.from(spectrum.dataSync()).sort());
+    basis.dispose();
+  });
+
+  test('spectrum → pixels in one op equals colour matrix and sigmoid after the transform, value and gradient', () => {
+    for (const [h, w] of [
+      [16, 16],
+      [7, 5],
+    ] as const) {
+      const basis = fourierBasis(h, w);
+      const toPixels = pixelsOf(basis, colorMatrixT());
+      const spectrum = tf.randomNormal([2, 2, 3, h, basis.k], 0, 3, 'float32', 11);
+      const weights = tf.randomNormal([2, h, w, 3], 0, 1, 'float32', 12);
+      const inner = basis.toInternal(spectrum);
+      const reference = (s: tf.Tensor) => toCanonicalPixels(spectrumToImage(s, basis));
+      const got = toPixels.pixels(inner);
+      const want = reference(spectrum);
+      assert.ok(tf.max(tf.abs(got.sub(want))).dataSync()[0]! < 1e-6);
+      // The sigmoid is not saturated everywhere: the gradient check means something.
+      assert.ok(tf.max(tf.abs(want)).dataSync()[0]! > 0.1);
+      const g = basis.fromInternal(tf.grad((p: tf.Tensor) => tf.sum(toPixels.pixels(p).mul(weights)))(inner));
+      // The reference gradient: TF.js's own sigmoid and matMul gradients through the same transform.
+      const gWant = tf.grad((s: tf.Tensor) => tf.sum(reference(s).mul(weights)))(spectrum);
+      const scale = tf.max(tf.abs(gWant)).dataSync()[0]!;
+      assert.ok(scale > 0);
+      assert.ok(tf.max(tf.abs(g.sub(gWant))).dataSync()[0]! < 1e-5 * scale, `${h}×${w}`);
+      toPixels.dispose();
+      basis.dispose();
+    }
   });
 
   test('the scale falls with frequency and is capped at the lowest one', () => {
@@ -141,5 +193,33 @@ describe('transforms', () => {
       const num = (f(tf.tensor4d(plus, x.shape)).dataSync()[0]! - f(tf.tensor4d(minus, x.shape)).dataSync()[0]!) / 2e-2;
       assert.ok(Math.abs(num - grad[i]!) < 1e-3, `pixel ${i}: numeric ${num}, analytic ${grad[i]}`);
     }
+  });
+
+  for (const host of [true, false])
+    test(`the render loop's warp (${host ? 'JS both ways' : 'Transform kernel, scatterND gradient'}) equals the sampling-map warp, value and gradient`, () => {
+      const t = { ...STANDARD_TRANSFORMS, pad: 3, jitter: 2, jitter2: 2, rotate: 30 };
+      const affines = [randomAffine(3, [10, 12], t), randomAffine(4, [10, 12], t)];
+      const map = samplingMap(affines, [10, 12]);
+      const x = tf.randomNormal([2, 10, 12, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
+      const r = tf.randomNormal([2, ...affines[0]!.out, 3], 0, 1, 'float32', 8);
+      const got = affineWarp(x, affines, host);
+      const want = warp(x, map, affines[0]!.out);
+      assert.deepEqual(got.shape, want.shape);
+      assert.ok(tf.max(tf.abs(got.sub(want))).dataSync()[0]! < 1e-5);
+      // Some output pixels are grey (outside), most are not.
+      const zeros = Array.from(got.dataSync()).filter((v) => v === 0).length;
+      assert.ok(zeros > 0 && zeros < got.size / 2);
+      const g = tf.grad((v: tf.Tensor) => tf.sum(affineWarp(v as tf.Tensor4D, affines, host).mul(r)))(x);
+      const gWant = tf.grad((v: tf.Tensor) => tf.sum(warp(v as tf.Tensor4D, map, affines[0]!.out).mul(r)))(x);
+      assert.ok(tf.max(tf.abs(g.sub(gWant))).dataSync()[0]! < 1e-5);
+      assert.ok(tf.max(tf.abs(gWant)).dataSync()[0]! > 0.1);
+    });
+
+  test("a unit's warp does not depend on its batch", () => {
+    const affines = [randomAffine(stepSeed(5, 1), [16, 16], STANDARD_TRANSFORMS), randomAffine(stepSeed(6, 1), [16, 16], STANDARD_TRANSFORMS)];
+    const x = tf.randomNormal([2, 16, 16, 3], 0, 1, 'float32', 9) as tf.Tensor4D;
+    const both = affineWarp(x, affines).arraySync();
+    const alone = affineWarp(x.slice([1, 0, 0, 0], [1, 16, 16, 3]) as tf.Tensor4D, [affines[1]!]).arraySync();
+    assert.deepEqual(both[1], alone[0]);
   });
 });

@@ -20,17 +20,18 @@ export function colorMatrix(): number[][] {
   return COLOR_SQRT_COV.map((row) => row.map((v) => v / max));
 }
 
-/** Mᵀ as a tensor [3, 3]: row vectors t · Mᵀ = (M t)ᵀ. The caller owns it (build it once, not per step). */
-export function colorMatrixT(): tf.Tensor2D {
-  return tf.tidy(() => tf.tensor2d(colorMatrix()).transpose());
+/** Mᵀ [3][3]: row vectors t · Mᵀ = (M t)ᵀ (the Fourier basis applies it as its last step). */
+export function colorMatrixT(): number[][] {
+  const m = colorMatrix();
+  return [0, 1, 2].map((i) => [0, 1, 2].map((j) => m[j]![i]!));
 }
 
-/** t: [..., 3] in the decorrelated basis → [..., 3] RGB (before the sigmoid); `mT` from `colorMatrixT` when kept. */
-export function decorrelatedToRgb(t: tf.Tensor, mT?: tf.Tensor2D): tf.Tensor {
-  return tf.tidy(() => tf.matMul(t.reshape([-1, 3]) as tf.Tensor2D, mT ?? colorMatrixT()).reshape(t.shape));
+/** t: [..., 3] in the decorrelated basis → [..., 3] RGB (before the sigmoid). */
+export function decorrelatedToRgb(t: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.matMul(t.reshape([-1, 3]) as tf.Tensor2D, tf.tensor2d(colorMatrixT())).reshape(t.shape));
 }
 
 /** Decorrelated values → canonical pixels in [-1, 1] through a sigmoid (Lucid's `to_valid_rgb`). */
-export function toCanonicalPixels(t: tf.Tensor4D, mT?: tf.Tensor2D): tf.Tensor4D {
-  return tf.tidy(() => tf.sigmoid(decorrelatedToRgb(t, mT)).mul(2).sub(1) as tf.Tensor4D);
+export function toCanonicalPixels(t: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(() => tf.sigmoid(decorrelatedToRgb(t)).mul(2).sub(1) as tf.Tensor4D);
 }

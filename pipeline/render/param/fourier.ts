@@ -3,11 +3,23 @@
  * coefficients are scaled by 1/frequency^decay, so that every frequency has about the same effect
  * on the objective (plain pixels favour high frequencies). Olah et al., "Feature Visualization".
  *
- * TF.js's wasm backend has no FFT kernels, so the inverse real DFT is two batched matrix products
- * with precomputed cos/sin matrices: along rows a full complex inverse DFT, along columns the
- * inverse real DFT (Hermitian weights 1 for the DC and Nyquist columns, 2 otherwise; their imaginary
- * parts drop out like numpy's irfft2). It is exactly irfft2, differentiable everywhere, and every
- * image of a batch is its own matrix product, so an image's values do not depend on its batch.
+ * TF.js's wasm backend has no FFT kernels, so the inverse DFT is built from matrix products. Each
+ * 1-D transform of length n = N1·N2 is done in two small steps (the "four-step" factorization of
+ * the DFT): a DFT of length N1 over the coarse input index, a twiddle factor, a DFT of length N2
+ * over the fine one. Along rows (y) it is a complex inverse DFT; along columns (x) the inverse real
+ * DFT of the half spectrum (Hermitian weights 1 for the DC and Nyquist columns, 2 otherwise, their
+ * imaginary parts dropped like numpy's irfft2). It is exactly irfft2 (to float rounding) with about
+ * a third of the multiply-adds of dense DFT matrices at 224 px (the stage outputs are kept twice,
+ * (Re, Im, Im, Re), so that the twiddle is one elementwise product), every product has a constant right operand
+ * (packed once by XNNPACK on wasm), and every transpose has at most 5 axes (wasm's 6-axis transpose
+ * is slow). The transform is linear: its gradient is the chain of the steps' adjoints, written out
+ * (`LinearStep`). Every row of every product belongs to one image, so an image's values do not
+ * depend on its batch.
+ *
+ * Two layouts: the public spectrum [B, 2, 3, h, k] (real/imaginary, colour channel, rows, half
+ * columns; `initialSpectrum`, `spectrumToImage`) and the parameterization's own layout
+ * [B, 3, k, N2, 2, N1] (`toInternal`), where h = N1·N2 and row p = N2·p1 + p2: the first product
+ * reads it as is. Adam is elementwise, so the layout of the parameters does not change a result.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -22,6 +34,131 @@ export function rfft2Freqs(h: number, w: number): Float32Array {
   return out;
 }
 
+/** n = n1·n2 with n2 the smallest divisor ≥ √n (n1 = 1 for a prime n: one dense step). */
+export function factorLength(n: number): [number, number] {
+  for (let n2 = Math.ceil(Math.sqrt(n)); n2 <= n; n2++) if (n % n2 === 0) return [n / n2, n2];
+  return [1, n];
+}
+
+/** A linear map of tensors and its adjoint (the transpose), both pure tensor functions. */
+interface LinearStep {
+  forward: (x: tf.Tensor) => tf.Tensor;
+  adjoint: (dy: tf.Tensor) => tf.Tensor;
+}
+
+/** x as rows of K · m [K, N] → [rows, N], a 2-D product with the constant on the right; adjoint with mT [N, K]. */
+function matmulStep(m: tf.Tensor2D, mT: tf.Tensor2D): LinearStep {
+  const apply = (x: tf.Tensor, c: tf.Tensor2D) => tf.matMul(x.reshape([-1, c.shape[0]]) as tf.Tensor2D, c);
+  return { forward: (x) => apply(x, m), adjoint: (dy) => apply(dy, mT) };
+}
+
+/**
+ * Elementwise product with a constant t, x read as [rows, ...t.shape] (self-adjoint). The constant
+ * is tiled to x's size once per size and kept (wasm's broadcasting product is several times slower
+ * than the same-shape one); `kept` collects the tiles for the basis to dispose.
+ */
+function scaleStep(t: tf.Tensor, kept: Map<number, tf.Tensor>): LinearStep {
+  const apply = (x: tf.Tensor) => {
+    let full = kept.get(x.size);
+    if (!full) {
+      full = tf.keep(tf.tidy(() => tf.tile(t.reshape([1, t.size]), [x.size / t.size, 1])));
+      kept.set(x.size, full);
+    }
+    return tf.mul(x.reshape(full.shape), full);
+  };
+  return { forward: apply, adjoint: apply };
+}
+
+/** Reshape to `shape` [...], transpose by `perm`; the adjoint undoes both. */
+function transposeStep(shape: number[], perm: number[]): LinearStep {
+  const inverse = perm.map((_, i) => perm.indexOf(i));
+  return {
+    forward: (x) => {
+      const lead = x.size / shape.reduce((a, b) => a * b, 1);
+      return x.reshape([lead, ...shape]).transpose([0, ...perm.map((p) => p + 1)]);
+    },
+    adjoint: (dy) => {
+      const lead = dy.size / shape.reduce((a, b) => a * b, 1);
+      return dy.reshape([lead, ...perm.map((p) => shape[p]!)]).transpose([0, ...inverse.map((p) => p + 1)]);
+    },
+  };
+}
+
+/** Zero rows appended to axis 1 of [lead, n, rest] (n → n + extra); the adjoint drops them. */
+function padStep(n: number, extra: number, rest: number): LinearStep {
+  return {
+    forward: (x) =>
+      extra
+        ? tf.pad(x.reshape([-1, n, rest]), [
+            [0, 0],
+            [0, extra],
+            [0, 0],
+          ])
+        : x,
+    adjoint: (dy) => {
+      const d = dy.reshape([-1, n + extra, rest]);
+      return extra ? d.slice([0, 0, 0], [d.shape[0]!, n, rest]) : d;
+    },
+  };
+}
+
+/** Keeps a host matrix [rows, cols] and its transpose as tensors. */
+function constPair(data: Float32Array, rows: number, cols: number): [tf.Tensor2D, tf.Tensor2D] {
+  const t = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = data[r * cols + c]!;
+  return [tf.tensor2d(data, [rows, cols]), tf.tensor2d(t, [cols, rows])];
+}
+
+/**
+ * The constants of one inverse DFT of length n = n1·n2 (input index p = n2·p1 + p2 over the first
+ * `p1s` coarse blocks, output r = r1 + n1·r2):
+ * - first: [2·p1s, 4·n1], a length-n1 DFT over p1 (input order `inOrder`: real/imag major, or p1
+ *   major) to (r1, s), s = Re, Im, Im, Re (the copies let the twiddle be one product);
+ * - twiddle: [n2, 4·n1], e^{2πi·p2·r1/n} as (cos, cos, −sin, sin) per s;
+ * - second: [4·n2 (p2, s), n2·2 (r2, re/im)] (complex) or [4·n2, n2] (real part only).
+ */
+function dftConstants(n: number, p1s: number, inOrder: 'ri-p1' | 'p1-ri', real: boolean) {
+  const [n1, n2] = factorLength(n);
+  const first = new Float32Array(2 * p1s * 4 * n1);
+  for (let p1 = 0; p1 < p1s; p1++)
+    for (let r1 = 0; r1 < n1; r1++) {
+      const a = (2 * Math.PI * ((p1 * r1) % n1)) / n1;
+      const [c, s] = [Math.cos(a), Math.sin(a)];
+      // Re t = Σ re·c − im·s; Im t = Σ re·s + im·c. Columns (r1, s): Re, Im, Im, Re.
+      const row = (ri: number) => (inOrder === 'ri-p1' ? ri * p1s + p1 : p1 * 2 + ri);
+      const put = (ri: number, slot: number, v: number) => (first[row(ri) * 4 * n1 + r1 * 4 + slot] = v);
+      for (const slot of [0, 3]) {
+        put(0, slot, c);
+        put(1, slot, -s);
+      }
+      for (const slot of [1, 2]) {
+        put(0, slot, s);
+        put(1, slot, c);
+      }
+    }
+  const twiddle = new Float32Array(n2 * 4 * n1);
+  for (let p2 = 0; p2 < n2; p2++)
+    for (let r1 = 0; r1 < n1; r1++) {
+      const a = (2 * Math.PI * ((p2 * r1) % n)) / n;
+      twiddle.set([Math.cos(a), Math.cos(a), -Math.sin(a), Math.sin(a)], p2 * 4 * n1 + r1 * 4);
+    }
+  // After the twiddle, real = s0 + s2 and imag = s1 + s3.
+  const outs = real ? 1 : 2;
+  const second = new Float32Array(4 * n2 * n2 * outs);
+  for (let p2 = 0; p2 < n2; p2++)
+    for (let r2 = 0; r2 < n2; r2++) {
+      const b = (2 * Math.PI * ((p2 * r2) % n2)) / n2;
+      const [c, s] = [Math.cos(b), Math.sin(b)];
+      for (let slot = 0; slot < 4; slot++) {
+        const isReal = slot === 0 || slot === 2;
+        const row = (p2 * 4 + slot) * n2 * outs;
+        second[row + r2 * outs] = isReal ? c : -s;
+        if (!real) second[row + r2 * outs + 1] = isReal ? s : c;
+      }
+    }
+  return { n1, n2, first: constPair(first, 2 * p1s, 4 * n1), twiddle: tf.tensor2d(twiddle, [n2, 4 * n1]), second: constPair(second, 4 * n2, n2 * outs) };
+}
+
 export interface FourierBasis {
   h: number;
   w: number;
@@ -29,57 +166,116 @@ export interface FourierBasis {
   k: number;
   /** Spectrum scale [h, k]: 1/max(f, 1/max(h,w))^decay · √(hw), times irfft2's 1/(hw) and Lucid's 1/4. */
   scale: tf.Tensor2D;
-  cosY: tf.Tensor2D;
-  sinY: tf.Tensor2D;
-  /** [k, w]: Hermitian weight · cos, and Hermitian weight · sin. */
-  cosX: tf.Tensor2D;
-  sinX: tf.Tensor2D;
-  /** Their transposes [w, k] (for the gradient). */
-  cosXT: tf.Tensor2D;
-  sinXT: tf.Tensor2D;
+  /** The spectrum's own layout [B, 3, k, n2, 2, n1] (h = n1·n2) from the public [B, 2, 3, h, k], and back. */
+  toInternal(spectrum: tf.Tensor): tf.Tensor;
+  fromInternal(params: tf.Tensor): tf.Tensor;
+  /** The transform as linear steps: internal-layout spectra → image [B, h, w, 3]. */
+  steps: LinearStep[];
   dispose(): void;
 }
 
+/**
+ * The constants of the transform for an h×w image: spectrum scale (with the Hermitian weights
+ * folded in), the two factorized DFTs and the layout changes between them.
+ */
 export function fourierBasis(h: number, w: number, decay = 1): FourierBasis {
   const k = Math.floor(w / 2) + 1;
   const freqs = rfft2Freqs(h, w);
   const floor = 1 / Math.max(h, w);
   const norm = Math.sqrt(h * w) / (h * w) / 4;
   const scale = Float32Array.from(freqs, (f) => norm / Math.max(f, floor) ** decay);
-  const cy = new Float32Array(h * h);
-  const sy = new Float32Array(h * h);
-  for (let r = 0; r < h; r++)
-    for (let q = 0; q < h; q++) {
-      const a = (2 * Math.PI * ((r * q) % h)) / h;
-      cy[r * h + q] = Math.cos(a);
-      sy[r * h + q] = Math.sin(a);
-    }
-  const cx = new Float32Array(k * w);
-  const sx = new Float32Array(k * w);
+  const y = dftConstants(h, factorLength(h)[0], 'ri-p1', false);
+  const [n1x, n2x] = factorLength(w);
+  const p1x = Math.ceil(k / n2x);
+  const x = dftConstants(w, p1x, 'p1-ri', true);
+  // The scale in the internal layout [k, n2, 2, n1], times the Hermitian weight of each column.
+  const inner = new Float32Array(k * y.n2 * 2 * y.n1);
   for (let q = 0; q < k; q++) {
     const weight = q === 0 || (w % 2 === 0 && q === w / 2) ? 1 : 2;
-    for (let c = 0; c < w; c++) {
-      const a = (2 * Math.PI * ((q * c) % w)) / w;
-      cx[q * w + c] = weight * Math.cos(a);
-      sx[q * w + c] = weight * Math.sin(a);
-    }
+    for (let p2 = 0; p2 < y.n2; p2++) for (let ri = 0; ri < 2; ri++) for (let p1 = 0; p1 < y.n1; p1++) inner[((q * y.n2 + p2) * 2 + ri) * y.n1 + p1] = weight * scale[(y.n2 * p1 + p2) * k + q]!;
   }
-  const basis = {
+  const innerScale = tf.tensor1d(inner);
+  const tiles = [new Map<number, tf.Tensor>(), new Map<number, tf.Tensor>(), new Map<number, tf.Tensor>()];
+  const steps: LinearStep[] = [
+    scaleStep(innerScale, tiles[0]!),
+    // Rows: DFT over p1 to (r1, s), twiddle, then (p2, r1) → (r1, p2) and the DFT over p2 to (r2, re/im).
+    matmulStep(...y.first),
+    scaleStep(y.twiddle, tiles[1]!),
+    transposeStep([y.n2, y.n1, 4], [1, 0, 2]),
+    matmulStep(...y.second),
+    // [B·3, k, r1, r2, re/im] → [B·3, k, r2, r1, re/im]: rows r = n1·r2 + r1 in image order.
+    transposeStep([y.n1, y.n2, 2], [1, 0, 2]),
+    // Columns: the half spectrum padded to p1x·n2x, then rows (B·3, r, q2) by contraction (q1, re/im).
+    padStep(k, p1x * n2x - k, h * 2),
+    transposeStep([p1x, n2x, h, 2], [2, 1, 0, 3]),
+    matmulStep(...x.first),
+    scaleStep(x.twiddle, tiles[2]!),
+    transposeStep([n2x, n1x, 4], [1, 0, 2]),
+    matmulStep(...x.second),
+    // [B, 3, h, (c1, c2)] → [B, h, (c2, c1) = w, 3].
+    transposeStep([3, h, n1x, n2x], [1, 3, 2, 0]),
+  ];
+  const [n1, n2] = [y.n1, y.n2];
+  const owned: tf.Tensor[] = [innerScale, ...y.first, y.twiddle, ...y.second, ...x.first, x.twiddle, ...x.second];
+  const basis: FourierBasis = {
     h,
     w,
     k,
     scale: tf.tensor2d(scale, [h, k]),
-    cosY: tf.tensor2d(cy, [h, h]),
-    sinY: tf.tensor2d(sy, [h, h]),
-    cosX: tf.tensor2d(cx, [k, w]),
-    sinX: tf.tensor2d(sx, [k, w]),
-    cosXT: tf.tidy(() => tf.tensor2d(cx, [k, w]).transpose()) as tf.Tensor2D,
-    sinXT: tf.tidy(() => tf.tensor2d(sx, [k, w]).transpose()) as tf.Tensor2D,
+    toInternal: (s) => tf.tidy(() => s.reshape([-1, 2, 3, n1, n2, k]).transpose([0, 2, 5, 4, 1, 3])),
+    fromInternal: (p) => tf.tidy(() => p.reshape([-1, 3, k, n2, 2, n1]).transpose([0, 4, 1, 5, 3, 2]).reshape([-1, 2, 3, h, k])),
+    steps,
     dispose() {
-      for (const t of [basis.scale, basis.cosY, basis.sinY, basis.cosX, basis.sinX, basis.cosXT, basis.sinXT]) t.dispose();
+      tf.dispose([basis.scale, ...owned, ...tiles.flatMap((m) => [...m.values()])]);
     },
   };
   return basis;
+}
+
+/** Internal-layout spectra [B, 3, k, n2, 2, n1] → image [B, h, w, 3] (decorrelated colour, before the sigmoid). */
+export function internalToImage(params: tf.Tensor, basis: FourierBasis): tf.Tensor4D {
+  const b = params.shape[0]!;
+  const op = tf.customGrad(((p: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([]);
+    const value = basis.steps.reduce((x, s) => s.forward(x), p);
+    return {
+      value: value.reshape([b, basis.h, basis.w, 3]),
+      gradFunc: (dy: tf.Tensor) => basis.steps.reduceRight((g, s) => s.adjoint(g), dy).reshape(p.shape),
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return tf.tidy(() => op(params) as tf.Tensor4D);
+}
+
+/**
+ * Internal-layout spectra → canonical pixels [B, h, w, 3] in [-1, 1]: the transform, the colour
+ * matrix per pixel (`colorT`: Mᵀ [3, 3], row vectors t·Mᵀ) and 2·sigmoid − 1 (Lucid's
+ * `to_valid_rgb`), as one op. Its gradient: dy·(1 − y²)/2 (the sigmoid's, from its output y), the
+ * ½ folded into the colour matrix's transpose, then the transform's adjoint. The caller owns the
+ * returned function's constants (`dispose`).
+ */
+export function pixelsOf(basis: FourierBasis, colorT: number[][]): { pixels: (params: tf.Tensor) => tf.Tensor4D; dispose(): void } {
+  const [m, mT] = constPair(Float32Array.from(colorT.flat()), 3, 3);
+  const halfMT = tf.tidy(() => mT.mul(0.5)) as tf.Tensor2D;
+  mT.dispose();
+  const { h, w } = basis;
+  const op = tf.customGrad(((p: tf.Tensor, save: tf.GradSaveFunc) => {
+    const t = tf.matMul(basis.steps.reduce((x, s) => s.forward(x), p).reshape([-1, 3]) as tf.Tensor2D, m);
+    const y = tf.sigmoid(t).mul(2).sub(1);
+    save([y]);
+    return {
+      value: y.reshape([p.shape[0]!, h, w, 3]),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const d = dy.reshape([-1, 3]);
+        const yy = saved[0]!;
+        const dt = tf.matMul(tf.sub(d, d.mul(yy).mul(yy)) as tf.Tensor2D, halfMT);
+        return basis.steps.reduceRight((g, s) => s.adjoint(g), dt as tf.Tensor).reshape(p.shape);
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return {
+    pixels: (params) => tf.tidy(() => op(params) as tf.Tensor4D),
+    dispose: () => tf.dispose([m, halfMT]),
+  };
 }
 
 /**
@@ -87,37 +283,7 @@ export function fourierBasis(h: number, w: number, decay = 1): FourierBasis {
  * channel's half spectrum, unscaled); returns [B, h, w, 3] (decorrelated colour, before the sigmoid).
  */
 export function spectrumToImage(spectrum: tf.Tensor, basis: FourierBasis): tf.Tensor4D {
-  const [b] = spectrum.shape as number[];
-  const { h, w, k } = basis;
-  const n = b! * 3;
-  // Plain 2-D matrix products without transpose flags (wasm's broadcasting batched matMul and its
-  // transposed products are far slower), with the adjoint written out for the gradient. Each output
-  // element is one dot product over its own image's coefficients, whatever the batch.
-  const op = tf.customGrad(((coeffs: tf.Tensor, save: tf.GradSaveFunc) => {
-    save([]);
-    // [B, 2, 3, h, k] → [h, 2·B·3·k]: the row transform sees every image's columns at once.
-    const cols = coeffs.transpose([3, 1, 0, 2, 4]).reshape([h, 2 * n * k]) as tf.Tensor2D;
-    const [re, im] = tf.split(cols, 2, 1) as [tf.Tensor2D, tf.Tensor2D];
-    // Along rows (y): complex inverse DFT, T = E_y · S with E_y = cos + i·sin.
-    const tr = tf.sub(tf.matMul(basis.cosY, re), tf.matMul(basis.sinY, im));
-    const ti = tf.add(tf.matMul(basis.sinY, re), tf.matMul(basis.cosY, im));
-    // Along columns (x): inverse real DFT, x = Re(T · E_x) with Hermitian weights. [h, n, k] → [h·n, k].
-    const rows = (t: tf.Tensor) => t.reshape([h * n, k]) as tf.Tensor2D;
-    const img = tf.sub(tf.matMul(rows(tr), basis.cosX), tf.matMul(rows(ti), basis.sinX));
-    return {
-      value: img.reshape([h, b!, 3, w]).transpose([1, 0, 3, 2]),
-      gradFunc: (dy: tf.Tensor) => {
-        // Adjoint, step by step (cosY and sinY are symmetric).
-        const dRows = dy.transpose([1, 0, 3, 2]).reshape([h * n, w]) as tf.Tensor2D;
-        const dTr = tf.matMul(dRows, basis.cosXT).reshape([h, n * k]) as tf.Tensor2D;
-        const dTi = tf.neg(tf.matMul(dRows, basis.sinXT)).reshape([h, n * k]) as tf.Tensor2D;
-        const dRe = tf.add(tf.matMul(basis.cosY, dTr), tf.matMul(basis.sinY, dTi));
-        const dIm = tf.sub(tf.matMul(basis.cosY, dTi), tf.matMul(basis.sinY, dTr));
-        return tf.concat([dRe, dIm], 1).reshape([h, 2, b!, 3, k]).transpose([2, 1, 3, 0, 4]);
-      },
-    };
-  }) as unknown as Parameters<typeof tf.customGrad>[0]);
-  return tf.tidy(() => op(spectrum.mul(basis.scale)) as tf.Tensor4D);
+  return tf.tidy(() => internalToImage(basis.toInternal(spectrum), basis));
 }
 
 /** Seeded start spectrum, N(0, sd²) per coefficient, one [2, 3, h, k] block per seed (drawn in JS: same on every backend). */

@@ -8,8 +8,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Parameterization } from '../method.ts';
 import { lectureNoise } from '../seed.ts';
-import { colorMatrixT, toCanonicalPixels } from './color.ts';
-import { fourierBasis, initialSpectrum, spectrumToImage, type FourierBasis } from './fourier.ts';
+import { colorMatrixT } from './color.ts';
+import { fourierBasis, initialSpectrum, pixelsOf, type FourierBasis } from './fourier.ts';
 
 /** Pixels as parameters; `photo` ([h, w, 3] canonical, row-major) is added to every start image. */
 export function pixelImage(photo?: Float32Array): Parameterization {
@@ -35,30 +35,31 @@ interface FourierOptions {
   sd: number;
 }
 
-/** Canonical pixels [-1, 1] of spectra [B, 2, 3, h, k]. */
-function fourierToPixels(spectrum: tf.Tensor, basis: FourierBasis, colorT: tf.Tensor2D): tf.Tensor4D {
-  return tf.tidy(() => toCanonicalPixels(spectrumToImage(spectrum, basis), colorT));
-}
-
-/** Decorrelated-colour Fourier spectra as parameters (the basis is built for the first size asked). */
+/**
+ * Decorrelated-colour Fourier spectra as parameters (the basis is built for the first size asked).
+ * The parameters are kept in the basis's internal layout (`FourierBasis.toInternal`, once at the
+ * start); spectrum → pixels (transform, colour matrix, sigmoid) is one op with its own gradient.
+ */
 export function fourierImage(o: FourierOptions): Parameterization {
   let basis: FourierBasis | undefined;
-  // Built once with the basis: image() runs at every step (twice on engines that are not TF.js).
-  let colorT: tf.Tensor2D | undefined;
+  let toPixels: ReturnType<typeof pixelsOf> | undefined;
   return {
     init: (units, [h, w]) => {
       basis ??= fourierBasis(h, w, o.decay);
-      colorT ??= tf.keep(colorMatrixT());
-      return initialSpectrum(
+      toPixels ??= pixelsOf(basis, colorMatrixT());
+      const spectrum = initialSpectrum(
         units.map((u) => u.seed),
         basis,
         o.sd,
       );
+      const params = basis.toInternal(spectrum);
+      spectrum.dispose();
+      return params;
     },
-    image: (params) => fourierToPixels(params, basis!, colorT!),
+    image: (params) => toPixels!.pixels(params),
     dispose: () => {
+      toPixels?.dispose();
       basis?.dispose();
-      colorT?.dispose();
     },
   };
 }
