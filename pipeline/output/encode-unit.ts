@@ -18,11 +18,6 @@ export interface UnitMedia {
   gif: { width: number; height: number; frames: number[] };
 }
 
-/** The media of units written before the budget (no `media` in their entry): every frame, lossless. */
-export function legacyMedia(u: { width: number; height: number; frames: number }): UnitMedia {
-  return { tier: 'full', image: 'png', zip: 'stored', gif: { width: u.width, height: u.height, frames: Array.from({ length: u.frames }, (_, i) => i) } };
-}
-
 /** A unit's encoded files: `image` is the full image (PNG or JPEG as `media.image` says); `zip` only where the tier stores one. */
 export interface EncodedUnit {
   image: Uint8Array;
