@@ -126,7 +126,7 @@ function mediaLine(plan: MediaPlan): string {
   const t = plan.tier;
   const image = t.image.format === 'png' ? 'PNG' : `JPEG q${t.image.quality}`;
   const gif = t.gif.encoder === 'full' ? 'every frame' : `${t.gif.frames} frames chosen by change, ≤ ${t.gif.size} px, ${t.gif.colours} colours`;
-  const budget = plan.profile === 'full' ? 'site.media: full (no budget)' : `budget ${formatBytes(plan.budget)}`;
+  const budget = plan.profile === 'budget' ? `budget ${formatBytes(plan.budget)}` : `site.media: ${plan.profile}, whatever the budget`;
   return `media: tier "${t.name}" for ${plan.units} units (${budget}; estimated ${formatBytes(plan.estimate)}): image ${image}, GIF ${gif}, frames ZIP ${t.zip === 'stored' ? 'stored' : 'made in the browser from the GIF'}`;
 }
 

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { BACKEND_NAMES } from '../engine/backend.ts';
-import { parseBytes } from '../output/media-plan.ts';
+import { parseBytes, TIER_NAMES } from '../output/media-plan.ts';
 import { modelSchema } from './model-schema.ts';
 
 const range = z.string().regex(/^\d+\s*-\s*\d+$/, 'a range like "0-63"');
@@ -142,8 +142,11 @@ const site = z
       .union([z.number(), z.string()])
       .refine((v) => parseBytes(v) !== undefined, 'a size like "1GB", "750MB" or a number of bytes')
       .default('1GB'),
-    /** `budget`: media planned to fit `budget`; `full`: every frame and image lossless whatever the size (hosting without Pages' limit). */
-    media: z.enum(['budget', 'full']).default('budget'),
+    /**
+     * `budget`: media planned to fit `budget`; `full`: every frame and image lossless whatever the
+     * size (hosting without Pages' limit); or a tier's name (`large` … `minimum`) to use it whatever the budget.
+     */
+    media: z.enum(['budget', ...TIER_NAMES]).default('budget'),
   })
   .prefault({});
 

@@ -44,7 +44,8 @@ export const SITE_BYTES = 2_000_000;
 /** Estimates are rounded up by this factor: image content varies from unit to unit. */
 export const MARGIN = 1.05;
 
-const jpegSheet = { format: 'jpeg', quality: 80, tile: 128 } as const;
+/** Contact sheets under the JPEG tiers: 96-px tiles (an overview; each tile links to its unit's page and full image). */
+const jpegSheet = { format: 'jpeg', quality: 75, tile: 96 } as const;
 
 /** The ladder, richest first. `full` is what every atlas had before the budget: lossless, every frame. */
 export const TIERS: readonly MediaTier[] = [
@@ -63,7 +64,7 @@ export const TIERS: readonly MediaTier[] = [
     gif: { encoder: 'compact', frames: 16, size: 160, colours: 256, interFrameMaxError: 24 },
     zip: 'browser',
     sheet: jpegSheet,
-    bpp: { image: [2.9, 3.0], gifFrame: [0.75, 1.3], zipFrame: [0, 0], sheet: 1.1 },
+    bpp: { image: [2.9, 3.0], gifFrame: [0.75, 1.3], zipFrame: [0, 0], sheet: 1.0 },
   },
   {
     name: 'small',
@@ -71,7 +72,7 @@ export const TIERS: readonly MediaTier[] = [
     gif: { encoder: 'compact', frames: 12, size: 160, colours: 256, interFrameMaxError: 32 },
     zip: 'browser',
     sheet: jpegSheet,
-    bpp: { image: [1.25, 1.6], gifFrame: [0.65, 1.25], zipFrame: [0, 0], sheet: 1.1 },
+    bpp: { image: [1.25, 1.6], gifFrame: [0.65, 1.25], zipFrame: [0, 0], sheet: 1.0 },
   },
   {
     name: 'compact',
@@ -79,7 +80,7 @@ export const TIERS: readonly MediaTier[] = [
     gif: { encoder: 'compact', frames: 12, size: 160, colours: 16, interFrameMaxError: 32 },
     zip: 'browser',
     sheet: jpegSheet,
-    bpp: { image: [1.0, 1.35], gifFrame: [0.34, 0.58], zipFrame: [0, 0], sheet: 1.1 },
+    bpp: { image: [1.0, 1.35], gifFrame: [0.34, 0.58], zipFrame: [0, 0], sheet: 1.0 },
   },
   {
     name: 'minimum',
@@ -87,7 +88,7 @@ export const TIERS: readonly MediaTier[] = [
     gif: { encoder: 'compact', frames: 8, size: 128, colours: 16, interFrameMaxError: 32 },
     zip: 'browser',
     sheet: jpegSheet,
-    bpp: { image: [0.9, 1.2], gifFrame: [0.4, 0.65], zipFrame: [0, 0], sheet: 1.1 },
+    bpp: { image: [0.9, 1.2], gifFrame: [0.4, 0.65], zipFrame: [0, 0], sheet: 1.0 },
   },
 ];
 
@@ -134,7 +135,10 @@ export function estimateAtlas(tier: MediaTier, units: UnitShape[]): number {
   return SITE_BYTES + units.reduce((s, u) => s + estimateUnit(tier, u).total, 0);
 }
 
-export type MediaProfile = 'budget' | 'full';
+/** `budget`: the richest tier that fits; `full`: lossless everything, no budget; a tier's name: that tier whatever the budget (benches, previews). */
+export type MediaProfile = 'budget' | MediaTier['name'];
+
+export const TIER_NAMES = ['full', 'large', 'medium', 'small', 'compact', 'minimum'] as const satisfies readonly MediaTier['name'][];
 
 export interface MediaPlan {
   profile: MediaProfile;
@@ -162,11 +166,12 @@ export class BudgetTooSmall extends Error {
 }
 
 /**
- * The richest tier whose estimate fits the budget (profile `budget`), or `full` whatever its size
- * (profile `full`: hosting without Pages' limit). Throws BudgetTooSmall when none fits.
+ * The richest tier whose estimate fits the budget (profile `budget`), or the tier the profile names
+ * whatever its size (`full`: hosting without Pages' limit). Throws BudgetTooSmall when none fits.
  */
 export function planMedia(units: UnitShape[], budget: number, profile: MediaProfile = 'budget'): MediaPlan {
-  if (profile === 'full') return { profile, budget, tier: FULL_TIER, estimate: estimateAtlas(FULL_TIER, units), units: units.length };
+  const forced = TIERS.find((t) => t.name === profile);
+  if (forced) return { profile, budget, tier: forced, estimate: estimateAtlas(forced, units), units: units.length };
   for (const tier of TIERS) {
     const estimate = estimateAtlas(tier, units);
     if (estimate <= budget) return { profile, budget, tier, estimate, units: units.length };

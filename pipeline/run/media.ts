@@ -90,6 +90,6 @@ export function sizeReport(size: PublishedSize, plan: MediaPlan): string {
   const unitBytes = k.image + k.thumb + k.gif + k.zip;
   return (
     `published data: ${formatBytes(size.total)} (${size.units} units, ${per(unitBytes)}/unit: image ${per(k.image)}, thumbnail ${per(k.thumb)}, GIF ${per(k.gif)}, frames ZIP ${per(k.zip)}); ` +
-    `media tier "${plan.tier.name}" (${plan.profile === 'full' ? 'site.media: full, no budget' : `budget ${formatBytes(plan.budget)}`}; whole site estimated ${formatBytes(plan.estimate)} with its pages)`
+    `media tier "${plan.tier.name}" (${plan.profile === 'budget' ? `budget ${formatBytes(plan.budget)}` : `site.media: ${plan.profile}, no budget`}; whole site estimated ${formatBytes(plan.estimate)} with its pages)`
   );
 }
