@@ -119,7 +119,8 @@ test('each compact GIF decodes, has a non-zero delay per frame (last held), and 
     const file = await fs.readFile(path.join(dir, 'data', u.files!.gif));
     const meta = await sharp(file, { pages: -1 }).metadata();
     const m = u.media!;
-    assert.equal(meta.pages, Math.min(gif.frames, frames.length), `${u.key}: ${meta.pages} frames`);
+    // As many frames as the tier asks (when recorded), fewer only where identical frames were merged.
+    assert.ok(meta.pages! <= Math.min(gif.frames, frames.length) && (meta.pages === Math.min(gif.frames, frames.length) || u.flags.includes('dead')), `${u.key}: ${meta.pages} frames`);
     assert.equal(m.gif.frames.length, meta.pages);
     assert.deepEqual([meta.width, meta.pageHeight], [m.gif.width, m.gif.height]);
     assert.ok(Math.max(m.gif.width, m.gif.height) <= gif.size);

@@ -130,3 +130,18 @@ test('the CLI exits 2 before any work when the budget cannot hold the atlas, nam
     await fs.rm(dir, { recursive: true, force: true });
   }
 });
+
+test('GIF pages name the recorded frames they show, identical frames merged by the encoder included', async () => {
+  const { encodeCompactGif } = await import('../pipeline/output/images.ts');
+  const { gifPages } = await import('../pipeline/output/encode-unit.ts');
+  const grey = (v: number) => new Uint8Array(8 * 8 * 3).fill(v);
+  const o = { size: 160, colours: 16, interFrameMaxError: 0, frameMs: 80 };
+  // Frames 0 and 1 identical, 2 different, 3 and 4 identical.
+  const frames = [grey(10), grey(10), grey(200), grey(90), grey(90)];
+  const { gif } = await encodeCompactGif(frames, 8, 8, o);
+  assert.deepEqual(await gifPages(gif, [0, 1, 2, 3, 4], 80), [0, 2, 4]);
+  const dead = await encodeCompactGif([grey(5), grey(5), grey(5)], 8, 8, o);
+  assert.deepEqual(await gifPages(dead.gif, [0, 4, 9], 80), [9]);
+  const moving = await encodeCompactGif([grey(5), grey(100), grey(200)], 8, 8, o);
+  assert.deepEqual(await gifPages(moving.gif, [0, 4, 9], 80), [0, 4, 9]);
+});

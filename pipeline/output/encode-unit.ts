@@ -6,7 +6,8 @@
  */
 import { encodeFramesZip } from './frames-zip.ts';
 import { selectFramesByChange } from './frame-select.ts';
-import { encodeCompactGif, encodeGif, encodeJpeg, encodePng, encodeThumb } from './images.ts';
+import sharp from 'sharp';
+import { encodeCompactGif, encodeGif, encodeJpeg, encodePng, encodeThumb, frameDelays } from './images.ts';
 import type { MediaTier } from './media-plan.ts';
 
 /** What the manifest records of a unit's media (`units[].media`): how its files were encoded. */
@@ -35,13 +36,39 @@ export interface UnitPixels {
   height: number;
 }
 
+/**
+ * Which recorded frame each page of an encoded GIF shows. The encoder merges identical consecutive
+ * frames into one page with their delays summed (a dead filter's GIF is one page): pages are matched
+ * to runs of the frames given by their delays; a run is named by its first frame, the last by the final frame.
+ */
+export async function gifPages(gif: Uint8Array, given: number[], frameMs: number): Promise<number[]> {
+  const { pages = 1, delay = [] } = await sharp(gif, { pages: -1 }).metadata();
+  if (pages === given.length) return given;
+  const delays = frameDelays(given.length, frameMs);
+  const out: number[] = [];
+  let i = 0;
+  for (let p = 0; p < pages; p++) {
+    const start = i;
+    let sum = 0;
+    do sum += delays[i++]!;
+    while (i < given.length && sum < (delay[p] ?? 0));
+    out.push(p === pages - 1 ? given[given.length - 1]! : given[Math.min(start, given.length - 1)]!);
+  }
+  return out;
+}
+
 export async function encodeUnit(r: UnitPixels, gifFrameMs: number, tier: MediaTier): Promise<EncodedUnit> {
   const { image, frames, width, height } = r;
   const imageBytes = tier.image.format === 'png' ? encodePng(image, width, height) : encodeJpeg(image, width, height, tier.image.quality);
   const thumb = encodeThumb(image, width, height);
   if (tier.gif.encoder === 'full') {
     const [img, webp, gif, zip] = await Promise.all([imageBytes, thumb, encodeGif(frames, width, height, gifFrameMs), tier.zip === 'stored' ? encodeFramesZip(frames, width, height) : undefined]);
-    return { image: img, webp, gif, ...(zip ? { zip } : {}), media: { tier: tier.name, image: tier.image.format, zip: tier.zip, gif: { width, height, frames: frames.map((_, i) => i) } } };
+    const shown = await gifPages(
+      gif,
+      frames.map((_, i) => i),
+      gifFrameMs,
+    );
+    return { image: img, webp, gif, ...(zip ? { zip } : {}), media: { tier: tier.name, image: tier.image.format, zip: tier.zip, gif: { width, height, frames: shown } } };
   }
   const picked = selectFramesByChange(frames, tier.gif.frames);
   const [img, webp, g, zip] = await Promise.all([
@@ -55,5 +82,6 @@ export async function encodeUnit(r: UnitPixels, gifFrameMs: number, tier: MediaT
     ),
     tier.zip === 'stored' ? encodeFramesZip(frames, width, height) : undefined,
   ]);
-  return { image: img, webp, gif: g.gif, ...(zip ? { zip } : {}), media: { tier: tier.name, image: tier.image.format, zip: tier.zip, gif: { width: g.width, height: g.height, frames: picked } } };
+  const shown = await gifPages(g.gif, picked, gifFrameMs);
+  return { image: img, webp, gif: g.gif, ...(zip ? { zip } : {}), media: { tier: tier.name, image: tier.image.format, zip: tier.zip, gif: { width: g.width, height: g.height, frames: shown } } };
 }
