@@ -60,9 +60,10 @@ export interface CompactGifOptions {
 export async function encodeCompactGif(frames: Uint8Array[], width: number, height: number, o: CompactGifOptions): Promise<{ gif: Buffer; width: number; height: number }> {
   if (frames.length === 0) throw new Error('encodeCompactGif: no frames');
   const [w, h] = fitSize(width, height, o.size);
-  const small = await Promise.all(
-    frames.map((f) => (w === width && h === height ? Buffer.from(f.buffer, f.byteOffset, f.byteLength) : sharp(f, raw(width, height)).resize(w, h, { kernel: 'lanczos3' }).raw().toBuffer())),
-  );
+  const same = w === width && h === height;
+  const small = same
+    ? frames.map((f) => Buffer.from(f.buffer, f.byteOffset, f.byteLength))
+    : await Promise.all(frames.map((f) => sharp(f, raw(width, height)).resize(w, h, { kernel: 'lanczos3' }).raw().toBuffer()));
   const gif = await sharp(Buffer.concat(small), { raw: { width: w, height: h * frames.length, channels: 3, pageHeight: h } })
     .gif({ loop: 0, delay: frameDelays(frames.length, o.frameMs), effort: 10, dither: 0, colours: o.colours, interFrameMaxError: o.interFrameMaxError, interPaletteMaxError: 8, reuse: true })
     .toBuffer();
