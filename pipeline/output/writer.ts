@@ -179,7 +179,7 @@ export class AtlasWriter {
       schemaVersion: SCHEMA_VERSION,
       generatedAt: new Date().toISOString(),
       generator: GENERATOR,
-      site: { ...config.site },
+      site: { title: config.site.title, url: config.site.url, base: config.site.base },
       model: {
         id: config.model.id,
         source: ctx.modelOrigin,
