@@ -14,6 +14,7 @@ import { acquireLock, holderAlive, LOCK_FILE, type LockInfo } from './lock.ts';
 import { cleanTemporaryFiles, exists, writeFileAtomic } from './output/atomic.ts';
 import { MANIFEST_FILE, readManifest, readManifestIfAny, type Manifest, type ManifestUnit } from './output/manifest.ts';
 import { unitKey } from './output/paths.ts';
+import { FULL_TIER, TIERS } from './output/media-plan.ts';
 import { sheetPlan, writeSheets, listedSheets } from './output/sheets.ts';
 import { planUnits } from './plan.ts';
 import type { Progress } from './progress.ts';
@@ -157,13 +158,17 @@ export async function mergeShards(dirs: string[], into: string, o: { allowPartia
     await Promise.all(copies.map((c) => limit(() => copyUnit(c.dir, into, c.unit))));
     const byKey = new Map(chosen.map((c) => [c.unit.key, c.unit]));
     const units = planned.map((p) => byKey.get(p.key) ?? missingEntry(p, failed(p.key), base.backend.name));
+    // Every shard planned the same media tier (the config's, for all units): the sheets follow it.
+    const tierName = units.find((u) => u.media)?.media?.tier ?? 'full';
+    const tier = TIERS.find((t) => t.name === tierName) ?? FULL_TIER;
     const plan = sheetPlan(
       base.model.id,
       base.methods.map((m) => m.id),
       base.layers,
+      tier.sheet.format,
     );
     const sheets = await listedSheets(into, plan, current);
-    const problems = await writeSheets(base.model.id, plan, into, sheets);
+    const problems = await writeSheets(base.model.id, plan, into, sheets, tier);
     const layers = base.layers.map((l) => ({
       ...l,
       sheets: Object.fromEntries(base.methods.map((m) => [m.id, plan.filter((p) => p.method === m.id && p.layer.name === l.name && sheets.has(p.file)).map((p) => ({ file: p.file, filters: p.filters }))])),

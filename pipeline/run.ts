@@ -23,6 +23,8 @@ import { createProgress, type Progress } from './progress.ts';
 import { loadStartPhotos, locate, prepareAtlas } from './run/prepare.ts';
 import { renderAll } from './run/render-all.ts';
 import { planReuse } from './run/reuse.ts';
+import { publishedSize, sizeReport } from './run/media.ts';
+import { formatBytes, type MediaPlan } from './output/media-plan.ts';
 import { batchRunner, shardSelection } from './run/scale.ts';
 import { shardDir, writeShardInfo, type Shard } from './shard.ts';
 
@@ -85,12 +87,17 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
     const only = options.shard && shardSelection(ctx, options.shard, progress);
     const reuse = await planReuse(ctx, { outDir, previous, backend: backend.name, force: options.force ?? false, photos, only });
     if (options.shard) await writeShardInfo(outDir, only!.info(reuse.planned, backend.name));
-    const sheets = sheetPlan(loaded.config.model.id, loaded.config.render.methods, ctx.layers);
+    const sheets = sheetPlan(loaded.config.model.id, loaded.config.render.methods, ctx.layers, ctx.media.tier.sheet.format);
     const writer = new AtlasWriter({ ctx, backend, outDir, planned: reuse.planned, units: reuse.units, sheetPlan: sheets, sheets: await listedSheets(outDir, sheets, previous), previous, progress });
     // Before any unit file is replaced, the manifest stops naming units that are stale or gone.
     await writer.writeManifest();
     const where = path.relative(process.cwd(), outDir) || '.';
     const { todo, reused, planned } = reuse;
+    progress.log(mediaLine(ctx.media));
+    if (reuse.reencode.length) {
+      progress.log(`${reuse.reencode.length} units were encoded under another media tier: re-encoding them as "${ctx.media.tier.name}" from their stored frames (no render)`);
+      await Promise.all(reuse.reencode.map((u) => writer.reencode(u)));
+    }
     if (todo.length === 0) progress.log(`nothing to compute: all ${planned.length} units in ${where} are up to date (no optimization run; --force recomputes)`);
     else progress.log(`${planned.length} units: ${todo.length} to compute, ${reused} reused from ${where}`);
     if (todo.length)
@@ -102,15 +109,25 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
     const outcome = await renderAll({ batch: { ctx, engine, photos, log: (line) => progress.log(line) }, runner, todo, writer, progress, done: reused, total: planned.length, signal: options.signal });
     progress.stop();
     // A shard's sheets would show only its own tiles, and its dataset ranks only its units: merge, then a rerun, makes them.
-    const problems = outcome.interrupted || options.shard ? [] : await writeSheets(loaded.config.model.id, sheets, outDir, writer.sheets);
+    const problems = outcome.interrupted || options.shard ? [] : await writeSheets(loaded.config.model.id, sheets, outDir, writer.sheets, ctx.media.tier);
     if (dataset && !outcome.interrupted && !options.shard) await runDatasetPhase({ ctx, input: dataset, outDir, writer, progress, signal: options.signal });
     await writer.writeManifest();
+    progress.log(sizeReport(await publishedSize(outDir, writer.manifest().units), ctx.media));
     return finish({ outDir, writer, backend, reused, planned: planned.length, problems, progress, ...outcome });
   } finally {
     await lock?.release();
     engine.dispose();
     ctx.graph.dispose();
   }
+}
+
+/** The media plan as the run announces it. */
+function mediaLine(plan: MediaPlan): string {
+  const t = plan.tier;
+  const image = t.image.format === 'png' ? 'PNG' : `JPEG q${t.image.quality}`;
+  const gif = t.gif.encoder === 'full' ? 'every frame' : `${t.gif.frames} frames chosen by change, ≤ ${t.gif.size} px, ${t.gif.colours} colours`;
+  const budget = plan.profile === 'budget' ? `budget ${formatBytes(plan.budget)}` : `site.media: ${plan.profile}, whatever the budget`;
+  return `media: tier "${t.name}" for ${plan.units} units (${budget}; estimated ${formatBytes(plan.estimate)}): image ${image}, GIF ${gif}, frames ZIP ${t.zip === 'stored' ? 'stored' : 'made in the browser from the GIF'}`;
 }
 
 function finish(o: {

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { BACKEND_NAMES } from '../engine/backend.ts';
+import { parseBytes, TIER_NAMES } from '../output/media-plan.ts';
 import { modelSchema } from './model-schema.ts';
 
 const range = z.string().regex(/^\d+\s*-\s*\d+$/, 'a range like "0-63"');
@@ -133,6 +134,19 @@ const site = z
       .string()
       .regex(/^\/([A-Za-z0-9._~-]+\/)*$/, 'a path that starts and ends with "/", like "/" or "/my-repo/"')
       .default('/'),
+    /**
+     * The most the published site may take (GitHub Pages: 1 GB): `1GB`, `500MB`, or bytes; binary
+     * units. The pipeline plans every unit's media to fit it (output/media-plan.ts).
+     */
+    budget: z
+      .union([z.number(), z.string()])
+      .refine((v) => parseBytes(v) !== undefined, 'a size like "1GB", "750MB" or a number of bytes')
+      .default('1GB'),
+    /**
+     * `budget`: media planned to fit `budget`; `full`: every frame and image lossless whatever the
+     * size (hosting without Pages' limit); or a tier's name (`large` … `minimum`) to use it whatever the budget.
+     */
+    media: z.enum(['budget', ...TIER_NAMES]).default('budget'),
   })
   .prefault({});
 

@@ -7,15 +7,9 @@
 import { zipSync, type Zippable } from 'fflate';
 import sharp from 'sharp';
 
-/** Digits of the frame numbers: at least 3, so names sort and `animate` sees one width. */
-export function frameDigits(count: number): number {
-  return Math.max(3, String(Math.max(count - 1, 0)).length);
-}
+import { frameName } from './frame-names.ts';
 
-/** Name of frame `i` of `count` inside the ZIP, e.g. `frame-007.png`. */
-export function frameName(i: number, count: number): string {
-  return `frame-${String(i).padStart(frameDigits(count), '0')}.png`;
-}
+export { frameDigits, frameName } from './frame-names.ts';
 
 /** A fixed modification time (DOS time has no time zone; local components keep it stable). */
 const MTIME = new Date(2000, 0, 1, 0, 0, 0);

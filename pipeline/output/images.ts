@@ -3,6 +3,7 @@
  * and contact sheets. Encoders return buffers; callers write them atomically.
  */
 import sharp from 'sharp';
+import { fitSize } from './media-plan.ts';
 
 export const THUMB_SIZE = 128;
 
@@ -12,14 +13,19 @@ export function encodePng(rgb: Uint8Array, width: number, height: number): Promi
   return sharp(rgb, raw(width, height)).png({ compressionLevel: 9 }).toBuffer();
 }
 
+/** A high-quality JPEG of the full image (no chroma subsampling): what LaTeX and every browser read, far smaller than PNG for noisy images. */
+export function encodeJpeg(rgb: Uint8Array, width: number, height: number, quality: number): Promise<Buffer> {
+  return sharp(rgb, raw(width, height)).jpeg({ quality, chromaSubsampling: '4:4:4', mozjpeg: true }).toBuffer();
+}
+
 export function encodeThumb(rgb: Uint8Array, width: number, height: number, size = THUMB_SIZE): Promise<Buffer> {
   return sharp(rgb, raw(width, height)).resize(size, size, { fit: 'inside', kernel: 'lanczos3' }).webp({ quality: 82 }).toBuffer();
 }
 
-/** Delay of each frame in ms: `frameMs` each, the last held `holdFactor` times longer. All non-zero. */
 /** The last GIF frame is held this many frame times (the final image stays on screen). */
 export const LAST_FRAME_HOLD = 10;
 
+/** Delay of each frame in ms: `frameMs` each, the last held `holdFactor` times longer. All non-zero. */
 export function frameDelays(count: number, frameMs: number, holdFactor = LAST_FRAME_HOLD): number[] {
   const ms = Math.max(20, Math.round(frameMs));
   return Array.from({ length: count }, (_, i) => (i === count - 1 ? Math.min(ms * holdFactor, 65535) : ms));
@@ -32,6 +38,36 @@ export function encodeGif(frames: Uint8Array[], width: number, height: number, f
   return sharp(strip, { raw: { width, height: height * frames.length, channels: 3, pageHeight: height } })
     .gif({ loop: 0, delay: frameDelays(frames.length, frameMs), effort: 1 })
     .toBuffer();
+}
+
+/** How a compact GIF is encoded (libvips/cgif options; see media-plan.ts). */
+export interface CompactGifOptions {
+  /** Longest side in pixels (frames larger than this are reduced; never enlarged). */
+  size: number;
+  /** Palette size (2–256). */
+  colours: number;
+  /** Pixels that differ from the previous frame by at most this much are left unchanged (transparent): smaller files. */
+  interFrameMaxError: number;
+  /** GIF delay per frame, ms; the last frame is held LAST_FRAME_HOLD times longer. */
+  frameMs: number;
+}
+
+/**
+ * A small looping GIF of the frames given (already selected): each frame reduced to `size`, no
+ * dithering (the noise would cost bytes and inter-frame reuse), one palette reused across frames
+ * where it fits, unchanged pixels left transparent. Every frame has a non-zero delay, the last held.
+ */
+export async function encodeCompactGif(frames: Uint8Array[], width: number, height: number, o: CompactGifOptions): Promise<{ gif: Buffer; width: number; height: number }> {
+  if (frames.length === 0) throw new Error('encodeCompactGif: no frames');
+  const [w, h] = fitSize(width, height, o.size);
+  const same = w === width && h === height;
+  const small = same
+    ? frames.map((f) => Buffer.from(f.buffer, f.byteOffset, f.byteLength))
+    : await Promise.all(frames.map((f) => sharp(f, raw(width, height)).resize(w, h, { kernel: 'lanczos3' }).raw().toBuffer()));
+  const gif = await sharp(Buffer.concat(small), { raw: { width: w, height: h * frames.length, channels: 3, pageHeight: h } })
+    .gif({ loop: 0, delay: frameDelays(frames.length, o.frameMs), effort: 10, dither: 0, colours: o.colours, interFrameMaxError: o.interFrameMaxError, interPaletteMaxError: 8, reuse: true })
+    .toBuffer();
+  return { gif, width: w, height: h };
 }
 
 /**

@@ -194,10 +194,21 @@ const unitFields = {
   flags: z.array(z.string()),
   /**
    * Relative to the output folder; absent when the unit failed before writing them. `zip`: older
-   * atlases lack it (the site then makes it). `slide`: the PNG upscaled 2× or 4× with nearest-neighbour
-   * for projectors, offered as the download for slides when present.
+   * atlases lack it (the site then makes it) and so do units whose media tier makes the ZIP in the
+   * browser (`media.zip: browser`). `png`: the full image, a `.jpg` where `media.image` is `jpeg`.
+   * `slide`: the PNG upscaled 2× or 4× with nearest-neighbour for projectors, offered as the download
+   * for slides when present.
    */
   files: z.object({ png: z.string(), webp: z.string(), gif: z.string(), zip: z.string().optional(), slide: z.string().optional() }).optional(),
+  /** How the files were encoded under the media budget (output/encode-unit.ts); absent: every frame, lossless (`full`). */
+  media: z
+    .object({
+      tier: z.enum(['full', 'large', 'medium', 'small', 'compact', 'minimum']),
+      image: z.enum(['png', 'jpeg']),
+      zip: z.enum(['stored', 'browser']),
+      gif: z.object({ width: int.positive(), height: int.positive(), frames: z.array(int.nonnegative()).min(1) }),
+    })
+    .optional(),
   width: int.nonnegative(),
   height: int.nonnegative(),
   frames: int.nonnegative(),

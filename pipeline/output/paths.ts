@@ -44,13 +44,21 @@ export function unitDir(modelId: string, u: UnitId): string {
   return u.kind === 'filter' ? `${modelId}/${u.method}/layers/${slug(u.layer!)}` : `${modelId}/${u.method}/classes`;
 }
 
-export function unitFiles(modelId: string, u: UnitId): { png: string; webp: string; gif: string; zip: string } {
+/** A unit's files; `png` is the full image, `<index>.jpg` when the media budget makes it a JPEG. */
+export function unitFiles(modelId: string, u: UnitId, image: 'png' | 'jpeg' = 'png'): { png: string; webp: string; gif: string; zip: string } {
   const base = `${unitDir(modelId, u)}/${u.index}`;
-  return { png: `${base}.png`, webp: `${base}.webp`, gif: `${base}.gif`, zip: `${base}.zip` };
+  return { png: `${base}.${image === 'png' ? 'png' : 'jpg'}`, webp: `${base}.webp`, gif: `${base}.gif`, zip: `${base}.zip` };
 }
 
-export function sheetFile(modelId: string, method: string, layer: string, sheet: number): string {
-  return `${modelId}/${method}/layers/${slug(layer)}/sheet-${sheet}.png`;
+/** Every file name a unit may have had under any media tier (stale ones are removed when it is written anew). */
+export function unitFileVariants(modelId: string, u: UnitId): string[] {
+  const base = `${unitDir(modelId, u)}/${u.index}`;
+  return ['png', 'jpg', 'webp', 'gif', 'zip'].map((ext) => `${base}.${ext}`);
+}
+
+/** A contact sheet: PNG, or JPEG (`sheet-<k>.jpg`) when the media budget makes sheets JPEG. */
+export function sheetFile(modelId: string, method: string, layer: string, sheet: number, format: 'png' | 'jpeg' = 'png'): string {
+  return `${modelId}/${method}/layers/${slug(layer)}/sheet-${sheet}.${format === 'png' ? 'png' : 'jpg'}`;
 }
 
 /** Page paths, relative to the site's base (no leading slash, trailing slash). */

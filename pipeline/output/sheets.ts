@@ -6,8 +6,9 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { PlannedLayer } from '../plan.ts';
 import { exists, writeFileAtomic } from './atomic.ts';
-import { contactSheet, decodeRgb, encodePng } from './images.ts';
+import { contactSheet, decodeRgb, encodeJpeg, encodePng } from './images.ts';
 import type { Manifest } from './manifest.ts';
+import type { MediaTier } from './media-plan.ts';
 import { sheetFile, unitFiles } from './paths.ts';
 
 export const SHEET_TILES = 64;
@@ -20,12 +21,12 @@ export interface PlannedSheet {
 }
 
 /** Every contact sheet of an atlas: file, method, layer and the filters it shows. */
-export function sheetPlan(modelId: string, methods: string[], layers: PlannedLayer[]): PlannedSheet[] {
+export function sheetPlan(modelId: string, methods: string[], layers: PlannedLayer[], format: 'png' | 'jpeg' = 'png'): PlannedSheet[] {
   const out: PlannedSheet[] = [];
   for (const method of methods) {
     for (const layer of layers) {
       for (let s = 0; s * SHEET_TILES < layer.filters.length; s++) {
-        out.push({ file: sheetFile(modelId, method, layer.name, s), method, layer, filters: layer.filters.slice(s * SHEET_TILES, (s + 1) * SHEET_TILES) });
+        out.push({ file: sheetFile(modelId, method, layer.name, s, format), method, layer, filters: layer.filters.slice(s * SHEET_TILES, (s + 1) * SHEET_TILES) });
       }
     }
   }
@@ -42,13 +43,13 @@ async function isStale(outDir: string, sheet: string, tiles: string[], listed: b
   return false;
 }
 
-/** Writes one sheet from its tiles' PNGs; false when no tile exists yet. */
-async function writeSheet(outDir: string, file: string, tileFiles: string[]): Promise<boolean> {
+/** Writes one sheet from its tiles' images (reduced to the sheet's tile size for a JPEG sheet); false when no tile exists yet. */
+async function writeSheet(outDir: string, file: string, tileFiles: string[], enc: MediaTier['sheet']): Promise<boolean> {
   let width = 0;
   let height = 0;
   const tiles = await Promise.all(
     tileFiles.map(async (t) => {
-      const img = await decodeRgb(t).catch(() => undefined);
+      const img = await decodeRgb(t, enc.format === 'jpeg' ? [enc.tile, enc.tile] : undefined).catch(() => undefined);
       if (img) [width, height] = [img.width, img.height];
       return img;
     }),
@@ -59,7 +60,7 @@ async function writeSheet(outDir: string, file: string, tileFiles: string[]): Pr
     width,
     height,
   );
-  await writeFileAtomic(path.join(outDir, file), await encodePng(sheet.rgb, sheet.width, sheet.height));
+  await writeFileAtomic(path.join(outDir, file), await (enc.format === 'png' ? encodePng(sheet.rgb, sheet.width, sheet.height) : encodeJpeg(sheet.rgb, sheet.width, sheet.height, enc.quality)));
   return true;
 }
 
@@ -67,13 +68,22 @@ async function writeSheet(outDir: string, file: string, tileFiles: string[]): Pr
  * Writes the sheets that are missing or stale (not in `sheets`, which holds the ones the previous
  * manifest listed for the same filters); keeps `sheets` to the files that exist. Returns problems.
  */
-export async function writeSheets(modelId: string, plan: PlannedSheet[], outDir: string, sheets: Set<string>): Promise<string[]> {
+export async function writeSheets(modelId: string, plan: PlannedSheet[], outDir: string, sheets: Set<string>, tier?: Pick<MediaTier, 'image' | 'sheet'>): Promise<string[]> {
   const problems: string[] = [];
+  const enc = tier?.sheet ?? { format: 'png' as const };
   for (const { file, method, layer, filters } of plan) {
     try {
-      const tileFiles = filters.map((f) => path.join(outDir, unitFiles(modelId, { kind: 'filter', method, layer: layer.name, index: f }).png));
+      const tileFiles = filters.map((f) => path.join(outDir, unitFiles(modelId, { kind: 'filter', method, layer: layer.name, index: f }, tier?.image.format).png));
+      // A sheet of the other format (an earlier media tier) would still be published: removed.
+      await fs.rm(
+        path.join(
+          outDir,
+          file.replace(/\.(png|jpg)$/, (ext) => (ext === '.png' ? '.jpg' : '.png')),
+        ),
+        { force: true },
+      );
       if (!(await isStale(outDir, file, tileFiles, sheets.has(file)))) continue;
-      if (await writeSheet(outDir, file, tileFiles)) sheets.add(file);
+      if (await writeSheet(outDir, file, tileFiles, enc)) sheets.add(file);
       else sheets.delete(file);
     } catch (err) {
       sheets.delete(file);

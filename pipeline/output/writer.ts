@@ -16,10 +16,11 @@ import type { UnitQuality } from '../render/quality.ts';
 import type { AtlasContext } from '../run/prepare.ts';
 import type { TodoUnit } from '../run/reuse.ts';
 import { writeFileAtomic } from './atomic.ts';
-import { encodeFramesZip } from './frames-zip.ts';
-import { encodeGif, encodePng, encodeThumb } from './images.ts';
+import fs from 'node:fs/promises';
+import { encodeUnit, type EncodedUnit } from './encode-unit.ts';
 import { MANIFEST_FILE, SCHEMA_VERSION, type Manifest, type ManifestLayer, type ManifestUnit } from './manifest.ts';
-import { slug, unitFiles, unitKey } from './paths.ts';
+import { slug, unitFileVariants, unitFiles, unitKey } from './paths.ts';
+import { pixelsFromDisk } from '../run/media.ts';
 import type { PlannedSheet } from './sheets.ts';
 
 const GENERATOR = 'filter-atlas 0.1.0';
@@ -107,19 +108,58 @@ export class AtlasWriter {
         this.computed++;
         if (entry.flags.includes('dead')) this.dead++;
       }
-      // Files first, then the manifest that names them.
+      // Files first, then the manifest that names them, then files of another media tier that nothing names now.
       this.o.units.set(entry.key, entry);
       await this.writeManifest();
+      if (entry.files) await this.removeStale(unitFileVariants(this.o.ctx.loaded.config.model.id, u), entry);
     });
   }
 
-  private async writeFiles(u: TodoUnit, r: UnitResult, entry: ManifestUnit, encoded: EncodedUnit | undefined): Promise<void> {
+  /**
+   * Re-encodes a listed unit under this run's media tier from the lossless frames on disk (its
+   * stored frames ZIP): a changed budget re-encodes, it does not re-render. Then lists it anew.
+   */
+  reencode(old: ManifestUnit): Promise<void> {
+    return this.encodeLimit(async () => {
+      const { ctx, outDir } = this.o;
+      const entry: ManifestUnit = { ...old };
+      const stale = Object.values(old.files ?? {}).filter((f): f is string => !!f);
+      try {
+        const bytes = await encodeUnit(await pixelsFromDisk(outDir, old), ctx.loaded.config.render.gifFrameMs, ctx.media.tier);
+        await this.writeEncoded(old, entry, bytes);
+      } catch (err) {
+        this.o.progress.log(`unit ${old.key}: re-encoding its media failed (${(err as Error).message}); kept as it was`);
+        return;
+      }
+      this.o.units.set(entry.key, entry);
+      await this.writeManifest();
+      await this.removeStale(stale, entry);
+    });
+  }
+
+  /** Writes a unit's encoded files and points its entry at them. */
+  private async writeEncoded(u: PlannedUnit | ManifestUnit, entry: ManifestUnit, bytes: EncodedUnit): Promise<void> {
     const { outDir, ctx } = this.o;
-    const files = unitFiles(ctx.loaded.config.model.id, u);
+    const id = { kind: u.kind, method: u.method, layer: u.layer, index: u.index };
+    const all = unitFiles(ctx.loaded.config.model.id, id, bytes.media.image);
+    const files = { png: all.png, webp: all.webp, gif: all.gif, ...(bytes.zip ? { zip: all.zip } : {}) };
+    const contents: [string, Uint8Array][] = [[files.png, bytes.image], [files.webp, bytes.webp], [files.gif, bytes.gif], ...(bytes.zip ? [[all.zip, bytes.zip] as [string, Uint8Array]] : [])];
+    await Promise.all(contents.map(([f, b]) => writeFileAtomic(path.join(outDir, f), b)));
+    entry.files = files;
+    entry.media = bytes.media;
+  }
+
+  /** Removes files of a unit that its entry no longer names (another media tier's), after the manifest stopped naming them. */
+  private async removeStale(candidates: string[], entry: ManifestUnit): Promise<void> {
+    const named = new Set(Object.values(entry.files ?? {}));
+    await Promise.all(candidates.filter((f) => !named.has(f)).map((f) => fs.rm(path.join(this.o.outDir, f), { force: true })));
+  }
+
+  private async writeFiles(u: TodoUnit, r: UnitResult, entry: ManifestUnit, encoded: EncodedUnit | undefined): Promise<void> {
+    const { ctx } = this.o;
     try {
-      const bytes = encoded ?? (await encodeUnit(r, ctx.loaded.config.render.gifFrameMs));
-      await Promise.all((['png', 'webp', 'gif', 'zip'] as const).map((k) => writeFileAtomic(path.join(outDir, files[k]), bytes[k])));
-      entry.files = files;
+      const bytes = encoded ?? (await encodeUnit(r, ctx.loaded.config.render.gifFrameMs, ctx.media.tier));
+      await this.writeEncoded(u, entry, bytes);
     } catch (err) {
       entry.status = 'failed';
       entry.error = `encoding or writing its images failed: ${(err as Error).message}`;
@@ -139,7 +179,7 @@ export class AtlasWriter {
       schemaVersion: SCHEMA_VERSION,
       generatedAt: new Date().toISOString(),
       generator: GENERATOR,
-      site: { ...config.site },
+      site: { title: config.site.title, url: config.site.url, base: config.site.base },
       model: {
         id: config.model.id,
         source: ctx.modelOrigin,
@@ -167,19 +207,7 @@ export class AtlasWriter {
   }
 }
 
-/** A unit's file contents: full-size PNG, WebP thumbnail, GIF of the evolution, ZIP of its frames. */
-export type EncodedUnit = Record<'png' | 'webp' | 'gif' | 'zip', Uint8Array>;
-
-/** Encodes a rendered unit's files (pure: bytes in, bytes out), here or in a worker process. */
-export async function encodeUnit(r: UnitResult, gifFrameMs: number): Promise<EncodedUnit> {
-  const [png, webp, gif, zip] = await Promise.all([
-    encodePng(r.image, r.width, r.height),
-    encodeThumb(r.image, r.width, r.height),
-    encodeGif(r.frames, r.width, r.height, gifFrameMs),
-    encodeFramesZip(r.frames, r.width, r.height),
-  ]);
-  return { png, webp, gif, zip };
-}
+export { encodeUnit, type EncodedUnit };
 
 function unitEntry(u: TodoUnit, r: UnitResult, backend: string, seconds: number, quality?: UnitQuality): ManifestUnit {
   // Six significant digits: the curve is for plotting and comparing, not for bit-exact replay.

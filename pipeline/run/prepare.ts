@@ -12,7 +12,9 @@ import { loadLabels, loadModel } from '../model/load.ts';
 import { labelsBeside } from '../model/labels.ts';
 import { resolveModel } from '../model/source.ts';
 import { decodeRgb } from '../output/images.ts';
-import { planClasses, planLayers, type PlannedLayer } from '../plan.ts';
+import { BudgetTooSmall, parseBytes, planMedia, type MediaPlan } from '../output/media-plan.ts';
+import { planClasses, planLayers, planUnits, type PlannedLayer } from '../plan.ts';
+import { unitShape, type ShapeSettings } from './media.ts';
 import { METHODS, methodIds } from '../render/methods/index.ts';
 import { NOTES_AT_224, scaledToImage } from '../render/methods/shaping.ts';
 import { resolvePixels } from '../render/pixel-presets.ts';
@@ -36,6 +38,8 @@ export interface AtlasContext {
   size: [number, number];
   /** `render.border` for this image size (filter objectives and quality numbers). */
   border: number;
+  /** How every unit's files are encoded: the media tier that fits `site.budget` for all planned units. */
+  media: MediaPlan;
 }
 
 /** Loads everything the render needs and checks the config against the model. Throws AtlasError on bad input. */
@@ -85,26 +89,50 @@ async function planAtlas(loaded: LoadedConfig, graph: LeanGraph, modelJson: stri
   const labels = labelsFile ? await loadLabels(labelsFile, classCount, config.model.labels ? 'model.labels' : 'model.source') : Array.from({ length: classCount }, (_, i) => `class ${i}`);
   const size = config.render.size ? ([config.render.size, config.render.size] as [number, number]) : ([graph.inputShape[0], graph.inputShape[1]] as [number, number]);
   const { space, note } = resolvePixels(config.model.pixels, graph);
+  const layers = planLayers(config.layers, graph.nodes);
+  const classes = planClasses(
+    config.classes,
+    labels,
+    graph.nodes.find((n) => n.name === graph.outputName),
+  );
+  const scoreLayer = graph.logitNode ?? last.name;
+  const media = planAtlasMedia(loaded, graph, layers, classes, scoreLayer, size);
   return {
     loaded,
     graph,
     pixels: space,
     pixelsNote: note,
     labels,
-    layers: planLayers(config.layers, graph.nodes),
-    classes: planClasses(
-      config.classes,
-      labels,
-      graph.nodes.find((n) => n.name === graph.outputName),
-    ),
-    scoreLayer: graph.logitNode ?? last.name,
+    layers,
+    classes,
+    scoreLayer,
     scoreIsLogit: graph.logitNode !== undefined,
     outputNode: last.name,
     weightsHash,
     modelOrigin,
     size,
     border: scaledToImage(config.render.border, NOTES_AT_224.border, size),
+    media,
   };
+}
+
+/**
+ * The media tier for every unit the config plans (all shards together): each unit's shape from its
+ * method's settings (displayed size, recorded frames). A budget nothing fits is a config error
+ * (exit 2, naming the minimum) before anything is rendered.
+ */
+function planAtlasMedia(loaded: LoadedConfig, graph: LeanGraph, layers: PlannedLayer[], classes: { id: number; label: string }[], scoreLayer: string, size: [number, number]): MediaPlan {
+  const { config } = loaded;
+  const shapes = planUnits(config.render.methods, layers, classes, scoreLayer).map((u) => {
+    const capped = Number.isFinite(graph.nodes.find((n) => n.name === u.target)?.relu?.cap ?? Infinity);
+    return unitShape(u.kind, METHODS[u.method]!.settings(config, u.kind, { size, capped }) as unknown as ShapeSettings);
+  });
+  try {
+    return planMedia(shapes, parseBytes(config.site.budget)!, config.site.media);
+  } catch (err) {
+    if (err instanceof BudgetTooSmall) throw new AtlasError(`site.budget: ${err.message}`, { key: 'site.budget', path: ['site', 'budget'] });
+    throw err;
+  }
 }
 
 /** A decoded start photo: canonical pixels and a hash of its bytes (part of the cache key of units that use it). */

@@ -11,6 +11,7 @@ import { planUnits, type PlannedUnit } from '../plan.ts';
 import type { MethodSettings } from '../render/method.ts';
 import { METHODS } from '../render/methods/index.ts';
 import { unitSeed } from '../render/seed.ts';
+import { losslessOnDisk } from './media.ts';
 import type { AtlasContext, StartPhoto } from './prepare.ts';
 import type { ShardSelection } from './scale.ts';
 
@@ -25,6 +26,8 @@ interface Reuse {
   units: Map<string, ManifestUnit>;
   todo: TodoUnit[];
   reused: number;
+  /** Listed units whose files were encoded under another media tier, re-encoded from their lossless frames on disk (not re-rendered). */
+  reencode: ManifestUnit[];
 }
 
 /**
@@ -76,17 +79,25 @@ export async function planReuse(
   const units = new Map<string, ManifestUnit>();
   const todo: TodoUnit[] = [];
   let reused = 0;
+  const reencode: ManifestUnit[] = [];
+  const tier = ctx.media.tier.name;
   for (const u of planned) {
     const key = unitKey(u);
     const settings = METHODS[u.method]!.settings(config, u.kind, { size: ctx.size, capped: capsOutput(ctx, u.target) });
     const seed = unitSeed(config.render.seed, key);
     const cacheKey = cacheKeyOf(ctx, u, settings, seed, o.backend, settings.photo ? o.photos.get(settings.photo) : undefined);
     const old = previousUnits.get(key);
-    const valid = old !== undefined && old.cacheKey === cacheKey && old.status === 'ok' && old.files !== undefined && (await filesExist(o.outDir, old.files));
+    const same = old !== undefined && old.cacheKey === cacheKey && old.status === 'ok' && old.files !== undefined && (await filesExist(o.outDir, old.files));
+    // Media settings are not in the cache key: a unit encoded under another tier is re-encoded from
+    // its lossless frames when they are on disk, else rendered again (same key, same pixels).
+    const otherTier = same && (old.media?.tier ?? 'full') !== tier;
+    const valid = same && (!otherTier || losslessOnDisk(old));
     // A valid entry stays listed (under --force until its unit is recomputed); labels may have changed.
     if (valid) units.set(key, { ...old, label: u.label });
-    if (valid && !o.force) reused++;
-    else todo.push({ ...u, seed, settings, cacheKey });
+    if (valid && !o.force) {
+      reused++;
+      if (otherTier) reencode.push({ ...old, label: u.label });
+    } else todo.push({ ...u, seed, settings, cacheKey });
   }
-  return { planned, units, todo, reused };
+  return { planned, units, todo, reused, reencode };
 }

@@ -65,7 +65,7 @@ if (process.send) {
     // Encoding (GIF quantization above all) costs a third of a unit's render: here it scales with
     // the workers instead of queueing in the main process. A failure leaves it to the main process.
     const ms = b.ctx.loaded.config.render.gifFrameMs;
-    output.encoded = await Promise.all(output.results.map(async (r) => (r.error ? undefined : encodeUnit(r, ms).catch(() => undefined))));
+    output.encoded = await Promise.all(output.results.map(async (r) => (r.error ? undefined : encodeUnit(r, ms, b.ctx.media.tier).catch(() => undefined))));
     send({ type: 'done', output });
   };
   process.on('message', (m: ParentMessage) => void handle(m));

@@ -11,7 +11,7 @@ import { readManifestIfAny } from '../../pipeline/output/manifest.ts';
 import { DATA_URL_DIR } from '../../pipeline/output/paths.ts';
 import { ensureFrameZips, zipFromGif } from './frames-zip.ts';
 
-const TYPES: Record<string, string> = { '.png': 'image/png', '.webp': 'image/webp', '.gif': 'image/gif', '.json': 'application/json', '.zip': 'application/zip' };
+const TYPES: Record<string, string> = { '.jpg': 'image/jpeg', '.png': 'image/png', '.webp': 'image/webp', '.gif': 'image/gif', '.json': 'application/json', '.zip': 'application/zip' };
 
 export function atlasData(dataDir: string): AstroIntegration {
   let base = '/';

@@ -1,6 +1,6 @@
 /**
- * Frames ZIPs for data folders that predate them: a unit whose manifest entry names no `zip` gets
- * one at build time, made from the frames of its GIF (sharp reads every page). Cached by the unit's
+ * Frames ZIPs for data folders that predate them: a unit whose manifest entry names no `zip` (and
+ * whose media tier does not leave the ZIP to the browser) gets one at build time, made from the frames of its GIF (sharp reads every page). Cached by the unit's
  * `cacheKey`, so a rebuild reuses it.
  */
 import fs from 'node:fs/promises';
@@ -50,7 +50,8 @@ export async function ensureFrameZips(units: ManifestUnit[], dataDir: string, ou
   await Promise.all(
     units.map((u) =>
       limit(async () => {
-        if (!u.files) return;
+        // A unit whose media tier makes its ZIP in the browser publishes none (the media budget).
+        if (!u.files || u.media?.zip === 'browser') return;
         const rel = zipFile(u.files);
         const target = path.join(outDataDir, rel);
         if (await exists(path.join(dataDir, rel))) return;

@@ -18,3 +18,13 @@ export function downloadName(modelId: string, unit: Pick<ManifestUnit, 'kind' | 
   const target = unit.kind === 'filter' ? `${slug(unit.layer)}-${unit.index}` : `class-${unit.index}`;
   return `${modelId}-${target}-${unit.method}`;
 }
+
+/** How a unit's files were encoded (`media`); units written before the media budget: every frame, lossless, a stored ZIP. */
+export function mediaOf(unit: Pick<ManifestUnit, 'media' | 'width' | 'height' | 'frames'>): NonNullable<ManifestUnit['media']> {
+  return unit.media ?? { tier: 'full', image: 'png', zip: 'stored', gif: { width: unit.width, height: unit.height, frames: Array.from({ length: unit.frames }, (_, i) => i) } };
+}
+
+/** The command that splits a GIF into numbered PNGs without the browser (ImageMagick), matching the ZIP's names. */
+export function gifSplitCommand(gif: string, folder: string, digits: number): string {
+  return `mkdir -p ${folder} && magick ${gif} -coalesce ${folder}/frame-%0${digits}d.png`;
+}

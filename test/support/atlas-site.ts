@@ -29,6 +29,8 @@ export interface AtlasOptions {
   batch?: number;
   /** A dataset folder of photos (dataset examples on unit pages). */
   dataset?: string;
+  /** `site.media` (default: the config's default, `budget`). */
+  media?: string;
 }
 
 export const DEFAULT_LAYERS = { conv_pw_2_relu: '0-3', conv_pw_5_relu: [1, 7] };
@@ -56,6 +58,7 @@ export function configYaml(opts: AtlasOptions, output: string): string {
     '  title: Test atlas',
     `  url: ${SITE_URL}`,
     `  base: ${BASE}`,
+    ...(opts.media ? [`  media: ${opts.media}`] : []),
     '',
   ].join('\n');
 }
