@@ -40,6 +40,9 @@ export function encodeGif(frames: Uint8Array[], width: number, height: number, f
     .toBuffer();
 }
 
+/** libvips' palette quantization effort for compact GIFs (1–10; see encodeCompactGif). */
+const GIF_EFFORT = 4;
+
 /** How a compact GIF is encoded (libvips/cgif options; see media-plan.ts). */
 export interface CompactGifOptions {
   /** Longest side in pixels (frames larger than this are reduced; never enlarged). */
@@ -56,6 +59,8 @@ export interface CompactGifOptions {
  * A small looping GIF of the frames given (already selected): each frame reduced to `size`, no
  * dithering (the noise would cost bytes and inter-frame reuse), one palette reused across frames
  * where it fits, unchanged pixels left transparent. Every frame has a non-zero delay, the last held.
+ * Quantization effort 4 of 10: on a 16-frame 160-px unit, effort 10 took 4.2 s of CPU (more than
+ * rendering the unit) for 1–3 % fewer bytes than effort 4 (0.34 s; 16 colours: 0.9 s vs 0.08 s).
  */
 export async function encodeCompactGif(frames: Uint8Array[], width: number, height: number, o: CompactGifOptions): Promise<{ gif: Buffer; width: number; height: number }> {
   if (frames.length === 0) throw new Error('encodeCompactGif: no frames');
@@ -65,7 +70,7 @@ export async function encodeCompactGif(frames: Uint8Array[], width: number, heig
     ? frames.map((f) => Buffer.from(f.buffer, f.byteOffset, f.byteLength))
     : await Promise.all(frames.map((f) => sharp(f, raw(width, height)).resize(w, h, { kernel: 'lanczos3' }).raw().toBuffer()));
   const gif = await sharp(Buffer.concat(small), { raw: { width: w, height: h * frames.length, channels: 3, pageHeight: h } })
-    .gif({ loop: 0, delay: frameDelays(frames.length, o.frameMs), effort: 10, dither: 0, colours: o.colours, interFrameMaxError: o.interFrameMaxError, interPaletteMaxError: 8, reuse: true })
+    .gif({ loop: 0, delay: frameDelays(frames.length, o.frameMs), effort: GIF_EFFORT, dither: 0, colours: o.colours, interFrameMaxError: o.interFrameMaxError, interPaletteMaxError: 8, reuse: true })
     .toBuffer();
   return { gif, width: w, height: h };
 }
