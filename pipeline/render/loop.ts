@@ -78,7 +78,11 @@ export async function renderBatch(plan: RenderPlan, ctx: RenderContext): Promise
   let params = param.init(plan.units, plan.size);
   /** Units still optimizing; undefined: all (always during the first `steps`). */
   let active: boolean[] | undefined;
-  const record = (only?: boolean[]) => rec.frame(tf.tidy(() => displayBytes(imageOf(plan, ctx, params), plan.deprocess)), only);
+  const record = (only?: boolean[]) =>
+    rec.frame(
+      tf.tidy(() => displayBytes(imageOf(plan, ctx, params), plan.deprocess)),
+      only,
+    );
   const lead = plan.objective.lead;
   const continuation = plan.continuation && lead && plan.continuation.maxSteps > plan.steps ? plan.continuation : undefined;
   try {
