@@ -9,11 +9,11 @@
  * with the same class names (transfer). Prints one Markdown table (the README's) and writes
  * <out>/results.json and <out>/table.md.
  *
- * Lucid runs 64 steps (not its 512) and, by default, one score, so that the whole bench takes
- * about 15 minutes on two cores; a rerun into the same folder reuses every unit (atlas cache keys).
+ * Lucid runs 64 steps (not its 512) to keep the bench short; a rerun into the same folder reuses
+ * every unit (atlas cache keys) and only measures again.
  *
  *   npm run bench:quality -- [--out bench-out/quality-models] [--lucid-steps 64] [--scores logit,logprob]
- *     [--lucid-scores logit] [--backend onnx-cpu] [--models DIR] [--only NAME,...]
+ *     [--lucid-scores logit,logprob] [--backend onnx-cpu] [--models DIR] [--only NAME,...]
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -31,7 +31,7 @@ const out = path.resolve(arg('out', 'bench-out/quality-models'));
 const modelsDir = path.resolve(arg('models', SHARED_MODELS));
 const lucidSteps = Number(arg('lucid-steps', '64'));
 const scores = arg('scores', 'logit,logprob').split(',');
-const lucidScores = arg('lucid-scores', 'logit').split(',');
+const lucidScores = arg('lucid-scores', 'logit,logprob').split(',');
 const backend = arg('backend', 'onnx-cpu');
 const only = arg('only', '').split(',').filter(Boolean);
 const CLASSES_PER_MODEL = 8;
