@@ -166,19 +166,32 @@ await fs.writeFile(path.join(out, 'results.json'), JSON.stringify(results, null,
 
 const pct = (xs: boolean[]) => `${xs.filter(Boolean).length}/${xs.length}`;
 const mean = (xs: number[]) => `${Math.round((100 * xs.reduce((a, b) => a + b, 0)) / Math.max(1, xs.length))} %`;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
-const lines = ['| model | classes | method, score | top-1 on the PNG | copies top-1 (mean) | steps run (median / max) | transfer top-1 / top-5 |', '|---|---|---|---|---|---|---|'];
+const both = (f: (rs: Result[]) => string, rs: Result[]) => scores.map((score) => (rs.some((r) => r.score === score) ? f(rs.filter((r) => r.score === score)) : '–')).join(' · ');
+const lines = [
+  `| model | classes | method | top-1 on the PNG (${scores.join(' · ')}) | copies still top-1, mean | steps run, max (of) | transfer top-1 / top-5 | to |`,
+  '|---|---|---|---|---|---|---|---|',
+];
 for (const m of models)
-  for (const method of ['lecture', 'lucid'])
-    for (const score of scores) {
-      const rs = results.filter((r) => r.model === m.id && r.method === method && r.score === score);
-      if (!rs.length) continue;
-      const t = rs.filter((r) => r.transfer);
-      const transfer = t.length ? `${pct(t.map((r) => r.transfer!.top1))} / ${pct(t.map((r) => r.transfer!.top5))} (${t[0]!.transfer!.model})` : '–';
-      lines.push(
-        `| ${m.id} | ${rs.length} | ${method}, ${score} | ${pct(rs.map((r) => r.top1))}${rs.some((r) => r.failed) ? ` (${rs.filter((r) => r.failed).length} failed)` : ''} | ${mean(rs.map((r) => r.jitterTop1Rate))} | ${median(rs.map((r) => r.stepsRun))} / ${Math.max(...rs.map((r) => r.stepsRun))} (of ${rs[0]!.steps}) | ${transfer} |`,
-      );
-    }
+  for (const method of ['lecture', 'lucid']) {
+    const rs = results.filter((r) => r.model === m.id && r.method === method);
+    if (!rs.length) continue;
+    const failed = rs.filter((r) => r.failed && r.score === rs[0]!.score).length;
+    const to = rs.find((r) => r.transfer)?.transfer?.model;
+    lines.push(
+      [
+        m.id,
+        rs.filter((r) => r.score === rs[0]!.score).length,
+        method,
+        both((x) => pct(x.map((r) => r.top1)), rs) + (failed ? ` (${failed} failed)` : ''),
+        both((x) => mean(x.map((r) => r.jitterTop1Rate)), rs),
+        both((x) => `${Math.max(...x.map((r) => r.stepsRun))} (${x[0]!.steps})`, rs),
+        to ? both((x) => `${pct(x.map((r) => r.transfer!.top1))} / ${pct(x.map((r) => r.transfer!.top5))}`, rs) : '–',
+        to ?? '–',
+      ]
+        .join(' | ')
+        .replace(/^/, '| ') + ' |',
+    );
+  }
 const totals = ['lecture', 'lucid'].flatMap((method) =>
   scores.map((score) => {
     const rs = results.filter((r) => r.method === method && r.score === score);
