@@ -4,8 +4,8 @@
  * a start photo, the old config keys) is reused unit for unit by today's pipeline, with its config
  * as written and with the same config in today's keys, once the defaults that changed since
  * (projected ascent for clipped units, the lecture pre-activation at a capped layer, the border
- * scaled to the image) are pinned to their old values. Left at today's defaults, exactly the units
- * they shape are recomputed.
+ * scaled to the image, class continuation) are pinned to their old values. Left at today's defaults,
+ * exactly the units they shape are recomputed.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
@@ -25,12 +25,16 @@ async function copyFixture(): Promise<string> {
 const OLD_KEYS = / {2}crop: 4\n {2}photo: cat.png\n {2}frameEvery: 2\n {2}filters: \{ steps: 2, objective: share \}\n {2}classes: \{ steps: 2 \}\n/;
 /** The defaults of 7ad3bbb for what changed since, in the config's own style. */
 const PINNED = {
-  'old keys': '  classes: { steps: 2, projected: false }\n  lecture: { preActivation: false }\n  border: 2\n',
+  'old keys': '  classes: { steps: 2, projected: false, maxSteps: 2 }\n  lecture: { preActivation: false }\n  border: 2\n',
   "today's keys":
-    '  lecture:\n    crop: 4\n    photo: cat.png\n    frameEvery: 2\n    filters: { steps: 2 }\n    filterObjective: share\n    classes: { steps: 2, projected: false }\n    preActivation: false\n  border: 2\n',
+    '  lecture:\n    crop: 4\n    photo: cat.png\n    frameEvery: 2\n    filters: { steps: 2 }\n    filterObjective: share\n    classes: { steps: 2, projected: false, maxSteps: 2 }\n    preActivation: false\n  border: 2\n',
 };
+/** Lucid's class continuation (default: 3 × steps) pinned off. */
+const LUCID = ['  lucid: { steps: 2, frameEvery: 1 }\n', '  lucid: { steps: 2, frameEvery: 1, classes: { maxSteps: 2 } }\n'] as const;
 const pin = (old: string, variant: keyof typeof PINNED) =>
-  old.replace(OLD_KEYS, variant === 'old keys' ? '  crop: 4\n  photo: cat.png\n  frameEvery: 2\n  filters: { steps: 2, objective: share }\n' + PINNED[variant] : PINNED[variant]);
+  old
+    .replace(OLD_KEYS, variant === 'old keys' ? '  crop: 4\n  photo: cat.png\n  frameEvery: 2\n  filters: { steps: 2, objective: share }\n' + PINNED[variant] : PINNED[variant])
+    .replace(LUCID[0], LUCID[1]);
 
 for (const variant of ['old keys', "today's keys"] as const) {
   test(`an atlas made at 7ad3bbb is reused without recomputing (${variant})`, async () => {
@@ -55,15 +59,16 @@ for (const variant of ['old keys', "today's keys"] as const) {
   });
 }
 
-test("today's defaults recompute exactly the units they shape; the lucid class unit is reused", async () => {
+test("today's defaults recompute exactly the units they shape", async () => {
   const dir = await copyFixture();
   const r = await runCli(['pipeline', '--config', path.join(dir, 'atlas.config.yaml')]);
   assert.equal(r.code, 0, r.stderr);
-  // Lecture: 2 filters (pre-activation, border) and the class (projected); lucid: 2 filters (border at 32 px is 0).
-  assert.match(r.stderr, /done: 5 computed, 1 reused, 0 failed/);
+  // Lecture: 2 filters (pre-activation, border) and the class (projected, continuation); lucid: 2 filters (border at 32 px is 0) and the class (continuation).
+  assert.match(r.stderr, /done: 6 computed, 0 reused, 0 failed/);
   const m = await readManifest(path.join(dir, 'output'));
   const lecture = m.units.filter((u) => u.method === 'lecture');
   assert.ok(lecture.filter((u) => u.kind === 'filter').every((u) => (u.settings as { preActivation?: boolean }).preActivation === true));
   assert.equal((lecture.find((u) => u.kind === 'class')!.settings as { projected?: boolean }).projected, true);
+  assert.ok(m.units.filter((u) => u.kind === 'class').every((u) => u.settings.maxSteps === 6));
   assert.ok(m.units.filter((u) => u.kind === 'filter').every((u) => u.settings.border === 0));
 });

@@ -72,7 +72,7 @@ test('flags forced with tiny settings: stalled at a ReLU6 cap, not with the pre-
   const run = async (pre: string, name: string) => {
     const file = await writeConfig(
       dir,
-      `${model}\nlayers: { conv_pw_13_relu: [0, 1] }\nclasses: [141]\nrender: { size: 96, backend: wasm, batch: 2, lecture: { preActivation: ${pre}, filters: { steps: 40 }, classes: { steps: 1 } } }\noutput: ${name}\n`,
+      `${model}\nlayers: { conv_pw_13_relu: [0, 1] }\nclasses: [141]\nrender: { size: 96, backend: wasm, batch: 2, lecture: { preActivation: ${pre}, filters: { steps: 40 }, classes: { steps: 1, maxSteps: 1 } } }\noutput: ${name}\n`,
       `${name}.yaml`,
     );
     return (await runPipeline({ configFile: file, quiet: true, env: {} })).manifest.units;

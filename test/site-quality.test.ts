@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ManifestUnit } from '../pipeline/output/manifest.ts';
+import { gridHtml, seenAs } from '../src/lib/grid.ts';
 import { qualityReadings, qualityRows, rankText } from '../src/lib/quality.ts';
 
 const rank = (r: number, ties = 0, top = 7) => ({ rank: r, ties, top, z: 1, channels: 384 });
@@ -32,6 +33,20 @@ test('rows for filter and class units; none for a unit without quality numbers (
     ['top-1 on 16 shifted and scaled copies', 'this class on 94%'],
   ]);
   assert.deepEqual(qualityRows({ ...base, kind: 'filter' } as unknown as ManifestUnit), []);
+  // Not top-1: the class the model sees instead, with its label.
+  const other = { ...cls, quality: { ...(cls.quality as object), top1: 3, top1IsTarget: false } } as unknown as ManifestUnit;
+  assert.deepEqual(qualityRows(other, (id) => ['a', 'b', 'c', 'dishrag'][id]!)[0], ['top-1 on the optimized image', '3 dishrag']);
+  const flagged = { ...other, flags: ['not-top1'] } as unknown as ManifestUnit;
+  assert.equal(
+    seenAs(flagged, (id) => `label ${id}`),
+    'label 3',
+  );
+  assert.equal(
+    seenAs({ ...other, flags: [] }, (id) => `label ${id}`),
+    undefined,
+    'only a flagged unit',
+  );
+  assert.match(gridHtml('classes/', [{ page: 'classes/5/', unit: flagged, caption: '5 five', seenAs: 'dishrag' }]), /<b class="tag bad">not-top1: seen as dishrag<\/b>/);
 });
 
 test('each quality row gets a good / fair / poor reading by the documented thresholds', () => {

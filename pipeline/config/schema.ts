@@ -34,6 +34,14 @@ const phase = (steps: number, stepSize: number, l2: number, deprocess: Deprocess
   projected: z.boolean().optional(),
 });
 
+/**
+ * Class units: steps in all, continuing past `steps` while the image is not its class's top-1 by a
+ * margin (render/loop.ts); `auto`: CLASS_STEPS_FACTOR × steps when the image is published clipped
+ * (what the model classifies is what is shown), else none; `steps` or less: no continuation.
+ */
+const maxSteps = z.union([z.number().int().positive(), z.literal('auto')]).default('auto');
+export const CLASS_STEPS_FACTOR = 3;
+
 /** Random transformations (pad, jitter, scale, rotate, jitter), drawn per unit and step (render/transforms.ts). */
 export const transformSettings = z.strictObject({
   pad: z.number().int().nonnegative().default(12),
@@ -70,6 +78,8 @@ export const lucidSettings = z
     preActivation: z.boolean().default(true),
     /** Minimize instead of maximize (what the unit responds to least). */
     negative: z.boolean().default(false),
+    /** Class units only: continuation (see `maxSteps`). */
+    classes: z.strictObject({ maxSteps }).prefault({}),
   })
   .prefault({});
 
@@ -80,7 +90,7 @@ export const lucidSettings = z
 export const lectureSettings = z
   .strictObject({
     filters: z.strictObject(phase(30, 10, 0, 'lecture')).prefault({}),
-    classes: z.strictObject(phase(40, 100, 1e-6, 'clip')).prefault({}),
+    classes: z.strictObject({ ...phase(40, 100, 1e-6, 'clip'), maxSteps }).prefault({}),
     /** The filter objective (the notes: `channel`, the mean of the layer's output). */
     filterObjective: z.enum(FILTER_OBJECTIVES).default('channel'),
     /**

@@ -29,6 +29,12 @@ export interface Objective {
   head: (features: tf.Tensor) => tf.Tensor1D;
   /** True when `head` is linear in the features (its gradient is a constant): channel mean, neuron, logit. */
   linear: boolean;
+  /**
+   * Class objectives: per image, the target's lead over the best other class in log-odds
+   * (log p_target − max log p_other, the same for logits, log-probabilities and probabilities);
+   * positive means top-1. The render loop continues a class unit until it leads by a margin.
+   */
+  lead?: (features: tf.Tensor) => tf.Tensor1D;
 }
 
 export interface ValueAndGrad {

@@ -77,6 +77,10 @@ const commonSettings = {
   score: z.enum(SCORES).optional(),
   /** Filters: the objective read the target before its ReLU/ReLU6 clip. */
   preActivation: z.boolean().optional(),
+  /** Classes: steps in all a unit not yet top-1 by `margin` could continue to (its curve shows the steps it ran). */
+  maxSteps: int.positive().optional(),
+  /** Classes: the lead (log-odds over the best other class) at which a continuing unit stopped. */
+  margin: z.number().optional(),
 };
 const transforms = z.object({ pad: int.nonnegative(), jitter: int.nonnegative(), scale: z.tuple([z.number(), z.number()]), rotate: z.number(), jitter2: int.nonnegative() });
 export const unitSettingsSchema = z.looseObject(commonSettings);

@@ -4,6 +4,13 @@
  * objective's value and gradient, lets the optimizer update the parameters, and records the value
  * and, every `frameEvery` steps, a frame. The curve's last entry is the objective of the final
  * image itself (untransformed), so curves of every method end on the published picture.
+ *
+ * Continuation (class units, `plan.continuation`): after `steps`, before each further step, every
+ * unit's lead over the best other class is read on its current image (untransformed, clipped: what
+ * its PNG shows); a unit that leads by the margin stops there (its parameters no longer change, its
+ * curve and frames end), the others go on, up to `maxSteps`. Every decision reads only the unit's own
+ * image, so a unit stops at the same step alone as in any batch, and a unit that stops at step s is
+ * exactly the unit a plain run of s steps makes.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Prefix } from '../engine/engine.ts';
@@ -47,20 +54,53 @@ async function finalValue(plan: RenderPlan, ctx: RenderContext, params: tf.Tenso
   return value;
 }
 
+/** Each unit's lead over its best rival class (`objective.lead`) on its current image, untransformed and clipped to the valid range. */
+async function leadsOf(plan: RenderPlan, ctx: RenderContext, params: tf.Tensor, lead: (features: tf.Tensor) => tf.Tensor1D): Promise<Float32Array> {
+  const input = tf.tidy(() => toModelInput(tf.clipByValue(imageOf(plan, ctx, params), -1, 1), ctx.pixels));
+  const [features] = await ctx.engine.features([plan.objective.read], input);
+  const leads = tf.tidy(() => lead(features!));
+  tf.dispose([features!, input]);
+  const data = (await leads.data()) as Float32Array;
+  leads.dispose();
+  return data;
+}
+
+/** The new parameters where `active`, the old ones elsewhere (a finished unit keeps its image). */
+function keepFinished(next: tf.Tensor, params: tf.Tensor, active: boolean[]): tf.Tensor {
+  const kept = tf.tidy(() => tf.where(tf.tensor(active, [active.length, ...params.shape.slice(1).map(() => 1)], 'bool'), next, params));
+  next.dispose();
+  return kept;
+}
+
 export async function renderBatch(plan: RenderPlan, ctx: RenderContext): Promise<UnitResult[]> {
   const { parameterization: param, optimizer } = plan;
   const rec = new BatchRecorder(plan.units);
   let params = param.init(plan.units, plan.size);
-  const record = () => rec.frame(tf.tidy(() => displayBytes(imageOf(plan, ctx, params), plan.deprocess)));
+  /** Units still optimizing; undefined: all (always during the first `steps`). */
+  let active: boolean[] | undefined;
+  const record = (only?: boolean[]) =>
+    rec.frame(
+      tf.tidy(() => displayBytes(imageOf(plan, ctx, params), plan.deprocess)),
+      only,
+    );
+  const lead = plan.objective.lead;
+  const continuation = plan.continuation && lead && plan.continuation.maxSteps > plan.steps ? plan.continuation : undefined;
   try {
-    for (let step = 0; step < plan.steps; step++) {
-      if (step % plan.frameEvery === 0) await record();
+    for (let step = 0; step < (continuation?.maxSteps ?? plan.steps); step++) {
+      if (continuation && step >= plan.steps) {
+        const leads = await leadsOf(plan, ctx, params, lead!);
+        active = plan.units.map((_, i) => active?.[i] !== false && leads[i]! < continuation.margin);
+        if (!active.includes(true)) break;
+      }
+      if (step % plan.frameEvery === 0) await record(active);
       const { value, grad } = await valueAndGradOfParams(ctx.engine, plan.objective, prefixOf(plan, ctx, step), params);
-      const next = optimizer.step(params, grad, step);
+      const stepped = optimizer.step(params, grad, step);
+      const next = active ? keepFinished(stepped, params, active) : stepped;
       tf.dispose([params, grad]);
       params = next;
-      await rec.values(value);
-      ctx.onStep?.(step);
+      await rec.values(value, active);
+      // Progress counts the planned steps (its total); continued steps are not known in advance.
+      if (step < plan.steps) ctx.onStep?.(step);
     }
     await rec.values(await finalValue(plan, ctx, params));
     await record();

@@ -51,6 +51,16 @@ export interface RenderPlan {
   /** L2 penalty weight λ in objective − λ·‖x‖²/2 (canonical pixels). */
   l2: number;
   deprocess: DisplayDeprocess;
+  /**
+   * Class units: after `steps`, a unit whose image is not its class's top-1 by `margin` (the
+   * objective's `lead`, in log-odds) keeps going, up to `maxSteps` in all; the others stop there.
+   */
+  continuation?: Continuation;
+}
+
+export interface Continuation {
+  maxSteps: number;
+  margin: number;
 }
 
 export interface RenderContext {
@@ -74,7 +84,7 @@ export interface UnitResult {
   input: Uint8Array;
   /** Deprocessed frames of the evolution, first to last. */
   frames: Uint8Array[];
-  /** Objective at every step (index 0 = the start image), length steps + 1. */
+  /** Objective at every step (index 0 = the start image), length steps + 1 (more when a class unit continued). */
   curve: number[];
   /** Non-finite values in the optimization, when any: the unit failed. */
   error?: string;

@@ -85,7 +85,21 @@ export function classObjective(target: { node: string; isLogit: boolean }, class
     read: output(target.node, false),
     linear: score === 'logit' || (score === 'probability' && !target.isLogit),
     head: (out) => pickPerRow(scores(out.reshape([out.shape[0]!, -1]) as tf.Tensor2D), classes),
+    lead: (out) => classLead(out.reshape([out.shape[0]!, -1]) as tf.Tensor2D, classes, target.isLogit),
   };
+}
+
+/**
+ * Per row, the target's lead over the best other class in log-odds: logit differences when `scores`
+ * are logits (the softmax's shift cancels), log-probability differences when they are probabilities.
+ */
+export function classLead(scores: tf.Tensor2D, classes: number[], isLogit: boolean): tf.Tensor1D {
+  const logits = isLogit ? scores : tf.log(tf.add(scores, 1e-12));
+  const mask = tf.oneHot(tf.tensor1d(classes, 'int32'), logits.shape[1]!).toFloat();
+  const target = tf.sum(tf.mul(logits, mask), 1);
+  // The target's own entry pushed far below every class, so the max is the best rival's.
+  const rival = tf.max(tf.sub(logits, tf.mul(mask, 1e30)), 1);
+  return tf.sub(target, rival) as tf.Tensor1D;
 }
 
 /** The negative of an objective: maximizing it minimizes the original (e.g. what a filter dislikes). */

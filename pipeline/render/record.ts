@@ -15,18 +15,22 @@ export class BatchRecorder {
     this.frames = units.map(() => []);
   }
 
-  /** Appends each unit's value; takes ownership of `values` ([B]). */
-  async values(values: tf.Tensor1D): Promise<void> {
+  /** Appends each unit's value (only the units `active` marks, when given); takes ownership of `values` ([B]). */
+  async values(values: tf.Tensor1D, active?: boolean[]): Promise<void> {
     const data = await values.data();
     values.dispose();
-    this.curves.forEach((c, i) => c.push(data[i]!));
+    this.curves.forEach((c, i) => {
+      if (active?.[i] !== false) c.push(data[i]!);
+    });
   }
 
-  /** Appends each unit's frame; takes ownership of `images` ([B, h, w, 3] bytes as int32). */
-  async frame(images: tf.Tensor4D): Promise<void> {
+  /** Appends each unit's frame (only the units `active` marks, when given); takes ownership of `images` ([B, h, w, 3] bytes as int32). */
+  async frame(images: tf.Tensor4D, active?: boolean[]): Promise<void> {
     const buffers = await toRgbBuffers(images);
     images.dispose();
-    buffers.forEach((b, i) => this.frames[i]!.push(b));
+    buffers.forEach((b, i) => {
+      if (active?.[i] !== false) this.frames[i]!.push(b);
+    });
   }
 
   /**

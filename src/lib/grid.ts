@@ -15,6 +15,8 @@ export interface GridTile {
   /** The unit shown (its thumbnail and tag); undefined when none was rendered. */
   unit?: ManifestUnit;
   caption: string;
+  /** A class unit that is not its model's top-1: the label of the class the model sees instead (shown with its tag). */
+  seenAs?: string;
   /** Another image than the unit's thumbnail (e.g. its top real patch), relative to the data folder; no tag then. */
   image?: string;
 }
@@ -41,6 +43,13 @@ export const FLAG_TEXT: Record<(typeof TAGS)[number], string> = {
   'not-selective': 'not selective: other channels of the layer respond to this image as much or more',
 };
 
+/** What the model sees instead in a class unit flagged `not-top1`: its top-1 class, named by `label`. */
+export function seenAs(unit: Pick<ManifestUnit, 'flags' | 'quality'> | undefined, label: (id: number) => string): string | undefined {
+  const q = unit?.quality;
+  if (!unit?.flags.includes('not-top1') || !q || !('top1' in q)) return undefined;
+  return label(q.top1);
+}
+
 /** From a page path ("layers/x/") back to the base: "../../". */
 export function upToBase(pagePath: string): string {
   return '../'.repeat(pagePath.split('/').filter(Boolean).length);
@@ -63,7 +72,8 @@ export function gridHtml(here: string, tiles: GridTile[], eager = EAGER_TILES): 
       const img = file ? `<img src=${bare(fromPage(here, DATA_URL_DIR + file))} alt=""${i < eager ? '' : ' loading=lazy'}>` : '<i class=noimg></i>';
       const tag = t.image ? undefined : unitTag(t.unit);
       const title = t.caption.length > CUT_CAPTION ? ` title=${bare(t.caption)}` : '';
-      return `<li><a href=${bare(fromPage(here, t.page))}${title}>${img}${esc(t.caption)}${tag ? ` <b class="tag bad">${tag}</b>` : ''}</a>`;
+      const seen = tag === 'not-top1' && t.seenAs ? `: seen as ${esc(t.seenAs)}` : '';
+      return `<li><a href=${bare(fromPage(here, t.page))}${title}>${img}${esc(t.caption)}${tag ? ` <b class="tag bad">${tag}${seen}</b>` : ''}</a>`;
     })
     .join('');
 }

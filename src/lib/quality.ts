@@ -21,8 +21,8 @@ export function rankText(r: FilterRank): string {
 
 const percent = (rate: number) => `${Math.round(rate * 100)}%`;
 
-/** [row header, value] pairs; none when the unit has no quality numbers. */
-export function qualityRows(unit: ManifestUnit): [string, string][] {
+/** [row header, value] pairs; none when the unit has no quality numbers. `label` names a class id (the model's top-1 when it is another class). */
+export function qualityRows(unit: ManifestUnit, label: (id: number) => string = (id) => `class ${id}`): [string, string][] {
   const f = filterQualityOf(unit);
   if (f) {
     return [['target channel, on the optimized image', rankText(f)], ...(f.preActivation ? ([['target channel, before the layer’s ReLU clip', rankText(f.preActivation)]] as [string, string][]) : [])];
@@ -30,7 +30,7 @@ export function qualityRows(unit: ManifestUnit): [string, string][] {
   const c = classQualityOf(unit);
   if (c) {
     return [
-      ['top-1 on the optimized image', c.top1IsTarget ? 'this class' : `class ${c.top1}`],
+      ['top-1 on the optimized image', c.top1IsTarget ? 'this class' : `${c.top1} ${label(c.top1)}`],
       [`top-1 on ${c.copies} shifted and scaled copies`, `this class on ${percent(c.jitterTop1Rate)}`],
     ];
   }

@@ -10,7 +10,7 @@ import type { ScoreKind } from '../objectives.ts';
 import { normalizedAscent, projected } from '../optimizers.ts';
 import { pixelImage } from '../param/index.ts';
 import { randomTransforms, type TransformSettings } from '../transforms.ts';
-import { copyTransforms, NOTES_AT_224, scaledToImage, shapingSettings, unitObjective } from './shaping.ts';
+import { continuationOf, continuationSettings, copyTransforms, NOTES_AT_224, scaledToImage, shapingSettings, unitObjective } from './shaping.ts';
 
 /** A lecture unit's settings (the manifest's `settings`; their key order is part of the cache key). */
 export interface LectureUnitSettings {
@@ -35,6 +35,10 @@ export interface LectureUnitSettings {
   projected?: boolean;
   /** Filters: the objective reads the target before its ReLU6/clip. */
   preActivation?: boolean;
+  /** Classes: steps in all when the image is not yet its class's top-1 by `margin` (absent: no continuation). */
+  maxSteps?: number;
+  /** Classes: the lead in log-odds over the best other class at which a continuing unit stops. */
+  margin?: number;
 }
 
 /** `render.lecture.preActivation` for a unit whose target does or does not cap its output. */
@@ -66,6 +70,7 @@ export const lectureMethod: Method<LectureUnitSettings> = {
       // What is published clipped is optimized within the valid range (what the model scores is what is shown).
       ...((phase.projected ?? phase.deprocess === 'clip') ? { projected: true } : {}),
       ...(kind === 'filter' && usePreActivation(l.preActivation, ctx.capped) ? { preActivation: true } : {}),
+      ...(kind === 'class' ? continuationSettings(l.classes.steps, l.classes.maxSteps, l.classes.deprocess === 'clip') : {}),
     };
   },
   shaping: (settings, kind) => shapingSettings(settings, kind),
@@ -81,5 +86,6 @@ export const lectureMethod: Method<LectureUnitSettings> = {
     transforms: s.transforms ? randomTransforms(s.transforms) : undefined,
     l2: s.l2,
     deprocess: { mode: s.deprocess, crop: s.crop },
+    continuation: continuationOf(s),
   }),
 };

@@ -16,7 +16,7 @@ import { negative, type ScoreKind } from '../objectives.ts';
 import { adam, ADAM_DEFAULTS } from '../optimizers.ts';
 import { fourierImage } from '../param/index.ts';
 import { randomTransforms, type TransformSettings } from '../transforms.ts';
-import { copyTransforms, NOTES_AT_224, scaledToImage, shapingSettings, unitObjective } from './shaping.ts';
+import { continuationOf, continuationSettings, copyTransforms, NOTES_AT_224, scaledToImage, shapingSettings, unitObjective } from './shaping.ts';
 
 /**
  * A lucid unit's settings (the manifest's `settings`). `stepSize` (= lr), `l2: 0` and `photo: null`
@@ -45,6 +45,10 @@ export interface LucidUnitSettings {
   filterObjective?: FilterObjectiveKind;
   /** Filters: objective on the pre-activation of a ReLU/ReLU6 layer. */
   preActivation?: boolean;
+  /** Classes: steps in all when the image is not yet its class's top-1 by `margin` (absent: no continuation). */
+  maxSteps?: number;
+  /** Classes: the lead in log-odds over the best other class at which a continuing unit stops. */
+  margin?: number;
 }
 
 /** A lucid unit's settings from `render.lucid` and the atlas-wide border and redirect. */
@@ -67,6 +71,8 @@ function settingsOf(config: AtlasConfig, kind: UnitKind, ctx: SettingsContext): 
     transforms: copyTransforms(l.transforms),
     negative: l.negative,
     ...(kind === 'class' ? { score: config.model.score } : { redirect: r.redirect, filterObjective: l.filterObjective, preActivation: l.preActivation }),
+    // A negative class unit minimizes its class: nothing to continue towards.
+    ...(kind === 'class' && !l.negative ? continuationSettings(l.steps, l.classes.maxSteps, true) : {}),
   };
 }
 
@@ -92,5 +98,6 @@ export const lucidMethod: Method<LucidUnitSettings> = {
     transforms: randomTransforms(s.transforms),
     l2: 0,
     deprocess: { mode: 'clip', crop: 0 },
+    continuation: continuationOf(s),
   }),
 };

@@ -3,9 +3,9 @@
  * border only matters to filter objectives, the crop only to the lecture deprocessing. Everything
  * else a method records shapes its images. A changed setting then recomputes only what it affects.
  */
-import type { FilterObjectiveKind } from '../../config/schema.ts';
+import { CLASS_STEPS_FACTOR, type FilterObjectiveKind } from '../../config/schema.ts';
 import type { UnitKind } from '../../output/paths.ts';
-import type { BatchTarget } from '../method.ts';
+import type { BatchTarget, Continuation } from '../method.ts';
 import { classObjective, filterObjective, type Objective, type ScoreKind } from '../objectives.ts';
 import type { TransformSettings } from '../transforms.ts';
 
@@ -35,3 +35,19 @@ export function unitObjective(s: { score?: ScoreKind; filterObjective?: FilterOb
 
 /** The config's transform settings as plain data for a unit's settings (its own copy of the scale pair). */
 export const copyTransforms = (t: TransformSettings): TransformSettings => ({ ...t, scale: [...t.scale] as [number, number] });
+
+/** The lead (log-odds over the best other class) at which a continuing class unit stops: its class is then at least e ≈ 2.7× as likely as any other. */
+export const CLASS_MARGIN = 1;
+
+/**
+ * A class unit's continuation settings (`render.<method>.classes.maxSteps`; `auto`: CLASS_STEPS_FACTOR ×
+ * steps for a unit published clipped, whose PNG is what the model classifies, else none): present only
+ * when the unit can continue past `steps`, so units that cannot keep their cache keys.
+ */
+export function continuationSettings(steps: number, maxSteps: number | 'auto', clipped: boolean): Partial<Continuation> {
+  const max = maxSteps !== 'auto' ? maxSteps : clipped ? CLASS_STEPS_FACTOR * steps : steps;
+  return max > steps ? { maxSteps: max, margin: CLASS_MARGIN } : {};
+}
+
+/** The render plan's continuation from a unit's settings. */
+export const continuationOf = (s: Partial<Continuation>): Continuation | undefined => (s.maxSteps !== undefined && s.margin !== undefined ? { maxSteps: s.maxSteps, margin: s.margin } : undefined);
