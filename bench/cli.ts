@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [--quick] [--backends wasm,onnx-cpu] [--no-e2e] [--no-steps] [--workers 1,2] [--rounds 2] [--e2e-backends wasm,onnx-cpu] [--no-torch] [--no-notes] [--no-dataset] [--no-lucid] [--webgpu-software]`
+ * `npm run bench [-- --json] [--quick] [--backends wasm,onnx-cpu] [--no-e2e] [--no-steps] [--workers 1,2] [--rounds 2] [--e2e-backends wasm,onnx-cpu] [--e2e-media full,compact] [--e2e-units 12] [--no-torch] [--no-notes] [--no-dataset] [--no-lucid] [--webgpu-software]`
  *
  * Times gradient steps (the lecture's ascent step: channel objective, input gradient, normalized
  * update) per backend × model × layer × size × batch: TF.js backends through the lean graph, onnx-*
@@ -236,13 +236,16 @@ async function main(): Promise<void> {
     const e2eBackends = (option('e2e-backends')?.split(',') as BackendName[] | undefined) ?? available.filter((b) => b === 'wasm' || b === 'onnx-cpu');
     const counts = (option('workers') ?? '1,2').split(',').map(Number);
     const rounds = Number(option('rounds') ?? (quick ? 1 : 2));
+    const media = option('e2e-media')?.split(',') ?? [undefined];
+    const perLayer = Number(option('e2e-units') ?? 12) / 3;
     for (const backend of e2eBackends)
-      for (let r = 0; r < rounds; r++)
-        for (const workers of r % 2 ? [...counts].reverse() : counts) {
-          const row = await endToEndRow({ modelsDir, model: quick ? M25 : M75, backend, workers, quick });
-          if (row) emit(row);
-          else log(`skip end to end: ${path.join(modelsDir, quick ? M25 : M75)} not found`);
-        }
+      for (const tier of media)
+        for (let r = 0; r < rounds; r++)
+          for (const workers of r % 2 ? [...counts].reverse() : counts) {
+            const row = await endToEndRow({ modelsDir, model: quick ? M25 : M75, backend, workers, quick, perLayer, ...(tier ? { media: tier } : {}) });
+            if (row) emit(row);
+            else log(`skip end to end: ${path.join(modelsDir, quick ? M25 : M75)} not found`);
+          }
     for (const s of speedups(out.filter((r) => r.kind === 'e2e'))) emit({ kind: 'e2e-speedup', ...s });
   }
   if (!flag('no-dataset')) emit(await datasetRow(quick ? 1 : 4));
@@ -265,11 +268,11 @@ function printTables(): void {
   for (const r of out.filter((r) => r.kind === 'ratio')) console.log(`\n${r.model} → ${r.layer}, 224, batch 1: ${r.backend} is ${r.ratio}× the time of ${r.reference}`);
   for (const r of out.filter((r) => r.kind === 'e2e'))
     console.log(
-      `\nEnd to end (${r.backend}, ${r.model}, ${r.units} units × ${r.steps} steps, batch auto, ${r.workers} worker${r.workers === 1 ? '' : 's'}, load ${r.load1} before): ${r.seconds} s, ${r.unitsPerMinute} units/min, ${r.cpuSeconds} CPU s (${r.coresBusy} cores busy)`,
+      `\nEnd to end (${r.backend}, ${r.model}, ${r.units} units × ${r.steps} steps, media ${r.media}, batch auto, ${r.workers} worker${r.workers === 1 ? '' : 's'}, load ${r.load1} before): ${r.seconds} s, ${r.unitsPerMinute} units/min, ${r.cpuSeconds} CPU s (${r.coresBusy} cores busy)`,
     );
   for (const r of out.filter((r) => r.kind === 'e2e-speedup' && r.workers !== 1))
     console.log(
-      `${r.backend}: ${r.workers} workers give ${r.ratio}× the units/min of 1 (medians of ${r.rounds} rounds; 1 worker keeps ${out.find((o) => o.kind === 'e2e-speedup' && o.backend === r.backend && o.workers === 1)?.coresBusy} cores busy)`,
+      `${r.backend}, media ${r.media}: ${r.workers} workers give ${r.ratio}× the units/min of 1 (medians of ${r.rounds} rounds; 1 worker keeps ${out.find((o) => o.kind === 'e2e-speedup' && o.backend === r.backend && o.media === r.media && o.workers === 1)?.coresBusy} cores busy)`,
     );
   for (const r of out.filter((r) => r.kind === 'lucid-step'))
     console.log(

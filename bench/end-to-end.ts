@@ -18,6 +18,10 @@ export interface EndToEndCase {
   backend: BackendName;
   workers: number;
   quick: boolean;
+  /** Filters per layer (3 layers); default 4. */
+  perLayer?: number;
+  /** site.media: the tier to encode with (default `budget`: a small job gets `full`, a whole-model atlas `compact`). */
+  media?: string;
 }
 
 /** CPU seconds of this process and of its children that have ended (Linux /proc; else this process only). */
@@ -37,20 +41,22 @@ export function treeCpuSeconds(): number {
 
 const round = (v: number) => Math.round(v * 100) / 100;
 
-/** One end-to-end run: 12 filter units × 30 steps across an early, a mid and the last layer of the model (2 × 2 steps with --quick). */
+/** One end-to-end run: 3 × perLayer filter units × 30 steps across an early, a mid and the last layer of the model (2 × 2 steps with --quick). */
 export async function endToEndRow(c: EndToEndCase): Promise<Record<string, unknown> | undefined> {
   const source = path.join(c.modelsDir, c.model);
   if (!fs.existsSync(path.join(source, 'model.json'))) return undefined;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-bench-'));
   const steps = c.quick ? 2 : 30;
+  const last = (c.perLayer ?? 4) - 1;
   const config = [
     `model: { id: ${c.model}, source: ${JSON.stringify(source)} }`,
-    c.quick ? 'layers: { conv_dw_2_relu: 0-1 }' : 'layers: { conv_pw_2_relu: 0-3, conv_pw_6_relu: 0-3, conv_pw_13_relu: 0-3 }',
+    c.quick ? 'layers: { conv_dw_2_relu: 0-1 }' : `layers: { conv_pw_2_relu: 0-${last}, conv_pw_6_relu: 0-${last}, conv_pw_13_relu: 0-${last} }`,
     'render:',
     `  filters: { steps: ${steps} }`,
     c.quick ? '  size: 64' : '',
     '  batch: auto',
     `output: ${JSON.stringify(path.join(dir, 'out'))}`,
+    c.media ? `site: { media: ${c.media} }` : '',
   ].join('\n');
   fs.writeFileSync(path.join(dir, 'atlas.config.yaml'), config);
   const load1 = round(os.loadavg()[0]!);
@@ -67,6 +73,7 @@ export async function endToEndRow(c: EndToEndCase): Promise<Record<string, unkno
       units: summary.computed + summary.failed,
       steps,
       workers: c.workers,
+      media: summary.manifest.units.find((u) => u.media)?.media?.tier ?? 'full',
       load1,
       seconds: round(seconds),
       cpuSeconds: round(cpuSeconds),
@@ -84,15 +91,16 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
-/** Per backend and worker count: the median units/min over the rounds, and its ratio to one worker's. */
-export function speedups(rows: Record<string, unknown>[]): { backend: string; workers: number; unitsPerMinute: number; coresBusy: number; ratio: number; rounds: number }[] {
+/** Per backend, media tier and worker count: the median units/min over the rounds, and its ratio to one worker's. */
+export function speedups(rows: Record<string, unknown>[]): { backend: string; media: string; workers: number; unitsPerMinute: number; coresBusy: number; ratio: number; rounds: number }[] {
   const groups = new Map<string, Record<string, unknown>[]>();
   for (const r of rows) {
-    const k = `${r.backend}\u0000${r.workers}`;
+    const k = `${r.backend}\u0000${r.media}\u0000${r.workers}`;
     groups.set(k, [...(groups.get(k) ?? []), r]);
   }
   const result = [...groups.values()].map((g) => ({
     backend: g[0]!.backend as string,
+    media: g[0]!.media as string,
     workers: g[0]!.workers as number,
     unitsPerMinute: round(median(g.map((r) => r.unitsPerMinute as number))),
     coresBusy: round(median(g.map((r) => r.coresBusy as number))),
@@ -100,7 +108,7 @@ export function speedups(rows: Record<string, unknown>[]): { backend: string; wo
     ratio: 1,
   }));
   for (const r of result) {
-    const one = result.find((o) => o.backend === r.backend && o.workers === 1);
+    const one = result.find((o) => o.backend === r.backend && o.media === r.media && o.workers === 1);
     r.ratio = one ? round(r.unitsPerMinute / one.unitsPerMinute) : NaN;
   }
   return result;
