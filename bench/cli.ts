@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [--quick] [--backends wasm,onnx-cpu] [--no-e2e] [--no-steps] [--workers 1,2] [--rounds 2] [--e2e-backends wasm,onnx-cpu] [--e2e-media full,compact] [--e2e-units 12] [--no-torch] [--no-notes] [--no-dataset] [--no-lucid] [--webgpu-software]`
+ * `npm run bench [-- --json] [--quick] [--backends wasm,onnx-cpu] [--no-e2e] [--no-steps] [--workers 1,2] [--rounds 2] [--e2e-backends wasm,onnx-cpu] [--e2e-media compact,budget,full] [--e2e-units 48] [--no-torch] [--no-notes] [--no-dataset] [--no-lucid] [--webgpu-software]`
  *
  * Times gradient steps (the lecture's ascent step: channel objective, input gradient, normalized
  * update) per backend × model × layer × size × batch: TF.js backends through the lean graph, onnx-*
@@ -236,8 +236,9 @@ async function main(): Promise<void> {
     const e2eBackends = (option('e2e-backends')?.split(',') as BackendName[] | undefined) ?? available.filter((b) => b === 'wasm' || b === 'onnx-cpu');
     const counts = (option('workers') ?? '1,2').split(',').map(Number);
     const rounds = Number(option('rounds') ?? (quick ? 1 : 2));
-    const media = option('e2e-media')?.split(',') ?? [undefined];
-    const perLayer = Number(option('e2e-units') ?? 12) / 3;
+    // A whole-model atlas is what workers are for: at the default budget its media are `compact` (see Media budget).
+    const media = (option('e2e-media') ?? 'compact').split(',');
+    const perLayer = Number(option('e2e-units') ?? (quick ? 6 : 48)) / 3;
     for (const backend of e2eBackends)
       for (const tier of media)
         for (let r = 0; r < rounds; r++)

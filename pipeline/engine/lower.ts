@@ -127,3 +127,15 @@ function foldBatchNorm(className: string, bn: LeanNode, byName: Map<string, Lean
   bn.op = { op: 'identity' };
   bn.foldedInto = src.name;
 }
+
+/**
+ * The one input size [h, w] a model takes, when its spatial size is fixed: a reshape (Flatten) of a
+ * feature map larger than 1 × 1 feeds a layer whose weights are sized to it. Undefined when any size works.
+ */
+export function fixedInputSize(nodes: LeanNode[], inputName: string, inputShape: [number, number, number]): [number, number] | undefined {
+  const shapes = new Map<string, number[]>([[inputName, inputShape], ...nodes.map((n): [string, number[]] => [n.name, n.outputShape])]);
+  // A pooled [1, 1, C] map reshaped (MobileNet's head) does not depend on the input size.
+  const isMap = (shape: number[] | undefined) => shape?.length === 3 && shape[0]! * shape[1]! > 1;
+  const flattensMap = nodes.some((n) => n.op.op === 'reshape' && n.inputs.some((i) => isMap(shapes.get(i))));
+  return flattensMap ? [inputShape[0], inputShape[1]] : undefined;
+}

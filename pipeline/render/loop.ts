@@ -32,7 +32,7 @@ function imageOf(plan: RenderPlan, ctx: RenderContext, params: tf.Tensor): tf.Te
 
 /** The prefix of one step: image, this step's transforms, pixel mapping, and the L2 penalty. */
 function prefixOf(plan: RenderPlan, ctx: RenderContext, step: number | undefined): Prefix {
-  const transform = step === undefined ? undefined : plan.transforms?.(plan.units, step, plan.size);
+  const transform = step === undefined ? undefined : plan.transforms?.(plan.units, step, plan.size, ctx.inputSize);
   return (params) => {
     const x = imageOf(plan, ctx, params);
     const input = toModelInput(transform ? transform(x) : x, ctx.pixels);

@@ -34,7 +34,8 @@ export interface Optimizer {
 }
 
 /** The random transforms of one step, drawn per unit from its seed and the step; undefined: none. */
-export type Transforms = (units: BatchUnit[], step: number, size: [number, number]) => ((x: tf.Tensor4D) => tf.Tensor4D) | undefined;
+/** A step's transforms of the images (`size`); `out`, when given, is the size they must end at (a model that takes one input size). */
+export type Transforms = (units: BatchUnit[], step: number, size: [number, number], out?: [number, number]) => ((x: tf.Tensor4D) => tf.Tensor4D) | undefined;
 
 /** Everything the render loop needs for one batch. */
 export interface RenderPlan {
@@ -68,6 +69,8 @@ export interface RenderContext {
   pixels: PixelSpace;
   /** Called after every step with the step index (for progress). */
   onStep?: (step: number) => void;
+  /** The only input size the model takes (it flattens a feature map): transforms end at this size. */
+  inputSize?: [number, number];
 }
 
 export interface UnitResult {

@@ -57,10 +57,14 @@ export function stepSeed(seed: number, step: number): number {
 
 const int = (rand: () => number, max: number) => Math.min(max, Math.floor(rand() * (max + 1)));
 
-/** The random transform of one image at one step, drawn from `seed` (e.g. stepSeed(unitSeed, step)). */
-export function randomAffine(seed: number, size: [number, number], t: TransformSettings): Affine {
+/**
+ * The random transform of one image at one step, drawn from `seed` (e.g. stepSeed(unitSeed, step)).
+ * Its output is the padded image less both jitters (Lucid's), or `out` when given: the centre of that
+ * window, for a model that takes only its own input size.
+ */
+export function randomAffine(seed: number, size: [number, number], t: TransformSettings, fixed?: [number, number]): Affine {
   const rand = prng(seed);
-  const out: [number, number] = [size[0] + 2 * t.pad - t.jitter - t.jitter2, size[1] + 2 * t.pad - t.jitter - t.jitter2];
+  const out: [number, number] = fixed ?? [size[0] + 2 * t.pad - t.jitter - t.jitter2, size[1] + 2 * t.pad - t.jitter - t.jitter2];
   const shift1: [number, number] = [int(rand, t.jitter) - t.jitter / 2, int(rand, t.jitter) - t.jitter / 2];
   const scale = t.scale[0] + (t.scale[1] - t.scale[0]) * rand();
   const angle = ((2 * rand() - 1) * t.rotate * Math.PI) / 180;
@@ -278,8 +282,8 @@ export function affineWarp(x: tf.Tensor4D, affines: Affine[], host = HOST_BACKEN
 
 /** The render loop's transforms: at every step, one random affine per unit from its seed and the step. */
 export function randomTransforms(t: TransformSettings): Transforms {
-  return (units, step, size) => {
-    const affines = units.map((u) => randomAffine(stepSeed(u.seed, step), size, t));
+  return (units, step, size, out) => {
+    const affines = units.map((u) => randomAffine(stepSeed(u.seed, step), size, t, out));
     return (x) => affineWarp(x, affines);
   };
 }

@@ -48,7 +48,7 @@ export async function runBatch(b: BatchContext, group: TodoUnit[], onStep: () =>
     const target = { kind: head.kind, node: head.target, indices: group.map((u) => u.index), isLogit: ctx.scoreIsLogit };
     const objective = method.objective(head.settings, target);
     const photo = head.settings.photo ? b.photos.get(head.settings.photo)?.pixels : undefined;
-    results = await renderBatch(method.plan(head.settings, units, objective, photo), { engine: b.engine, pixels: ctx.pixels, onStep });
+    results = await renderBatch(method.plan(head.settings, units, objective, photo), { engine: b.engine, pixels: ctx.pixels, onStep, ...(ctx.inputSize ? { inputSize: ctx.inputSize } : {}) });
   } catch (err) {
     return failedBatch(group, `rendering failed: ${(err as Error).message}`);
   }

@@ -10,6 +10,7 @@ import type { LeanGraph } from '../engine/graph.ts';
 import { AtlasError, closest } from '../errors.ts';
 import { loadLabels, loadModel } from '../model/load.ts';
 import { labelsBeside } from '../model/labels.ts';
+import { fixedInputSize } from '../engine/lower.ts';
 import { resolveModel } from '../model/source.ts';
 import { decodeRgb } from '../output/images.ts';
 import { BudgetTooSmall, parseBytes, planMedia, type MediaPlan } from '../output/media-plan.ts';
@@ -40,6 +41,8 @@ export interface AtlasContext {
   border: number;
   /** How every unit's files are encoded: the media tier that fits `site.budget` for all planned units. */
   media: MediaPlan;
+  /** The only input size the model takes, when it flattens a feature map (lucid's transforms end at it). */
+  inputSize?: [number, number];
 }
 
 /** Loads everything the render needs and checks the config against the model. Throws AtlasError on bad input. */
@@ -97,6 +100,7 @@ async function planAtlas(loaded: LoadedConfig, graph: LeanGraph, modelJson: stri
   );
   const scoreLayer = graph.logitNode ?? last.name;
   const media = planAtlasMedia(loaded, graph, layers, classes, scoreLayer, size);
+  const inputSize = fixedInputSize(graph.lowered, graph.inputName, graph.inputShape);
   return {
     loaded,
     graph,
@@ -113,6 +117,7 @@ async function planAtlas(loaded: LoadedConfig, graph: LeanGraph, modelJson: stri
     size,
     border: scaledToImage(config.render.border, NOTES_AT_224.border, size),
     media,
+    ...(inputSize ? { inputSize } : {}),
   };
 }
 
