@@ -29,8 +29,8 @@ const PINNED = {
   "today's keys":
     '  lecture:\n    crop: 4\n    photo: cat.png\n    frameEvery: 2\n    filters: { steps: 2 }\n    filterObjective: share\n    classes: { steps: 2, projected: false, maxSteps: 2 }\n    preActivation: false\n  border: 2\n',
 };
-/** Lucid's class continuation (default: 3 × steps) pinned off. */
-const LUCID = ['  lucid: { steps: 2, frameEvery: 1 }\n', '  lucid: { steps: 2, frameEvery: 1, classes: { maxSteps: 2 } }\n'] as const;
+/** Lucid's class continuation (default: 3 × steps) pinned off, and its transforms' pixels as they were before they scaled with the image (`auto`). */
+const LUCID = ['  lucid: { steps: 2, frameEvery: 1 }\n', '  lucid: { steps: 2, frameEvery: 1, classes: { maxSteps: 2 }, transforms: { pad: 12, jitter: 8, jitter2: 4 } }\n'] as const;
 const pin = (old: string, variant: keyof typeof PINNED) =>
   old
     .replace(OLD_KEYS, variant === 'old keys' ? '  crop: 4\n  photo: cat.png\n  frameEvery: 2\n  filters: { steps: 2, objective: share }\n' + PINNED[variant] : PINNED[variant])
@@ -63,7 +63,7 @@ test("today's defaults recompute exactly the units they shape", async () => {
   const dir = await copyFixture();
   const r = await runCli(['pipeline', '--config', path.join(dir, 'atlas.config.yaml')]);
   assert.equal(r.code, 0, r.stderr);
-  // Lecture: 2 filters (pre-activation, border) and the class (projected, continuation); lucid: 2 filters (border at 32 px is 0) and the class (continuation).
+  // Lecture: 2 filters (pre-activation, border) and the class (projected, continuation); lucid: 2 filters (border at 32 px is 0) and the class (continuation), all 3 also by their transforms (at 32 px: pad 2, jitters 1).
   assert.match(r.stderr, /done: 6 computed, 0 reused, 0 failed/);
   const m = await readManifest(path.join(dir, 'output'));
   const lecture = m.units.filter((u) => u.method === 'lecture');
@@ -71,4 +71,8 @@ test("today's defaults recompute exactly the units they shape", async () => {
   assert.equal((lecture.find((u) => u.kind === 'class')!.settings as { projected?: boolean }).projected, true);
   assert.ok(m.units.filter((u) => u.kind === 'class').every((u) => u.settings.maxSteps === 6));
   assert.ok(m.units.filter((u) => u.kind === 'filter').every((u) => u.settings.border === 0));
+  const lucid = m.units.filter((u) => u.method === 'lucid');
+  assert.ok(
+    lucid.length > 0 && lucid.every((u) => JSON.stringify((u.settings as { transforms?: unknown }).transforms) === JSON.stringify({ pad: 2, jitter: 1, scale: [0.9, 1.1], rotate: 10, jitter2: 1 })),
+  );
 });

@@ -17,6 +17,7 @@ import { renderBatch } from '../pipeline/render/loop.ts';
 import type { Method, MethodSettings } from '../pipeline/render/method.ts';
 import { lectureMethod, type LectureUnitSettings } from '../pipeline/render/methods/lecture.ts';
 import { METHODS, registerMethod } from '../pipeline/render/methods/index.ts';
+import { scaledTransforms } from '../pipeline/render/methods/shaping.ts';
 import { runPipeline } from '../pipeline/run.ts';
 import { M025, MODELS, sharedGraph, tempDir, writeConfig } from './support/fixtures.ts';
 
@@ -25,7 +26,7 @@ const jitterPixels: Method<LectureUnitSettings> = {
   ...lectureMethod,
   id: 'jitter-pixels',
   name: 'Pixels under jitter (test)',
-  settings: (config, kind, ctx) => ({ ...lectureMethod.settings(config, kind, ctx), deprocess: 'clip', transforms: config.render.lucid.transforms }),
+  settings: (config, kind, ctx) => ({ ...lectureMethod.settings(config, kind, ctx), deprocess: 'clip', transforms: scaledTransforms(config.render.lucid.transforms, ctx.size) }),
 };
 registerMethod(jitterPixels);
 

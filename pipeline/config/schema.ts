@@ -43,16 +43,20 @@ const maxSteps = z.union([z.number().int().positive(), z.literal('auto')]).defau
 export const CLASS_STEPS_FACTOR = 3;
 
 /** Random transformations (pad, jitter, scale, rotate, jitter), drawn per unit and step (render/transforms.ts). */
+/** Pixels as given, or `auto`: Lucid's value at 224 px scaled to the image's shorter side (render/methods/shaping.ts scaledTransforms). */
+const transformPixels = z.union([z.number().int().nonnegative(), z.literal('auto')]).default('auto');
+
 export const transformSettings = z.strictObject({
-  pad: z.number().int().nonnegative().default(12),
-  jitter: z.number().int().nonnegative().default(8),
+  pad: transformPixels,
+  jitter: transformPixels,
   scale: z
     .tuple([z.number().positive(), z.number().positive()])
     .refine(([a, b]) => a <= b, 'the first value must not be larger')
     .default([0.9, 1.1]),
   rotate: z.number().nonnegative().max(180).default(10),
-  jitter2: z.number().int().nonnegative().default(4),
+  jitter2: transformPixels,
 });
+export type TransformConfig = z.infer<typeof transformSettings>;
 
 /** Settings of the `lucid` method (render/methods/lucid.ts): one block for filters and classes. */
 export const lucidSettings = z

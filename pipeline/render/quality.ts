@@ -38,6 +38,11 @@ export interface CopyOptions {
 
 export const QUALITY_COPIES: CopyOptions = { copies: 16, shift: 8, scale: [0.9, 1.1] };
 
+/** QUALITY_COPIES for an image of `size`: the ±8-px shift is for 224 px and scales with the shorter side (at least 1 px). */
+export function qualityCopies(size: [number, number]): CopyOptions {
+  return { ...QUALITY_COPIES, shift: Math.max(1, Math.round((QUALITY_COPIES.shift * Math.min(...size)) / 224)) };
+}
+
 /** The copies' transforms of one image, drawn from its seed. */
 export function copyTransforms(seed: number, size: [number, number], o: CopyOptions = QUALITY_COPIES): Affine[] {
   const rand = prng(seed ^ 0x51ed270b);
@@ -76,7 +81,7 @@ export async function classQuality(
   height: number,
   targets: number[],
   seeds: number[],
-  options: CopyOptions = QUALITY_COPIES,
+  options: CopyOptions = qualityCopies([height, width]),
 ): Promise<ClassQuality[]> {
   const out: ClassQuality[] = [];
   for (let i = 0; i < images.length; i++) {

@@ -16,7 +16,6 @@
  * form; quality numbers use it for their jittered copies.
  */
 import * as tf from '@tensorflow/tfjs';
-import { transformSettings } from '../config/schema.ts';
 import type { Transforms } from './method.ts';
 import { prng } from './seed.ts';
 
@@ -33,7 +32,8 @@ export interface TransformSettings {
   jitter2: number;
 }
 
-export const STANDARD_TRANSFORMS: TransformSettings = transformSettings.parse({});
+/** Lucid's standard transforms at 224 px (the config's `auto` values there). */
+export const STANDARD_TRANSFORMS: TransformSettings = { pad: 12, jitter: 8, scale: [0.9, 1.1], rotate: 10, jitter2: 4 };
 
 /** One image's affine transform: output centred coords → input coords. */
 export interface Affine {

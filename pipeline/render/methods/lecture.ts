@@ -10,7 +10,7 @@ import type { ScoreKind } from '../objectives.ts';
 import { normalizedAscent, projected } from '../optimizers.ts';
 import { pixelImage } from '../param/index.ts';
 import { randomTransforms, type TransformSettings } from '../transforms.ts';
-import { continuationOf, continuationSettings, copyTransforms, NOTES_AT_224, scaledToImage, shapingSettings, unitObjective } from './shaping.ts';
+import { continuationOf, continuationSettings, NOTES_AT_224, scaledToImage, scaledTransforms, shapingSettings, unitObjective } from './shaping.ts';
 
 /** A lecture unit's settings (the manifest's `settings`; their key order is part of the cache key). */
 export interface LectureUnitSettings {
@@ -66,7 +66,7 @@ export const lectureMethod: Method<LectureUnitSettings> = {
       ...(kind === 'class' ? { score: config.model.score } : { redirect: r.redirect }),
       // Written only when not the default, so that atlases made before these were settings keep their cache keys.
       ...(kind === 'filter' && l.filterObjective !== 'channel' ? { filterObjective: l.filterObjective } : {}),
-      ...(l.transforms ? { transforms: copyTransforms(l.transforms) } : {}),
+      ...(l.transforms ? { transforms: scaledTransforms(l.transforms, ctx.size) } : {}),
       // What is published clipped is optimized within the valid range (what the model scores is what is shown).
       ...((phase.projected ?? phase.deprocess === 'clip') ? { projected: true } : {}),
       ...(kind === 'filter' && usePreActivation(l.preActivation, ctx.capped) ? { preActivation: true } : {}),

@@ -16,7 +16,7 @@ import { negative, type ScoreKind } from '../objectives.ts';
 import { adam, ADAM_DEFAULTS } from '../optimizers.ts';
 import { fourierImage } from '../param/index.ts';
 import { randomTransforms, type TransformSettings } from '../transforms.ts';
-import { continuationOf, continuationSettings, copyTransforms, NOTES_AT_224, scaledToImage, shapingSettings, unitObjective } from './shaping.ts';
+import { continuationOf, continuationSettings, NOTES_AT_224, scaledToImage, scaledTransforms, shapingSettings, unitObjective } from './shaping.ts';
 
 /**
  * A lucid unit's settings (the manifest's `settings`). `stepSize` (= lr), `l2: 0` and `photo: null`
@@ -68,7 +68,7 @@ function settingsOf(config: AtlasConfig, kind: UnitKind, ctx: SettingsContext): 
     photo: null,
     decay: l.decay,
     sd: l.sd,
-    transforms: copyTransforms(l.transforms),
+    transforms: scaledTransforms(l.transforms, ctx.size),
     negative: l.negative,
     ...(kind === 'class' ? { score: config.model.score } : { redirect: r.redirect, filterObjective: l.filterObjective, preActivation: l.preActivation }),
     // A negative class unit minimizes its class: nothing to continue towards.

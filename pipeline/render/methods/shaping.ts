@@ -3,11 +3,11 @@
  * border only matters to filter objectives, the crop only to the lecture deprocessing. Everything
  * else a method records shapes its images. A changed setting then recomputes only what it affects.
  */
-import { CLASS_STEPS_FACTOR, type FilterObjectiveKind } from '../../config/schema.ts';
+import { CLASS_STEPS_FACTOR, type FilterObjectiveKind, type TransformConfig } from '../../config/schema.ts';
 import type { UnitKind } from '../../output/paths.ts';
 import type { BatchTarget, Continuation } from '../method.ts';
 import { classObjective, filterObjective, type Objective, type ScoreKind } from '../objectives.ts';
-import type { TransformSettings } from '../transforms.ts';
+import { STANDARD_TRANSFORMS, type TransformSettings } from '../transforms.ts';
 
 /** The notes' border and crop, in pixels at their 224-px images. */
 export const NOTES_AT_224 = { border: 2, crop: 25 };
@@ -34,7 +34,16 @@ export function unitObjective(s: { score?: ScoreKind; filterObjective?: FilterOb
 }
 
 /** The config's transform settings as plain data for a unit's settings (its own copy of the scale pair). */
-export const copyTransforms = (t: TransformSettings): TransformSettings => ({ ...t, scale: [...t.scale] as [number, number] });
+/**
+ * The transforms for an image of `size`: pad and jitters as given in pixels, or `auto`: Lucid's
+ * values at 224 px (STANDARD_TRANSFORMS) scaled to the image's shorter side, so a 28-px digit is
+ * padded 2 px, not 12 (half its width). A copy: settings never share arrays.
+ */
+export function scaledTransforms(t: TransformConfig, size: [number, number]): TransformSettings {
+  const px = (v: number | 'auto', at224: number) => (v === 'auto' ? scaledToImage('auto', at224, size) : v);
+  const s = STANDARD_TRANSFORMS;
+  return { pad: px(t.pad, s.pad), jitter: px(t.jitter, s.jitter), scale: [...t.scale] as [number, number], rotate: t.rotate, jitter2: px(t.jitter2, s.jitter2) };
+}
 
 /** The lead (log-odds over the best other class) at which a continuing class unit stops: its class is then at least e ≈ 2.7× as likely as any other. */
 export const CLASS_MARGIN = 1;
