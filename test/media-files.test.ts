@@ -20,7 +20,7 @@ import { readManifest, type Manifest, type ManifestUnit } from '../pipeline/outp
 import { FULL_TIER, TIERS } from '../pipeline/output/media-plan.ts';
 import { classQuality } from '../pipeline/render/quality.ts';
 import { decodeGif } from '../src/lib/gif-decode.ts';
-import { storedZip } from '../src/lib/store-zip.ts';
+import { storedZip } from '../pipeline/output/stored-zip.ts';
 import { M025, runCli, sharedGraph, tempDir, writeConfig } from './support/fixtures.ts';
 
 const COMPACT = TIERS.find((t) => t.name === 'compact')!;

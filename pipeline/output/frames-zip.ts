@@ -4,15 +4,12 @@
  * Pure: RGB frames in, bytes out. Deterministic (fixed timestamps, fixed order), so a rebuild gives
  * the same file.
  */
-import { zipSync, type Zippable } from 'fflate';
 import sharp from 'sharp';
+import { storedZip } from './stored-zip.ts';
 
 import { frameName } from './frame-names.ts';
 
 export { frameDigits, frameName } from './frame-names.ts';
-
-/** A fixed modification time (DOS time has no time zone; local components keep it stable). */
-const MTIME = new Date(2000, 0, 1, 0, 0, 0);
 
 export async function encodeFramesZip(frames: Uint8Array[], width: number, height: number): Promise<Buffer> {
   if (frames.length === 0) throw new Error('encodeFramesZip: no frames');
@@ -25,9 +22,7 @@ export async function encodeFramesZip(frames: Uint8Array[], width: number, heigh
         .toBuffer();
     }),
   );
-  const files: Zippable = {};
-  // PNG is already deflated: store the entries.
-  pngs.forEach((png, i) => (files[frameName(i, frames.length)] = [new Uint8Array(png.buffer, png.byteOffset, png.byteLength), { level: 0, mtime: MTIME }]));
-  const zip = zipSync(files, { level: 0, mtime: MTIME });
+  // PNG is already deflated: the entries are stored.
+  const zip = storedZip(pngs.map((png, i) => ({ name: frameName(i, frames.length), data: new Uint8Array(png.buffer, png.byteOffset, png.byteLength) })));
   return Buffer.from(zip.buffer, zip.byteOffset, zip.byteLength);
 }
