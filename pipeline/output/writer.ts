@@ -3,6 +3,7 @@
  * its manifest entry, the contact-sheet list, the counts, and the manifest itself, rewritten
  * atomically after every unit (only when its content changed), always after the files it names.
  */
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import type { SelectedBackend } from '../engine/backend.ts';
@@ -16,7 +17,6 @@ import type { UnitQuality } from '../render/quality.ts';
 import type { AtlasContext } from '../run/prepare.ts';
 import type { TodoUnit } from '../run/reuse.ts';
 import { writeFileAtomic } from './atomic.ts';
-import fs from 'node:fs/promises';
 import { encodeUnit, type EncodedUnit } from './encode-unit.ts';
 import { MANIFEST_FILE, SCHEMA_VERSION, type Manifest, type ManifestLayer, type ManifestUnit } from './manifest.ts';
 import { slug, unitFileVariants, unitFiles, unitKey } from './paths.ts';
