@@ -146,7 +146,11 @@ describe('lucid method', () => {
     const s = lucidMethod.settings(config, 'filter', { size: [48, 48], capped: true });
     assert.equal(s.lr, 0.05);
     assert.equal(s.border, 1);
-    assert.deepEqual(s.transforms, { pad: 12, jitter: 8, scale: [0.9, 1.1], rotate: 10, jitter2: 4 });
+    // Lucid's pixels at 224 px (12, 8, 4) scaled to 48 px; pixels given in the config stay as given.
+    assert.deepEqual(s.transforms, { pad: 3, jitter: 2, scale: [0.9, 1.1], rotate: 10, jitter2: 1 });
+    assert.deepEqual(lucidMethod.settings(config, 'filter', { size: [224, 224], capped: true }).transforms, { pad: 12, jitter: 8, scale: [0.9, 1.1], rotate: 10, jitter2: 4 });
+    const given = configSchema.parse({ model: { id: 'm', source: 'x' }, render: { lucid: { transforms: { pad: 12, jitter: 8, jitter2: 4 } } } });
+    assert.deepEqual(lucidMethod.settings(given, 'filter', { size: [48, 48], capped: true }).transforms, { pad: 12, jitter: 8, scale: [0.9, 1.1], rotate: 10, jitter2: 4 });
     const objective = lucidMethod.objective(s, { kind: 'filter', node: LAYER, indices: [2], isLogit: true });
     const [r] = await render({ units: [{ key: 'u', seed: 5 }], objective, settings: s });
     assert.equal(r!.curve.length, 4);
