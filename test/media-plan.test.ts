@@ -145,3 +145,13 @@ test('GIF pages name the recorded frames they show, identical frames merged by t
   const moving = await encodeCompactGif([grey(5), grey(100), grey(200)], 8, 8, o);
   assert.deepEqual(await gifPages(moving.gif, [0, 4, 9], 80), [0, 4, 9]);
 });
+
+test('page starts follow the delays, also when the GIF rounded them to centiseconds', async () => {
+  const { frameDelays, pageStarts } = await import('../pipeline/output/images.ts');
+  // Frames 1 and 2 merged into one page (their delays summed), the last held.
+  assert.deepEqual(pageStarts([80, 160, 800], frameDelays(4, 80)), [0, 1, 3]);
+  // 75-ms frames stored as 80, 150 and 750 ms.
+  assert.deepEqual(pageStarts([80, 150, 750], frameDelays(4, 75)), [0, 1, 3]);
+  // Nothing merged: one page per frame.
+  assert.deepEqual(pageStarts(frameDelays(5, 40), frameDelays(5, 40)), [0, 1, 2, 3, 4]);
+});

@@ -7,7 +7,7 @@
 import { encodeFramesZip } from './frames-zip.ts';
 import { selectFramesByChange } from './frame-select.ts';
 import sharp from 'sharp';
-import { encodeCompactGif, encodeGif, encodeJpeg, encodePng, encodeThumb, frameDelays } from './images.ts';
+import { encodeCompactGif, encodeGif, encodeJpeg, encodePng, encodeThumb, frameDelays, pageStarts } from './images.ts';
 import type { MediaTier } from './media-plan.ts';
 
 /** What the manifest records of a unit's media (`units[].media`): how its files were encoded. */
@@ -36,25 +36,11 @@ export interface UnitPixels {
   height: number;
 }
 
-/**
- * Which recorded frame each page of an encoded GIF shows. The encoder merges identical consecutive
- * frames into one page with their delays summed (a dead filter's GIF is one page): pages are matched
- * to runs of the frames given by their delays; a run is named by its first frame, the last by the final frame.
- */
+/** Which recorded frame (of `given`, in GIF order) each page of an encoded GIF shows; the last page shows the final frame. */
 export async function gifPages(gif: Uint8Array, given: number[], frameMs: number): Promise<number[]> {
   const { pages = 1, delay = [] } = await sharp(gif, { pages: -1 }).metadata();
   if (pages === given.length) return given;
-  const delays = frameDelays(given.length, frameMs);
-  const out: number[] = [];
-  let i = 0;
-  for (let p = 0; p < pages; p++) {
-    const start = i;
-    let sum = 0;
-    do sum += delays[i++]!;
-    while (i < given.length && sum < (delay[p] ?? 0));
-    out.push(p === pages - 1 ? given[given.length - 1]! : given[Math.min(start, given.length - 1)]!);
-  }
-  return out;
+  return pageStarts(delay, frameDelays(given.length, frameMs)).map((start, p) => given[p === pages - 1 ? given.length - 1 : start]!);
 }
 
 export async function encodeUnit(r: UnitPixels, gifFrameMs: number, tier: MediaTier): Promise<EncodedUnit> {

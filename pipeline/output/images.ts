@@ -31,6 +31,26 @@ export function frameDelays(count: number, frameMs: number, holdFactor = LAST_FR
   return Array.from({ length: count }, (_, i) => (i === count - 1 ? Math.min(ms * holdFactor, 65535) : ms));
 }
 
+/**
+ * The first frame each page of an encoded GIF shows. The encoder merges identical consecutive
+ * frames into one page with their delays summed (a stalled optimization repeats its image), so page
+ * p starts at the frame whose cumulative delay is nearest the pages' cumulative delay before p
+ * (nearest, not equal: GIF delays are whole centiseconds).
+ */
+export function pageStarts(pageDelays: number[], frameDelays: number[]): number[] {
+  const cumulative = [0];
+  for (const d of frameDelays.slice(0, -1)) cumulative.push(cumulative[cumulative.length - 1]! + d);
+  let t = 0;
+  return pageDelays.map((d) => {
+    let best = 0;
+    cumulative.forEach((c, i) => {
+      if (Math.abs(c - t) < Math.abs(cumulative[best]! - t)) best = i;
+    });
+    t += d;
+    return best;
+  });
+}
+
 /** A looping animated GIF; frames are RGB bytes of one size. */
 export function encodeGif(frames: Uint8Array[], width: number, height: number, frameMs: number): Promise<Buffer> {
   if (frames.length === 0) throw new Error('encodeGif: no frames');

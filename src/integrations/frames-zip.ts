@@ -11,13 +11,12 @@ import { encodeFramesZip } from '../../pipeline/output/frames-zip.ts';
 import type { ManifestUnit } from '../../pipeline/output/manifest.ts';
 import { zipFile } from '../lib/files.ts';
 import { exists, writeFileAtomic } from '../../pipeline/output/atomic.ts';
-import { LAST_FRAME_HOLD } from '../../pipeline/output/images.ts';
+import { frameDelays, LAST_FRAME_HOLD, pageStarts } from '../../pipeline/output/images.ts';
 
-/** RGB frames of an animated GIF. */
 /**
  * The frames of a unit's GIF. The encoder merges identical consecutive frames into one with their
  * delays summed (a stalled optimization repeats its image); with the unit's frame count known, each
- * page is repeated by its delay in frame times (every frame one, the last held LAST_FRAME_HOLD times).
+ * page is repeated for the frames it stands for (`pageStarts`; every frame one frame time, the last held LAST_FRAME_HOLD times).
  */
 export async function gifFrames(file: string, count?: number): Promise<{ frames: Uint8Array[]; width: number; height: number }> {
   const img = sharp(file, { pages: -1 });
@@ -29,7 +28,8 @@ export async function gifFrames(file: string, count?: number): Promise<{ frames:
   const page = (i: number) => new Uint8Array(data.buffer, data.byteOffset + i * size, size);
   if (!count || count === pages || !delay || delay.length !== pages) return { frames: Array.from({ length: pages }, (_, i) => page(i)), width: info.width, height };
   const frameMs = delay.reduce((a, b) => a + b, 0) / (count + LAST_FRAME_HOLD - 1);
-  const repeats = delay.map((d, i) => Math.max(1, Math.round(d / frameMs) - (i === pages - 1 ? LAST_FRAME_HOLD - 1 : 0)));
+  const starts = pageStarts(delay, frameDelays(count, frameMs));
+  const repeats = starts.map((start, i) => Math.max(1, (i < pages - 1 ? starts[i + 1]! : count) - start));
   return { frames: repeats.flatMap((r, i) => Array.from({ length: r }, () => page(i))), width: info.width, height };
 }
 
