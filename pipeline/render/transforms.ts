@@ -97,21 +97,14 @@ export function samplingMap(affines: Affine[], size: [number, number]): Sampling
   const n = affines.length * per;
   const index = new Int32Array(4 * n);
   const weight = new Float32Array(4 * n);
-  const ciy = (h - 1) / 2;
-  const cix = (w - 1) / 2;
-  const coy = (oh - 1) / 2;
-  const cox = (ow - 1) / 2;
   affines.forEach((a, b) => {
-    const cos = Math.cos(a.angle) / a.scale;
-    const sin = Math.sin(a.angle) / a.scale;
+    // The same point as the Transform kernel and `bilinear` sample: one geometry, `transformParams`.
+    const [a0, a1, a2, b0, b1, b2] = transformParams(a, size) as [number, number, number, number, number, number];
     const base = b * h * w;
     for (let y = 0; y < oh; y++) {
-      const dy = y - coy - a.shift2[0];
       for (let x = 0; x < ow; x++) {
-        const dx = x - cox - a.shift2[1];
-        // Rotation by -angle of (dy, dx), then unscale.
-        const sy = ciy + cos * dy - sin * dx - a.shift1[0];
-        const sx = cix + sin * dy + cos * dx - a.shift1[1];
+        const sx = a0 * x + a1 * y + a2;
+        const sy = b0 * x + b1 * y + b2;
         const y0 = Math.floor(sy);
         const x0 = Math.floor(sx);
         const fy = sy - y0;

@@ -33,7 +33,6 @@ export function unitObjective(s: { score?: ScoreKind; filterObjective?: FilterOb
   return filterObjective(s.filterObjective ?? 'channel', target.node, target.indices, { border: s.border, redirect: s.redirect ?? true, preActivation: s.preActivation ?? false });
 }
 
-/** The config's transform settings as plain data for a unit's settings (its own copy of the scale pair). */
 /**
  * The transforms for an image of `size`: pad and jitters as given in pixels, or `auto`: Lucid's
  * values at 224 px (STANDARD_TRANSFORMS) scaled to the image's shorter side, so a 28-px digit is
