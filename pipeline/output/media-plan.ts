@@ -21,8 +21,11 @@ export type ImageEncoding = { format: 'png' } | { format: 'jpeg'; quality: numbe
 export type GifEncoding = { encoder: 'full' } | { encoder: 'compact'; frames: number; size: number; colours: number; interFrameMaxError: number };
 
 /** One rung of the ladder: how every unit's files are encoded. */
+/** The tiers' names, richest first (the ladder TIERS follows this order). */
+export const TIER_NAMES = ['full', 'large', 'medium', 'small', 'compact', 'minimum'] as const;
+
 export interface MediaTier {
-  name: 'full' | 'large' | 'medium' | 'small' | 'compact' | 'minimum';
+  name: (typeof TIER_NAMES)[number];
   /** The full-size final image. */
   image: ImageEncoding;
   /** The GIF of the optimization: every recorded frame losslessly quantized (`full`), or frames chosen by change, reduced and palette-limited. */
@@ -137,8 +140,6 @@ export function estimateAtlas(tier: MediaTier, units: UnitShape[]): number {
 
 /** `budget`: the richest tier that fits; `full`: lossless everything, no budget; a tier's name: that tier whatever the budget (benches, previews). */
 export type MediaProfile = 'budget' | MediaTier['name'];
-
-export const TIER_NAMES = ['full', 'large', 'medium', 'small', 'compact', 'minimum'] as const satisfies readonly MediaTier['name'][];
 
 export interface MediaPlan {
   profile: MediaProfile;

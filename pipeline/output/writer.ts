@@ -20,7 +20,7 @@ import { writeFileAtomic } from './atomic.ts';
 import { encodeUnit, type EncodedUnit } from './encode-unit.ts';
 import { MANIFEST_FILE, SCHEMA_VERSION, type Manifest, type ManifestLayer, type ManifestUnit } from './manifest.ts';
 import { slug, unitFileVariants, unitFiles, unitKey } from './paths.ts';
-import { pixelsFromDisk } from '../run/media.ts';
+import { readFramesZip } from './frames-zip.ts';
 import type { PlannedSheet } from './sheets.ts';
 
 const GENERATOR = 'filter-atlas 0.1.0';
@@ -125,7 +125,7 @@ export class AtlasWriter {
       const entry: ManifestUnit = { ...old };
       const stale = Object.values(old.files ?? {}).filter((f): f is string => !!f);
       try {
-        const bytes = await encodeUnit(await pixelsFromDisk(outDir, old), ctx.loaded.config.render.gifFrameMs, ctx.media.tier);
+        const bytes = await encodeUnit(await readFramesZip(outDir, old), ctx.loaded.config.render.gifFrameMs, ctx.media.tier);
         await this.writeEncoded(old, entry, bytes);
       } catch (err) {
         this.o.progress.log(`unit ${old.key}: re-encoding its media failed (${(err as Error).message}); kept as it was`);

@@ -1,16 +1,13 @@
 /**
  * Glue between the media plan (output/media-plan.ts) and a run: each planned unit's shape from its
- * settings, units re-encoded from the lossless files on disk when the tier changed, and the
- * published size the run reports.
+ * settings, which units can be re-encoded from the lossless files on disk when the tier changed
+ * (`readFramesZip` reads them), and the published size the run reports.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { unzipSync } from 'fflate';
-import sharp from 'sharp';
 import type { UnitKind } from '../output/paths.ts';
 import type { ManifestUnit } from '../output/manifest.ts';
 import { formatBytes, type MediaPlan, type UnitShape } from '../output/media-plan.ts';
-import type { UnitPixels } from '../output/encode-unit.ts';
 import { displaySize } from '../render/deprocess.ts';
 
 /** The settings every method records that decide a unit's displayed size and recorded frames. */
@@ -35,15 +32,6 @@ export function unitShape(kind: UnitKind, s: ShapeSettings): UnitShape {
 /** Whether a listed unit's files hold every recorded frame losslessly (a stored ZIP of PNGs and a PNG), so a new tier can be encoded from them. */
 export function losslessOnDisk(u: ManifestUnit): boolean {
   return !!u.files?.zip && u.files.png.endsWith('.png') && (u.media?.zip ?? 'stored') === 'stored';
-}
-
-/** A unit's pixels read back from its stored frames ZIP (the last frame is the final image). */
-export async function pixelsFromDisk(outDir: string, u: ManifestUnit): Promise<UnitPixels> {
-  const zip = unzipSync(new Uint8Array(await fs.readFile(path.join(outDir, u.files!.zip!))));
-  const names = Object.keys(zip).sort();
-  if (names.length !== u.frames) throw new Error(`${u.files!.zip}: ${names.length} frames, the manifest says ${u.frames}`);
-  const frames = await Promise.all(names.map(async (n) => new Uint8Array(await sharp(zip[n]!).removeAlpha().raw().toBuffer())));
-  return { image: frames[frames.length - 1]!, frames, width: u.width, height: u.height };
 }
 
 export interface PublishedSize {
