@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [--quick] [--backends wasm,onnx-cpu] [--no-e2e] [--no-steps] [--workers 1,2] [--rounds 2] [--e2e-backends wasm,onnx-cpu] [--e2e-media compact,budget,full] [--e2e-units 48] [--no-torch] [--no-notes] [--no-dataset] [--no-lucid] [--webgpu-software]`
+ * `npm run bench [-- --json] [--quick] [--backends wasm,onnx-cpu] [--no-e2e] [--no-steps] [--workers 1,2] [--rounds 2] [--e2e-backends wasm,onnx-cpu] [--e2e-media compact,budget,full] [--e2e-units 48] [--no-torch] [--no-notes] [--no-dataset] [--no-lucid] [--webgpu-software] [--torch-device cuda] [--batches 1,16,64]`
  *
  * Times gradient steps (the lecture's ascent step: channel objective, input gradient, normalized
  * update) per backend × model × layer × size × batch: TF.js backends through the lean graph, onnx-*
@@ -39,6 +39,8 @@ const option = (name: string) => {
 const json = flag('json');
 const quick = flag('quick');
 const modelsDir = SHARED_MODELS;
+/** --batches: the batch sizes to time instead of the plan's (a GPU is far from busy at 4). */
+const batches = option('batches')?.split(',').map(Number);
 
 interface StepCase {
   model: string;
@@ -79,7 +81,9 @@ function plan(backend: string): { cases: StepCase[]; steps: number } {
     };
   // Issue 16's trunks at 224 px; --no-notes leaves out the notes' ResNet50V2 and VGG16.
   const trunks = (models: string[], steps?: number): StepCase[] =>
-    TRUNKS.filter((t) => models.includes(t.model) && (t.model === M75 || !flag('no-notes'))).flatMap((t) => [1, 2, 4].map((batch) => ({ ...t, size: 224, batch, ...(steps ? { steps } : {}) })));
+    TRUNKS.filter((t) => models.includes(t.model) && (t.model === M75 || !flag('no-notes'))).flatMap((t) =>
+      (batches ?? [1, 2, 4]).map((batch) => ({ ...t, size: 224, batch, ...(steps ? { steps } : {}) })),
+    );
   if (backend.startsWith('onnx-')) return { cases: trunks([M75, RESNET, VGG]), steps: 5 };
   if (backend === 'cpu')
     return {
@@ -90,7 +94,7 @@ function plan(backend: string): { cases: StepCase[]; steps: number } {
       steps: 2,
     };
   const cases: StepCase[] = [];
-  for (const layer of ['conv_dw_2_relu', 'conv_pw_6_relu', 'conv_pw_13_relu']) for (const batch of [1, 2, 4, 8]) cases.push({ model: M75, layer, size: 224, batch });
+  for (const layer of ['conv_dw_2_relu', 'conv_pw_6_relu', 'conv_pw_13_relu']) for (const batch of batches ?? [1, 2, 4, 8]) cases.push({ model: M75, layer, size: 224, batch });
   cases.push({ model: M75, layer: 'conv_pw_13_relu', size: 128, batch: 1 });
   for (const batch of [1, 4]) cases.push({ model: M25, layer: 'conv_pw_13_relu', size: 224, batch });
   // The slow trunks get 3 timed steps (wasm VGG16 at batch 4: ~12 s a step).
@@ -160,19 +164,19 @@ function findTorchPython(): string | undefined {
 }
 
 /** `net`: a MobileNet width (0.75, 0.25) or a notes model (resnet50v2, vgg16); see torch_ref.py. */
-function torchRow(py: string, net: string, model: string, layer: string): StepRow & { torch: string } {
+function torchRow(py: string, net: string, model: string, layer: string, device: string, batch: number): StepRow & { torch: string } {
   const steps = quick ? 3 : net.startsWith('0') ? 10 : 5;
-  const text = execFileSync(py, [path.join(root, 'bench', 'torch_ref.py'), net, '224', '1', '2', String(steps)], { encoding: 'utf8', timeout: 600_000 });
-  const r = JSON.parse(text.trim().split('\n').pop()!) as { msPerStep: number; torch: string; threads: number };
+  const text = execFileSync(py, [path.join(root, 'bench', 'torch_ref.py'), net, '224', String(batch), '2', String(steps), device], { encoding: 'utf8', timeout: 600_000 });
+  const r = JSON.parse(text.trim().split('\n').pop()!) as { msPerStep: number; torch: string; threads: number; device: string };
   return {
     kind: 'step',
-    backend: `pytorch-cpu (${r.threads} threads)`,
+    backend: device === 'cpu' ? `pytorch-cpu (${r.threads} threads)` : `pytorch-${device} (${r.device})`,
     model,
     layer,
     size: 224,
-    batch: 1,
+    batch,
     msPerStep: round(r.msPerStep),
-    unitStepsPerSec: round(1000 / r.msPerStep),
+    unitStepsPerSec: round((batch * 1000) / r.msPerStep),
     steps,
     torch: r.torch,
   };
@@ -202,31 +206,35 @@ async function main(): Promise<void> {
   projectNotesJob();
   if (!flag('no-torch')) {
     const py = findTorchPython();
+    // --torch-device cuda: the reference on the GPU (the native speed a GPU backend is held to).
+    const device = option('torch-device') ?? 'cpu';
     if (!py) log('pytorch reference: skipped (no python with torch; Debian: apt-get install python3-torch, or set ATLAS_PYTHON)');
     else {
       const notes = quick || flag('no-notes') ? [] : TRUNKS.filter((t) => t.model !== M75).map((t): [string, string, string] => [t.model, t.model, t.layer]);
       const nets: [string, string, string][] = [[quick ? '0.25' : '0.75', quick ? M25 : M75, 'conv_pw_13_relu'], ...(quick ? [] : [['0.25', M25, 'conv_pw_13_relu'] as [string, string, string]]), ...notes];
-      for (const [net, model, layer] of nets) {
-        const row = torchRow(py, net, model, layer);
-        emit(row as unknown as Record<string, unknown>);
-        // Every available backend's batch-1 row against the reference (onnx-cpu and wasm alike).
-        for (const ours of out.filter(
-          (r) => r.kind === 'step' && r.model === model && r.layer === layer && r.size === 224 && r.batch === 1 && r.backend !== 'cpu' && available.includes(r.backend as BackendName),
-        )) {
-          emit({ kind: 'ratio', model, layer, size: 224, batch: 1, backend: ours.backend, reference: row.backend, ratio: round((ours.msPerStep as number) / row.msPerStep) });
+      for (const [net, model, layer] of nets)
+        for (const batch of batches ?? [1]) {
+          const row = torchRow(py, net, model, layer, device, batch);
+          emit(row as unknown as Record<string, unknown>);
+          // Every available backend's row at this batch against the reference (onnx-cpu and wasm alike).
+          for (const ours of out.filter(
+            (r) => r.kind === 'step' && r.model === model && r.layer === layer && r.size === 224 && r.batch === batch && r.backend !== 'cpu' && available.includes(r.backend as BackendName),
+          )) {
+            emit({ kind: 'ratio', model, layer, size: 224, batch, backend: ours.backend, reference: row.backend, ratio: round((ours.msPerStep as number) / row.msPerStep) });
+          }
         }
-      }
     }
   }
-  if (!flag('no-lucid') && available.includes('wasm')) {
-    await selectBackend('wasm');
+  // Issue 15's rows on wasm (the measure) and on a hardware WebGPU adapter when one came up.
+  for (const backend of flag('no-lucid') ? [] : available.filter((b) => b === 'wasm' || b === 'webgpu')) {
+    await selectBackend(backend);
     const model = quick ? M25 : M75;
     const dir = path.join(modelsDir, model);
     if (!fs.existsSync(path.join(dir, 'model.json'))) log(`skip lucid steps: ${dir} not found`);
     else {
       const { graph, logitNode } = await loadGraph(dir);
       const targets = quick ? ['conv_pw_2_relu'] : ['conv_pw_6_relu', undefined];
-      for (const row of await lucidStepRows({ graph, logitNode, backend: 'wasm', model, targets, size: quick ? 64 : 224, batch: quick ? 2 : 4, rounds: quick ? 1 : 5, steps: quick ? 3 : 5 }))
+      for (const row of await lucidStepRows({ graph, logitNode, backend, model, targets, size: quick ? 64 : 224, batch: quick ? 2 : 4, rounds: quick ? 1 : 5, steps: quick ? 3 : 5 }))
         emit(row as unknown as Record<string, unknown>);
       graph.dispose();
     }
@@ -266,7 +274,7 @@ function printTables(): void {
   console.log(`\nGradient steps (${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} CPUs: ${os.cpus()[0]?.model ?? '?'})`);
   table(steps, cols);
   for (const r of out.filter((r) => r.kind === 'projection')) console.log(`\nNotes' job (${r.units} filters × ${r.steps} steps of ${r.model} ${r.layer}, batch ${r.batch}) on ${r.backend}: ${r.hours} h`);
-  for (const r of out.filter((r) => r.kind === 'ratio')) console.log(`\n${r.model} → ${r.layer}, 224, batch 1: ${r.backend} is ${r.ratio}× the time of ${r.reference}`);
+  for (const r of out.filter((r) => r.kind === 'ratio')) console.log(`\n${r.model} → ${r.layer}, 224, batch ${r.batch}: ${r.backend} is ${r.ratio}× the time of ${r.reference}`);
   for (const r of out.filter((r) => r.kind === 'e2e'))
     console.log(
       `\nEnd to end (${r.backend}, ${r.model}, ${r.units} units × ${r.steps} steps, media ${r.media}, batch auto, ${r.workers} worker${r.workers === 1 ? '' : 's'}, load ${r.load1} before): ${r.seconds} s, ${r.unitsPerMinute} units/min, ${r.cpuSeconds} CPU s (${r.coresBusy} cores busy)`,

@@ -5,12 +5,14 @@ forward + gradient w.r.t. the input. Prints one JSON line.
 - resnet50v2: keras.applications ResNet50V2 up to conv3_block4_out (pre-activation BN kept, the BN
   after a conv folded into it, as the lean graph does);
 - vgg16: VGG16 up to block5_conv3.
-Usage: torch_ref.py NET SIZE BATCH THREADS STEPS"""
+Usage: torch_ref.py NET SIZE BATCH THREADS STEPS [DEVICE]   (DEVICE: cpu, the default, or cuda; on cuda each
+step is timed to the end of its kernels)"""
 import json, sys, time
 import torch
 import torch.nn as nn
 
 net_name = sys.argv[1]; size = int(sys.argv[2]); batch = int(sys.argv[3]); threads = int(sys.argv[4]); steps = int(sys.argv[5])
+device = sys.argv[6] if len(sys.argv) > 6 else "cpu"
 torch.set_num_threads(threads)
 torch.manual_seed(0)
 
@@ -57,11 +59,12 @@ def vgg16_block5_conv3():
             layers.append(nn.MaxPool2d(2, 2))
     return nn.Sequential(*layers)
 
-net = {"resnet50v2": resnet50v2_conv3, "vgg16": vgg16_block5_conv3}.get(net_name, lambda: mobilenet(float(net_name)))().eval()
+net = {"resnet50v2": resnet50v2_conv3, "vgg16": vgg16_block5_conv3}.get(net_name, lambda: mobilenet(float(net_name)))().eval().to(device)
 for p in net.parameters():
     p.requires_grad_(False)
 
-x = (torch.rand(batch, 3, size, size) * 0.2 - 0.1).requires_grad_(True)
+x = (torch.rand(batch, 3, size, size, device=device) * 0.2 - 0.1).requires_grad_(True)
+sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
 def step():
     x.grad = None
     y = net(x)
@@ -69,8 +72,9 @@ def step():
     return x.grad
 for _ in range(3):
     step()
+sync()
 times = []
 for _ in range(steps):
-    t = time.perf_counter(); step(); times.append((time.perf_counter() - t) * 1000)
+    t = time.perf_counter(); step(); sync(); times.append((time.perf_counter() - t) * 1000)
 times.sort()
-print(json.dumps({"msPerStep": times[len(times) // 2], "torch": torch.__version__, "threads": torch.get_num_threads()}))
+print(json.dumps({"msPerStep": times[len(times) // 2], "torch": torch.__version__, "threads": torch.get_num_threads(), "device": torch.cuda.get_device_name() if device == "cuda" else "cpu"}))

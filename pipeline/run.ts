@@ -9,6 +9,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { loadConfig, type LoadedConfig } from './config/load.ts';
 import { selectBackend, type BackendChoice, type SelectedBackend } from './engine/backend.ts';
+import { batchCandidates } from './engine/batch-size.ts';
 import { createGradientEngine } from './engine/select-engine.ts';
 import { tfjsEngine } from './engine/tfjs-engine.ts';
 import { AtlasError } from './errors.ts';
@@ -106,7 +107,17 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
         planned.length,
       );
     const runner = batchRunner(loaded, backend.name, options.workers, todo, progress, options.env ?? process.env);
-    const outcome = await renderAll({ batch: { ctx, engine, photos, log: (line) => progress.log(line) }, runner, todo, writer, progress, done: reused, total: planned.length, signal: options.signal });
+    const outcome = await renderAll({
+      batch: { ctx, engine, photos, log: (line) => progress.log(line) },
+      runner,
+      todo,
+      writer,
+      progress,
+      done: reused,
+      total: planned.length,
+      signal: options.signal,
+      batchCandidates: batchCandidates(backend.name),
+    });
     progress.stop();
     // A shard's sheets would show only its own tiles, and its dataset ranks only its units: merge, then a rerun, makes them.
     const problems = outcome.interrupted || options.shard ? [] : await writeSheets(loaded.config.model.id, sheets, outDir, writer.sheets, ctx.media.tier);

@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { chooseBatch } from '../pipeline/engine/batch-size.ts';
+import { batchCandidates, chooseBatch } from '../pipeline/engine/batch-size.ts';
 import { BACKEND_NAMES, CANDIDATES, selectBackend, type BackendCandidate } from '../pipeline/engine/backend.ts';
 import { adapterName, isSoftwareAdapter } from '../pipeline/engine/webgpu.ts';
 
@@ -102,6 +102,25 @@ describe('batch size choice', () => {
       { budgetBytes: 1e9 },
     );
     assert.equal(c.batch, 1);
+  });
+  it('probes up to 64 on a GPU backend, up to 8 on a CPU one, within the memory budget', async () => {
+    assert.deepEqual(batchCandidates('wasm'), [1, 2, 4, 8]);
+    assert.deepEqual(batchCandidates('onnx-cpu'), [1, 2, 4, 8]);
+    for (const gpu of ['webgpu', 'tensorflow-gpu', 'onnx-cuda'] as const) assert.equal(Math.max(...batchCandidates(gpu)), 64);
+    // A GPU step that costs the same time up to 64 images (latency-bound): 64 wins.
+    const seen: number[] = [];
+    const c = await chooseBatch(
+      timer(() => 20, seen),
+      1,
+      { budgetBytes: 1e9, candidates: batchCandidates('webgpu') },
+    );
+    assert.deepEqual([c.batch, seen], [64, [1, 2, 4, 8, 16, 32, 64]]);
+    const fits = await chooseBatch(
+      timer(() => 20, []),
+      100,
+      { budgetBytes: 2000, candidates: batchCandidates('webgpu') },
+    );
+    assert.equal(fits.batch, 16);
   });
   it('never probes a batch that does not fit the memory budget or exceeds the units', async () => {
     const seen: number[] = [];

@@ -18,6 +18,9 @@ export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'onnx-cuda', 'onnx
 export type BackendName = (typeof BACKEND_NAMES)[number];
 export type BackendChoice = BackendName | 'auto';
 
+/** The backends that compute on a GPU (or Apple's Neural Engine): far from busy at a batch of 8. */
+export const GPU_BACKENDS: ReadonlySet<BackendName> = new Set(['tensorflow-gpu', 'onnx-cuda', 'onnx-directml', 'onnx-coreml', 'webgpu']);
+
 export interface BackendCandidate {
   name: BackendName;
   /**

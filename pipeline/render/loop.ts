@@ -67,7 +67,9 @@ async function leadsOf(plan: RenderPlan, ctx: RenderContext, params: tf.Tensor, 
 
 /** The new parameters where `active`, the old ones elsewhere (a finished unit keeps its image). */
 function keepFinished(next: tf.Tensor, params: tf.Tensor, active: boolean[]): tf.Tensor {
-  const kept = tf.tidy(() => tf.where(tf.tensor(active, [active.length, ...params.shape.slice(1).map(() => 1)], 'bool'), next, params));
+  // As [units, rest]: WebGPU's select takes rank 4 at most, and lucid's Fourier parameters have rank 6.
+  const flat = (t: tf.Tensor) => t.reshape([active.length, -1]);
+  const kept = tf.tidy(() => tf.where(tf.tensor2d(active, [active.length, 1], 'bool'), flat(next), flat(params)).reshape(params.shape));
   next.dispose();
   return kept;
 }

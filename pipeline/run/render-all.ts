@@ -43,6 +43,8 @@ export interface RenderAllOptions {
   done: number;
   total: number;
   signal?: AbortSignal;
+  /** The batch sizes `batch: auto` probes (`batchCandidates` of the run's backend); default up to 8. */
+  batchCandidates?: number[];
 }
 
 export async function renderAll(o: RenderAllOptions): Promise<RenderOutcome> {
@@ -51,7 +53,13 @@ export async function renderAll(o: RenderAllOptions): Promise<RenderOutcome> {
   const runner = o.runner ?? inProcessRunner(o.batch);
   // The batch sizes are chosen here, before any worker renders, so a probe has the machine to itself.
   const setting = ctx.loaded.config.render.batch === 'auto' ? (runner.autoBatch ?? 'auto') : ctx.loaded.config.render.batch;
-  const queue = await formBatches(o.todo, setting, { engine: o.batch.engine, graph: ctx.graph, size: ctx.size }, (line) => progress.log(line), runner.lanes);
+  const queue = await formBatches(
+    o.todo,
+    setting,
+    { engine: o.batch.engine, graph: ctx.graph, size: ctx.size, ...(o.batchCandidates ? { candidates: o.batchCandidates } : {}) },
+    (line) => progress.log(line),
+    runner.lanes,
+  );
   let steps = 0;
   let rendered = o.done;
   let interrupted = false;
