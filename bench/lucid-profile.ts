@@ -67,18 +67,19 @@ for (const batch of [1, 4]) {
   const spectrum = initialSpectrum(seeds, basis, 0.01);
   const params = basis.toInternal(spectrum);
   const image = toPixels.pixels(params);
-  const affines = (step: number) => seeds.map((s) => randomAffine(stepSeed(s, step), SIZE, STANDARD_TRANSFORMS));
+  // The model's view: a window of the image's own size (`view: image`, the default).
+  const affines = (step: number) => seeds.map((s) => randomAffine(stepSeed(s, step), SIZE, STANDARD_TRANSFORMS, SIZE));
   const warped = tf.tidy(() => affineWarp(image, affines(0)));
   const input = tf.tidy(() => toModelInput(warped, pixels));
   const opt = adam({ lr: 0.05, ...ADAM_DEFAULTS });
   const parts: [string, () => Promise<void> | void][] = [
     ['fourier transform alone (fwd+grad)', () => fwdBwd((p) => internalToImage(p, basis), params)],
-    ['fourier → pixels: + colour, sigmoid (fwd+grad)', () => fwdBwd((p) => toPixels.pixels(p), params)],
-    ['fourier → pixels: + colour, sigmoid (fwd)', () => fwd(() => toPixels.pixels(params))],
+    ['fourier → pixels: + colour, squash (fwd+grad)', () => fwdBwd((p) => toPixels.pixels(p), params)],
+    ['fourier → pixels: + colour, squash (fwd)', () => fwd(() => toPixels.pixels(params))],
     ['warp: bilinear sampling and its adjoint (fwd+grad)', () => fwdBwd((x) => affineWarp(x as tf.Tensor4D, affines(1)), image)],
     ['warp: bilinear sampling (fwd)', () => fwd(() => affineWarp(image, affines(1)))],
-    [`model → ${MID}, 236 px (fwd+input grad)`, () => fwdBwd((x) => graph.run(x as tf.Tensor4D, [MID])[0]!, input)],
-    [`model → ${logitNode}, 236 px (fwd+input grad)`, () => fwdBwd((x) => graph.run(x as tf.Tensor4D, [logitNode])[0]!, input)],
+    [`model → ${MID}, 224 px (fwd+input grad)`, () => fwdBwd((x) => graph.run(x as tf.Tensor4D, [MID])[0]!, input)],
+    [`model → ${logitNode}, 224 px (fwd+input grad)`, () => fwdBwd((x) => graph.run(x as tf.Tensor4D, [logitNode])[0]!, input)],
     ['Adam update', () => tf.dispose(opt.step(params, params, 0))],
   ];
   for (const [part, fn] of parts) rows.push({ batch, part, ms: await median(fn) });

@@ -4,7 +4,7 @@
  * a start photo, the old config keys) is reused unit for unit by today's pipeline, with its config
  * as written and with the same config in today's keys, once the defaults that changed since
  * (projected ascent for clipped units, the lecture pre-activation at a capped layer, the border
- * scaled to the image, class continuation) are pinned to their old values. Left at today's defaults,
+ * scaled to the image, class continuation, lucid's view) are pinned to their old values. Left at today's defaults,
  * exactly the units they shape are recomputed.
  */
 import assert from 'node:assert/strict';
@@ -29,8 +29,8 @@ const PINNED = {
   "today's keys":
     '  lecture:\n    crop: 4\n    photo: cat.png\n    frameEvery: 2\n    filters: { steps: 2 }\n    filterObjective: share\n    classes: { steps: 2, projected: false, maxSteps: 2 }\n    preActivation: false\n  border: 2\n',
 };
-/** Lucid's class continuation (default: 3 × steps) pinned off, and its transforms' pixels as they were before they scaled with the image (`auto`). */
-const LUCID = ['  lucid: { steps: 2, frameEvery: 1 }\n', '  lucid: { steps: 2, frameEvery: 1, classes: { maxSteps: 2 }, transforms: { pad: 12, jitter: 8, jitter2: 4 } }\n'] as const;
+/** Lucid's class continuation (default: 3 × steps) pinned off, its transforms' pixels as they were before they scaled with the image (`auto`), and the model's view Lucid's padded window (today: the image's size). */
+const LUCID = ['  lucid: { steps: 2, frameEvery: 1 }\n', '  lucid: { steps: 2, frameEvery: 1, classes: { maxSteps: 2 }, transforms: { pad: 12, jitter: 8, jitter2: 4, view: window } }\n'] as const;
 const pin = (old: string, variant: keyof typeof PINNED) =>
   old
     .replace(OLD_KEYS, variant === 'old keys' ? '  crop: 4\n  photo: cat.png\n  frameEvery: 2\n  filters: { steps: 2, objective: share }\n' + PINNED[variant] : PINNED[variant])

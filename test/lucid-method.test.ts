@@ -147,19 +147,28 @@ describe('lucid method', () => {
     assert.equal(s.lr, 0.05);
     assert.equal(s.border, 1);
     // Lucid's pixels at 224 px (12, 8, 4) scaled to 48 px; pixels given in the config stay as given.
-    assert.deepEqual(s.transforms, { pad: 3, jitter: 2, scale: [0.9, 1.1], rotate: 10, jitter2: 1 });
-    assert.deepEqual(lucidMethod.settings(config, 'filter', { size: [224, 224], capped: true }).transforms, { pad: 12, jitter: 8, scale: [0.9, 1.1], rotate: 10, jitter2: 4 });
-    const given = configSchema.parse({ model: { id: 'm', source: 'x' }, render: { lucid: { transforms: { pad: 12, jitter: 8, jitter2: 4 } } } });
+    // The model sees a window of the image's own size (view: image) unless the config asks for Lucid's padded one.
+    assert.deepEqual(s.transforms, { pad: 3, jitter: 2, scale: [0.9, 1.1], rotate: 10, jitter2: 1, view: 'image' });
+    assert.deepEqual(lucidMethod.settings(config, 'filter', { size: [224, 224], capped: true }).transforms, { pad: 12, jitter: 8, scale: [0.9, 1.1], rotate: 10, jitter2: 4, view: 'image' });
+    const given = configSchema.parse({ model: { id: 'm', source: 'x' }, render: { lucid: { transforms: { pad: 12, jitter: 8, jitter2: 4, view: 'window' } } } });
     assert.deepEqual(lucidMethod.settings(given, 'filter', { size: [48, 48], capped: true }).transforms, { pad: 12, jitter: 8, scale: [0.9, 1.1], rotate: 10, jitter2: 4 });
+    // The view sets the model's input size: the image's own, or the padded image less both jitters.
+    const [image, window] = [s, lucidMethod.settings(given, 'filter', { size: [48, 48], capped: true })].map((u) =>
+      lucidMethod.plan(u, [{ key: 'u', seed: 1 }], lucidMethod.objective(u, { kind: 'filter', node: LAYER, indices: [0], isLogit: true })),
+    );
+    const warped = (plan: typeof image) => tf.tidy(() => plan!.transforms!([{ key: 'u', seed: 1 }], 0, [48, 48])!(tf.zeros([1, 48, 48, 3]) as tf.Tensor4D).shape);
+    assert.deepEqual(warped(image!), [1, 48, 48, 3]);
+    assert.deepEqual(warped(window!), [1, 48 + 24 - 8 - 4, 48 + 24 - 8 - 4, 3]);
     const objective = lucidMethod.objective(s, { kind: 'filter', node: LAYER, indices: [2], isLogit: true });
     const [r] = await render({ units: [{ key: 'u', seed: 5 }], objective, settings: s });
     assert.equal(r!.curve.length, 4);
-    // Negative neuron objective: the final value is minus the centre activation of channel 2.
+    // Negative neuron objective: the final value is minus the centre of channel 2, before its ReLU (lucid's preActivation).
     const x = tf.tensor4d(
       Float32Array.from(r!.image, (v) => v / 127.5 - 1),
       [1, 48, 48, 3],
     );
-    const centre = evaluate(neuronObjective(LAYER, [2], false), graph, x).dataSync()[0]!;
+    assert.equal(s.preActivation, true);
+    const centre = evaluate(preActivationNeuronObjective(LAYER, [2]), graph, x).dataSync()[0]!;
     assert.ok(Math.abs(-centre - r!.curve[3]!) < 0.05 * Math.max(1, Math.abs(centre)), `${-centre} vs ${r!.curve[3]}`);
   });
 });

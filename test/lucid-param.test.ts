@@ -215,6 +215,36 @@ describe('transforms', () => {
       assert.ok(tf.max(tf.abs(gWant)).dataSync()[0]! > 0.1);
     });
 
+  test('the JS warp is a kernel on wasm and cpu (no copies), with the same values and gradient on both', async () => {
+    for (const backend of ['wasm', 'cpu']) assert.ok(tf.getKernel('AtlasBilinear', backend), backend);
+    const t = { ...STANDARD_TRANSFORMS, pad: 3, jitter: 2, jitter2: 2, rotate: 30 };
+    const affines = [randomAffine(5, [10, 12], t), randomAffine(6, [10, 12], t)];
+    const x = Float32Array.from({ length: 2 * 10 * 12 * 3 }, (_, i) => Math.sin(i * 0.37));
+    const r = Float32Array.from({ length: 2 * affines[0]!.out[0] * affines[0]!.out[1] * 3 }, (_, i) => Math.cos(i * 0.11));
+    const run = () => {
+      const input = tf.tensor4d(x, [2, 10, 12, 3]);
+      const weights = tf.tensor4d(r, [2, ...affines[0]!.out, 3]);
+      const value = affineWarp(input, affines, true);
+      const grad = tf.grad((v: tf.Tensor) => tf.sum(affineWarp(v as tf.Tensor4D, affines, true).mul(weights)))(input);
+      const out = [value.dataSync().slice(), grad.dataSync().slice()];
+      tf.dispose([input, weights, value, grad]);
+      return out;
+    };
+    const [wasmValue, wasmGrad] = run();
+    await selectBackend('cpu');
+    try {
+      const [cpuValue, cpuGrad] = run();
+      assert.deepEqual(Array.from(cpuValue!), Array.from(wasmValue!));
+      assert.deepEqual(Array.from(cpuGrad!), Array.from(wasmGrad!));
+    } finally {
+      await selectBackend('wasm');
+    }
+    // The sampling map (gathers and scatterND) agrees.
+    const map = samplingMap(affines, [10, 12]);
+    const want = warp(tf.tensor4d(x, [2, 10, 12, 3]), map, affines[0]!.out).dataSync();
+    want.forEach((v, i) => assert.ok(Math.abs(v - wasmValue![i]!) < 1e-5));
+  });
+
   test("a unit's warp does not depend on its batch", () => {
     const affines = [randomAffine(stepSeed(5, 1), [16, 16], STANDARD_TRANSFORMS), randomAffine(stepSeed(6, 1), [16, 16], STANDARD_TRANSFORMS)];
     const x = tf.randomNormal([2, 16, 16, 3], 0, 1, 'float32', 9) as tf.Tensor4D;

@@ -55,6 +55,12 @@ export const transformSettings = z.strictObject({
     .default([0.9, 1.1]),
   rotate: z.number().nonnegative().max(180).default(10),
   jitter2: transformPixels,
+  /**
+   * What the model sees: `image`, a window of the image's own size (the padded, jittered, scaled and
+   * rotated image's centre), or `window`, Lucid's whole padded image less both jitters (236 px at 224).
+   * `image` costs the model no more than a lecture step, and its images score as well (README, Quality numbers).
+   */
+  view: z.enum(['image', 'window']).default('image'),
 });
 export type TransformConfig = z.infer<typeof transformSettings>;
 

@@ -37,12 +37,13 @@ export function adam(o: AdamOptions): Optimizer {
   return {
     step: (params, grad, step) => {
       const t = step + 1;
+      // lr·m̂/(√v̂ + ε) with the bias corrections as scalars: lr·√c2/c1 · m/(√v + ε·√c2), c = 1 − βᵗ.
+      const c1 = 1 - o.beta1 ** t;
+      const c2 = Math.sqrt(1 - o.beta2 ** t);
       const [nm, nv, next] = tf.tidy(() => {
-        const m1 = (m ?? tf.zerosLike(grad)).mul(o.beta1).add(grad.mul(1 - o.beta1));
-        const v1 = (v ?? tf.zerosLike(grad)).mul(o.beta2).add(grad.square().mul(1 - o.beta2));
-        const mHat = m1.div(1 - o.beta1 ** t);
-        const vHat = v1.div(1 - o.beta2 ** t);
-        return [m1, v1, params.add(mHat.div(vHat.sqrt().add(o.epsilon)).mul(o.lr))];
+        const m1 = m ? m.mul(o.beta1).add(grad.mul(1 - o.beta1)) : grad.mul(1 - o.beta1);
+        const v1 = v ? v.mul(o.beta2).add(grad.square().mul(1 - o.beta2)) : grad.square().mul(1 - o.beta2);
+        return [m1, v1, params.add(m1.div(v1.sqrt().add(o.epsilon * c2)).mul((o.lr * c2) / c1))];
       });
       tf.dispose([m, v].filter((x): x is tf.Tensor => x !== undefined));
       m = nm;

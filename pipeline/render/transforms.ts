@@ -3,14 +3,16 @@
  * grey, jitter, scale, rotate, jitter again, composed into one affine map per image and applied by
  * bilinear sampling.
  *
- * The render loop's warp (`affineWarp`) is one `Transform` kernel per step (TF.js's
- * `tf.image.transform`: bilinear, grey outside; every backend has it, wasm in C++) with the
- * per-image maps of the whole batch in one [B, 8] tensor. That kernel has no gradient, so the
- * gradient is written out: the adjoint of bilinear sampling spreads each output pixel's gradient
- * onto its four input corners with the same weights. Where tensors live in host memory (wasm, cpu,
- * tfjs-node) that is one pass in JS over the batch; elsewhere (WebGPU, WebGL) one `scatterND` of a
- * sampling map (`samplingMap`; scatterND sums duplicate indices), as `warp` does. Maps come from
- * per-image parameters, so an image's warp does not depend on the rest of its batch.
+ * The render loop's warp (`affineWarp`), on backends whose tensors live in host memory, is bilinear
+ * sampling in JS both ways (`bilinearInto`): on wasm and cpu a kernel of ours (`AtlasBilinear`) that
+ * reads and writes the backend's own memory (the wasm heap: no copy, nothing for the garbage
+ * collector), on tfjs-node through one copy each way. Elsewhere (WebGPU, WebGL) the forward is one
+ * `Transform` kernel (TF.js's `tf.image.transform`: bilinear, grey outside) with the per-image maps
+ * of the whole batch in one [B, 8] tensor, and the gradient, which that kernel lacks, one
+ * `scatterND` of a sampling map (`samplingMap`; scatterND sums duplicate indices), as `warp` does:
+ * the adjoint of bilinear sampling spreads each output pixel's gradient onto its four input corners
+ * with the same weights. Maps come from per-image parameters, so an image's warp does not depend on
+ * the rest of its batch.
  *
  * `warp` (four gathers forward, scatterND backward, tables from `samplingMap`) is the general
  * form; quality numbers use it for their jittered copies.
@@ -30,6 +32,8 @@ export interface TransformSettings {
   rotate: number;
   /** Second jitter, after scaling and rotation. */
   jitter2: number;
+  /** What the model sees: a window of the image's own size (`image`), or (absent, `window`) Lucid's padded image less both jitters. */
+  view?: 'image' | 'window';
 }
 
 /** Lucid's standard transforms at 224 px (the config's `auto` values there). */
@@ -59,8 +63,8 @@ const int = (rand: () => number, max: number) => Math.min(max, Math.floor(rand()
 
 /**
  * The random transform of one image at one step, drawn from `seed` (e.g. stepSeed(unitSeed, step)).
- * Its output is the padded image less both jitters (Lucid's), or `out` when given: the centre of that
- * window, for a model that takes only its own input size.
+ * Its output is the padded image less both jitters (Lucid's), or `fixed` when given: the centre of
+ * that window (the image's own size, or a fixed-size model's input).
  */
 export function randomAffine(seed: number, size: [number, number], t: TransformSettings, fixed?: [number, number]): Affine {
   const rand = prng(seed);
@@ -173,38 +177,47 @@ export function transformParams(a: Affine, size: [number, number]): number[] {
  * `forward` x [B, h, w, c] → y [B, oh, ow, c]; `adjoint` dy [B, oh, ow, c] → dx [B, h, w, c], each
  * output pixel's gradient added to its four input corners with the same weights. Corners outside
  * the image count as 0 (grey) and get no gradient. Image b's output pixel (x, y) samples its input
- * at (a0·x + a1·y + a2, b0·x + b1·y + b2) from `params[b]` (`transformParams`).
+ * at (a0·x + a1·y + a2, b0·x + b1·y + b2) from `params[b]` (`transformParams`). Writes `dst`, which
+ * must be zero for `adjoint` (it is added to) and may hold anything for `forward`.
  */
-export function bilinear(direction: 'forward' | 'adjoint', src: Float32Array, params: number[][], size: [number, number], out: [number, number], c: number): Float32Array {
+export function bilinearInto(direction: 'forward' | 'adjoint', src: Float32Array, dst: Float32Array, params: number[][], size: [number, number], out: [number, number], c: number): void {
   const [h, w] = size;
   const [oh, ow] = out;
   const forward = direction === 'forward';
-  const dst = new Float32Array(params.length * (forward ? oh * ow : h * w) * c);
   const row = w * c;
-  params.forEach((t, b) => {
-    const [a0, a1, a2, b0, b1, b2] = t as [number, number, number, number, number, number];
+  for (let b = 0; b < params.length; b++) {
+    const [a0, a1, a2, b0, b1, b2] = params[b] as [number, number, number, number, number, number];
     const base = b * h * w * c;
     for (let y = 0; y < oh; y++) {
-      for (let x = 0; x < ow; x++) {
-        const sx = a0 * x + a1 * y + a2;
-        const sy = b0 * x + b1 * y + b2;
+      const ax = a1 * y + a2;
+      const bx = b1 * y + b2;
+      let o = (b * oh + y) * ow * c;
+      for (let x = 0; x < ow; x++, o += c) {
+        const sx = a0 * x + ax;
+        const sy = b0 * x + bx;
         const y0 = Math.floor(sy);
         const x0 = Math.floor(sx);
-        if (y0 < -1 || y0 >= h || x0 < -1 || x0 >= w) continue;
+        if (y0 < -1 || y0 >= h || x0 < -1 || x0 >= w) {
+          if (forward) for (let j = 0; j < c; j++) dst[o + j] = 0;
+          continue;
+        }
         const fy = sy - y0;
         const fx = sx - x0;
-        const o = ((b * oh + y) * ow + x) * c;
         const i00 = base + y0 * row + x0 * c;
         const w00 = (1 - fy) * (1 - fx);
         const w01 = (1 - fy) * fx;
         const w10 = fy * (1 - fx);
         const w11 = fy * fx;
         if (y0 >= 0 && y0 + 1 < h && x0 >= 0 && x0 + 1 < w) {
-          // All four corners inside (almost every pixel).
+          // All four corners inside (almost every pixel); three channels written out.
           const i01 = i00 + c;
           const i10 = i00 + row;
           const i11 = i10 + c;
-          if (forward) for (let j = 0; j < c; j++) dst[o + j] = w00 * src[i00 + j]! + w01 * src[i01 + j]! + w10 * src[i10 + j]! + w11 * src[i11 + j]!;
+          if (forward && c === 3) {
+            dst[o] = w00 * src[i00]! + w01 * src[i01]! + w10 * src[i10]! + w11 * src[i11]!;
+            dst[o + 1] = w00 * src[i00 + 1]! + w01 * src[i01 + 1]! + w10 * src[i10 + 1]! + w11 * src[i11 + 1]!;
+            dst[o + 2] = w00 * src[i00 + 2]! + w01 * src[i01 + 2]! + w10 * src[i10 + 2]! + w11 * src[i11 + 2]!;
+          } else if (forward) for (let j = 0; j < c; j++) dst[o + j] = w00 * src[i00 + j]! + w01 * src[i01 + j]! + w10 * src[i10 + j]! + w11 * src[i11 + j]!;
           else
             for (let j = 0; j < c; j++) {
               const g = src[o + j]!;
@@ -215,6 +228,7 @@ export function bilinear(direction: 'forward' | 'adjoint', src: Float32Array, pa
             }
           continue;
         }
+        if (forward) for (let j = 0; j < c; j++) dst[o + j] = 0;
         const weights = [w00, w01, w10, w11];
         for (let k = 0; k < 4; k++) {
           const cy = y0 + (k >> 1);
@@ -229,8 +243,81 @@ export function bilinear(direction: 'forward' | 'adjoint', src: Float32Array, pa
         }
       }
     }
-  });
+  }
+}
+
+/** `bilinearInto` into a new array. */
+export function bilinear(direction: 'forward' | 'adjoint', src: Float32Array, params: number[][], size: [number, number], out: [number, number], c: number): Float32Array {
+  const dst = new Float32Array(params.length * (direction === 'forward' ? out[0] * out[1] : size[0] * size[1]) * c);
+  bilinearInto(direction, src, dst, params, size, out, c);
   return dst;
+}
+
+/** The `Bilinear` kernel's attributes: the direction, the per-image sampling parameters (6 each, flat), sizes and channels. */
+interface BilinearAttrs {
+  direction: 'forward' | 'adjoint';
+  params: number[];
+  size: [number, number];
+  out: [number, number];
+  channels: number;
+}
+
+const BILINEAR = 'AtlasBilinear';
+
+/** The host arrays of a backend whose tensors live in JS-visible memory: the wasm heap, or the cpu backend's arrays. */
+interface HostAccess {
+  read(backend: unknown, x: tf.TensorInfo): Float32Array;
+  /** A new output and its array (zeroed). */
+  alloc(backend: unknown, shape: number[]): { info: tf.TensorInfo; values: Float32Array };
+}
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- the backends' own JS APIs (tfjs-backend-wasm, tfjs-backend-cpu) have no public types for these. */
+const HOST_ACCESS: Record<string, HostAccess> = {
+  // Views on the wasm heap: no copy in or out (and nothing for the garbage collector).
+  wasm: {
+    read: (backend, x) => (backend as any).typedArrayFromHeap(x) as Float32Array,
+    alloc: (backend, shape) => {
+      const info = (backend as any).makeOutput(shape, 'float32') as tf.TensorInfo;
+      const values = (backend as any).typedArrayFromHeap(info) as Float32Array;
+      values.fill(0);
+      return { info, values };
+    },
+  },
+  cpu: {
+    read: (backend, x) => (backend as any).data.get(x.dataId).values as Float32Array,
+    alloc: (backend, shape) => {
+      const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
+      return { info: (backend as any).makeTensorInfo(shape, 'float32', values) as tf.TensorInfo, values };
+    },
+  },
+};
+/* eslint-enable @typescript-eslint/no-explicit-any */
+
+for (const [backendName, host] of Object.entries(HOST_ACCESS))
+  if (!tf.getKernel(BILINEAR, backendName))
+    tf.registerKernel({
+      kernelName: BILINEAR,
+      backendName,
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const { direction, params, size, out, channels } = attrs as unknown as BilinearAttrs;
+        const x = inputs.x as tf.TensorInfo;
+        const batch = x.shape[0]!;
+        const shape = direction === 'forward' ? [batch, out[0], out[1], channels] : [batch, size[0], size[1], channels];
+        const { info, values } = host.alloc(backend, shape);
+        const perImage = Array.from({ length: batch }, (_, b) => params.slice(6 * b, 6 * b + 6));
+        bilinearInto(direction, host.read(backend, x), values, perImage, size, out, channels);
+        return info;
+      },
+    });
+
+/** `bilinear` on a tensor: a kernel reading and writing the backend's memory in place where it can, else through a copy. */
+function bilinearOp(direction: 'forward' | 'adjoint', x: tf.Tensor, params: number[][], size: [number, number], out: [number, number], c: number): tf.Tensor4D {
+  if (tf.getKernel(BILINEAR, tf.getBackend())) {
+    const attrs: BilinearAttrs = { direction, params: params.flatMap((p) => p.slice(0, 6)), size, out, channels: c };
+    return tf.engine().runKernel(BILINEAR, { x }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+  }
+  const [h, w] = direction === 'forward' ? out : size;
+  return tf.tensor4d(bilinear(direction, x.dataSync() as Float32Array, params, size, out, c), [x.shape[0]!, h, w, c]);
 }
 
 /** Backends whose tensors live in host memory: reading a gradient back costs a copy, not a device sync. */
@@ -238,8 +325,8 @@ const HOST_BACKENDS = new Set(['wasm', 'cpu', 'tensorflow']);
 
 /**
  * Warps x [B, h, w, C] by one affine per image → [B, oh, ow, C]; outside the image is 0 (grey in
- * canonical pixels). On host backends both ways are `bilinear` in JS (one read of x, one of the
- * gradient: the copies cost less than the kernels they replace); elsewhere the forward is one
+ * canonical pixels). On host backends both ways are bilinear sampling in JS (`bilinearOp`: in
+ * place on wasm and cpu, else one copy each way); elsewhere the forward is one
  * `Transform` kernel and the gradient scatterND of the sampling map. `host` forces one or the
  * other (tests).
  */
@@ -252,13 +339,11 @@ export function affineWarp(x: tf.Tensor4D, affines: Affine[], host = HOST_BACKEN
   return tf.tidy(() => {
     const op = tf.customGrad(((input: tf.Tensor, save: tf.GradSaveFunc) => {
       save([]);
-      const value = host
-        ? tf.tensor4d(bilinear('forward', input.dataSync() as Float32Array, params, size, out, c), [b, out[0], out[1], c])
-        : tf.image.transform(input as tf.Tensor4D, tf.tensor2d(params, [b, 8]), 'bilinear', 'constant', 0, out);
+      const value = host ? bilinearOp('forward', input, params, size, out, c) : tf.image.transform(input as tf.Tensor4D, tf.tensor2d(params, [b, 8]), 'bilinear', 'constant', 0, out);
       return {
         value,
         gradFunc: (dy: tf.Tensor) => {
-          if (host) return tf.tensor4d(bilinear('adjoint', dy.dataSync() as Float32Array, params, size, out, c), [b, h, w, c]);
+          if (host) return bilinearOp('adjoint', dy, params, size, out, c);
           const map = samplingMap(affines, size);
           const index = tf.tensor2d(map.index, [4 * map.n, 1], 'int32');
           const weighted = dy
@@ -273,10 +358,14 @@ export function affineWarp(x: tf.Tensor4D, affines: Affine[], host = HOST_BACKEN
   });
 }
 
-/** The render loop's transforms: at every step, one random affine per unit from its seed and the step. */
+/**
+ * The render loop's transforms: at every step, one random affine per unit from its seed and the step,
+ * ending at `out` (a fixed-size model's input) or, with `view: 'image'`, at the image's own size.
+ */
 export function randomTransforms(t: TransformSettings): Transforms {
   return (units, step, size, out) => {
-    const affines = units.map((u) => randomAffine(stepSeed(u.seed, step), size, t, out));
+    const view = out ?? (t.view === 'image' ? size : undefined);
+    const affines = units.map((u) => randomAffine(stepSeed(u.seed, step), size, t, view));
     return (x) => affineWarp(x, affines);
   };
 }

@@ -36,12 +36,20 @@ export function unitObjective(s: { score?: ScoreKind; filterObjective?: FilterOb
 /**
  * The transforms for an image of `size`: pad and jitters as given in pixels, or `auto`: Lucid's
  * values at 224 px (STANDARD_TRANSFORMS) scaled to the image's shorter side, so a 28-px digit is
- * padded 2 px, not 12 (half its width). A copy: settings never share arrays.
+ * padded 2 px, not 12 (half its width). `view: window` is recorded as absent (Lucid's, as before the
+ * option existed: the same cache keys). A copy: settings never share arrays.
  */
 export function scaledTransforms(t: TransformConfig, size: [number, number]): TransformSettings {
   const px = (v: number | 'auto', at224: number) => (v === 'auto' ? scaledToImage('auto', at224, size) : v);
   const s = STANDARD_TRANSFORMS;
-  return { pad: px(t.pad, s.pad), jitter: px(t.jitter, s.jitter), scale: [...t.scale] as [number, number], rotate: t.rotate, jitter2: px(t.jitter2, s.jitter2) };
+  return {
+    pad: px(t.pad, s.pad),
+    jitter: px(t.jitter, s.jitter),
+    scale: [...t.scale] as [number, number],
+    rotate: t.rotate,
+    jitter2: px(t.jitter2, s.jitter2),
+    ...(t.view === 'image' ? { view: t.view } : {}),
+  };
 }
 
 /** The lead (log-odds over the best other class) at which a continuing class unit stops: its class is then at least e ≈ 2.7× as likely as any other. */

@@ -3,18 +3,19 @@
  * coefficients are scaled by 1/frequency^decay, so that every frequency has about the same effect
  * on the objective (plain pixels favour high frequencies). Olah et al., "Feature Visualization".
  *
- * TF.js's wasm backend has no FFT kernels, so the inverse DFT is built from matrix products. Each
- * 1-D transform of length n = N1·N2 is done in two small steps (the "four-step" factorization of
- * the DFT): a DFT of length N1 over the coarse input index, a twiddle factor, a DFT of length N2
- * over the fine one. Along rows (y) it is a complex inverse DFT; along columns (x) the inverse real
- * DFT of the half spectrum (Hermitian weights 1 for the DC and Nyquist columns, 2 otherwise, their
- * imaginary parts dropped like numpy's irfft2). It is exactly irfft2 (to float rounding) with about
- * a third of the multiply-adds of dense DFT matrices at 224 px (the stage outputs are kept twice,
- * (Re, Im, Im, Re), so that the twiddle is one elementwise product), every product has a constant right operand
- * (packed once by XNNPACK on wasm), and every transpose has at most 5 axes (wasm's 6-axis transpose
- * is slow). The transform is linear: its gradient is the chain of the steps' adjoints, written out
- * (`LinearStep`). Every row of every product belongs to one image, so an image's values do not
- * depend on its batch.
+ * TF.js's wasm backend has no FFT kernels, so the inverse DFT is built from matrix products. Along
+ * rows (y), a complex inverse DFT of length n = N1·N2 in two small steps (the "four-step"
+ * factorization): a DFT of length N1 over the coarse input index, a twiddle factor, a DFT of length
+ * N2 over the fine one (the first step's outputs kept twice, (Re, Im, Im, Re), so that the twiddle is
+ * one elementwise product). Along columns (x), the inverse real DFT of the half spectrum as one dense
+ * product [2k, w] (Re·cos − Im·sin; Hermitian weights 1 for the DC and Nyquist columns, 2 otherwise,
+ * folded into the scale; their imaginary parts dropped like numpy's irfft2): it has more
+ * multiply-adds than a factorization but no padding, twiddle or transposes of its own, and measured
+ * faster on wasm (7.9 against 11.6 ms for the x half at batch 4, 224 px). It is exactly irfft2 (to
+ * float rounding); every product has a constant right operand (packed once by XNNPACK on wasm), and
+ * every transpose has at most 5 axes (wasm's 6-axis transpose is slow). The transform is linear: its
+ * gradient is the chain of the steps' adjoints, written out (`LinearStep`). Every row of every
+ * product belongs to one image, so an image's values do not depend on its batch.
  *
  * Two layouts: the public spectrum [B, 2, 3, h, k] (real/imaginary, colour channel, rows, half
  * columns; `initialSpectrum`, `spectrumToImage`) and the parameterization's own layout
@@ -84,24 +85,6 @@ function transposeStep(shape: number[], perm: number[]): LinearStep {
   };
 }
 
-/** Zero rows appended to axis 1 of [lead, n, rest] (n → n + extra); the adjoint drops them. */
-function padStep(n: number, extra: number, rest: number): LinearStep {
-  return {
-    forward: (x) =>
-      extra
-        ? tf.pad(x.reshape([-1, n, rest]), [
-            [0, 0],
-            [0, extra],
-            [0, 0],
-          ])
-        : x,
-    adjoint: (dy) => {
-      const d = dy.reshape([-1, n + extra, rest]);
-      return extra ? d.slice([0, 0, 0], [d.shape[0]!, n, rest]) : d;
-    },
-  };
-}
-
 /** Keeps a host matrix [rows, cols] and its transpose as tensors. */
 function constPair(data: Float32Array, rows: number, cols: number): [tf.Tensor2D, tf.Tensor2D] {
   const t = new Float32Array(rows * cols);
@@ -110,23 +93,22 @@ function constPair(data: Float32Array, rows: number, cols: number): [tf.Tensor2D
 }
 
 /**
- * The constants of one inverse DFT of length n = n1·n2 (input index p = n2·p1 + p2 over the first
- * `p1s` coarse blocks, output r = r1 + n1·r2):
- * - first: [2·p1s, 4·n1], a length-n1 DFT over p1 (input order `inOrder`: real/imag major, or p1
- *   major) to (r1, s), s = Re, Im, Im, Re (the copies let the twiddle be one product);
+ * The constants of one complex inverse DFT of length n = n1·n2 (input index p = n2·p1 + p2, output
+ * r = r1 + n1·r2):
+ * - first: [2·n1 (re/im, p1), 4·n1 (r1, s)], a length-n1 DFT over p1 to (r1, s), s = Re, Im, Im, Re
+ *   (the copies let the twiddle be one product);
  * - twiddle: [n2, 4·n1], e^{2πi·p2·r1/n} as (cos, cos, −sin, sin) per s;
- * - second: [4·n2 (p2, s), n2·2 (r2, re/im)] (complex) or [4·n2, n2] (real part only).
+ * - second: [4·n2 (p2, s), 2·n2 (r2, re/im)].
  */
-function dftConstants(n: number, p1s: number, inOrder: 'ri-p1' | 'p1-ri', real: boolean) {
+function dftConstants(n: number) {
   const [n1, n2] = factorLength(n);
-  const first = new Float32Array(2 * p1s * 4 * n1);
-  for (let p1 = 0; p1 < p1s; p1++)
+  const first = new Float32Array(2 * n1 * 4 * n1);
+  for (let p1 = 0; p1 < n1; p1++)
     for (let r1 = 0; r1 < n1; r1++) {
       const a = (2 * Math.PI * ((p1 * r1) % n1)) / n1;
       const [c, s] = [Math.cos(a), Math.sin(a)];
       // Re t = Σ re·c − im·s; Im t = Σ re·s + im·c. Columns (r1, s): Re, Im, Im, Re.
-      const row = (ri: number) => (inOrder === 'ri-p1' ? ri * p1s + p1 : p1 * 2 + ri);
-      const put = (ri: number, slot: number, v: number) => (first[row(ri) * 4 * n1 + r1 * 4 + slot] = v);
+      const put = (ri: number, slot: number, v: number) => (first[(ri * n1 + p1) * 4 * n1 + r1 * 4 + slot] = v);
       for (const slot of [0, 3]) {
         put(0, slot, c);
         put(1, slot, -s);
@@ -143,20 +125,19 @@ function dftConstants(n: number, p1s: number, inOrder: 'ri-p1' | 'p1-ri', real: 
       twiddle.set([Math.cos(a), Math.cos(a), -Math.sin(a), Math.sin(a)], p2 * 4 * n1 + r1 * 4);
     }
   // After the twiddle, real = s0 + s2 and imag = s1 + s3.
-  const outs = real ? 1 : 2;
-  const second = new Float32Array(4 * n2 * n2 * outs);
+  const second = new Float32Array(4 * n2 * n2 * 2);
   for (let p2 = 0; p2 < n2; p2++)
     for (let r2 = 0; r2 < n2; r2++) {
       const b = (2 * Math.PI * ((p2 * r2) % n2)) / n2;
       const [c, s] = [Math.cos(b), Math.sin(b)];
       for (let slot = 0; slot < 4; slot++) {
         const isReal = slot === 0 || slot === 2;
-        const row = (p2 * 4 + slot) * n2 * outs;
-        second[row + r2 * outs] = isReal ? c : -s;
-        if (!real) second[row + r2 * outs + 1] = isReal ? s : c;
+        const row = (p2 * 4 + slot) * n2 * 2;
+        second[row + r2 * 2] = isReal ? c : -s;
+        second[row + r2 * 2 + 1] = isReal ? s : c;
       }
     }
-  return { n1, n2, first: constPair(first, 2 * p1s, 4 * n1), twiddle: tf.tensor2d(twiddle, [n2, 4 * n1]), second: constPair(second, 4 * n2, n2 * outs) };
+  return { n1, n2, first: constPair(first, 2 * n1, 4 * n1), twiddle: tf.tensor2d(twiddle, [n2, 4 * n1]), second: constPair(second, 4 * n2, n2 * 2) };
 }
 
 export interface FourierBasis {
@@ -184,10 +165,16 @@ export function fourierBasis(h: number, w: number, decay = 1): FourierBasis {
   const floor = 1 / Math.max(h, w);
   const norm = Math.sqrt(h * w) / (h * w) / 4;
   const scale = Float32Array.from(freqs, (f) => norm / Math.max(f, floor) ** decay);
-  const y = dftConstants(h, factorLength(h)[0], 'ri-p1', false);
-  const [n1x, n2x] = factorLength(w);
-  const p1x = Math.ceil(k / n2x);
-  const x = dftConstants(w, p1x, 'p1-ri', true);
+  const y = dftConstants(h);
+  // The inverse real DFT along x as one dense product: rows (q, re/im) → columns x, Re·cos − Im·sin.
+  const columns = new Float32Array(2 * k * w);
+  for (let q = 0; q < k; q++)
+    for (let c = 0; c < w; c++) {
+      const a = (2 * Math.PI * ((q * c) % w)) / w;
+      columns[2 * q * w + c] = Math.cos(a);
+      columns[(2 * q + 1) * w + c] = -Math.sin(a);
+    }
+  const x = constPair(columns, 2 * k, w);
   // The scale in the internal layout [k, n2, 2, n1], times the Hermitian weight of each column.
   const inner = new Float32Array(k * y.n2 * 2 * y.n1);
   for (let q = 0; q < k; q++) {
@@ -195,7 +182,7 @@ export function fourierBasis(h: number, w: number, decay = 1): FourierBasis {
     for (let p2 = 0; p2 < y.n2; p2++) for (let ri = 0; ri < 2; ri++) for (let p1 = 0; p1 < y.n1; p1++) inner[((q * y.n2 + p2) * 2 + ri) * y.n1 + p1] = weight * scale[(y.n2 * p1 + p2) * k + q]!;
   }
   const innerScale = tf.tensor1d(inner);
-  const tiles = [new Map<number, tf.Tensor>(), new Map<number, tf.Tensor>(), new Map<number, tf.Tensor>()];
+  const tiles = [new Map<number, tf.Tensor>(), new Map<number, tf.Tensor>()];
   const steps: LinearStep[] = [
     scaleStep(innerScale, tiles[0]!),
     // Rows: DFT over p1 to (r1, s), twiddle, then (p2, r1) → (r1, p2) and the DFT over p2 to (r2, re/im).
@@ -203,20 +190,15 @@ export function fourierBasis(h: number, w: number, decay = 1): FourierBasis {
     scaleStep(y.twiddle, tiles[1]!),
     transposeStep([y.n2, y.n1, 4], [1, 0, 2]),
     matmulStep(...y.second),
-    // [B·3, k, r1, r2, re/im] → [B·3, k, r2, r1, re/im]: rows r = n1·r2 + r1 in image order.
-    transposeStep([y.n1, y.n2, 2], [1, 0, 2]),
-    // Columns: the half spectrum padded to p1x·n2x, then rows (B·3, r, q2) by contraction (q1, re/im).
-    padStep(k, p1x * n2x - k, h * 2),
-    transposeStep([p1x, n2x, h, 2], [2, 1, 0, 3]),
-    matmulStep(...x.first),
-    scaleStep(x.twiddle, tiles[2]!),
-    transposeStep([n2x, n1x, 4], [1, 0, 2]),
-    matmulStep(...x.second),
-    // [B, 3, h, (c1, c2)] → [B, h, (c2, c1) = w, 3].
-    transposeStep([3, h, n1x, n2x], [1, 3, 2, 0]),
+    // [B·3, k, r1, r2, re/im] → [B·3, r2, r1, k, re/im]: rows y = n1·r2 + r1 in image order, (q, re/im) last.
+    transposeStep([k, y.n1, y.n2, 2], [2, 1, 0, 3]),
+    // Columns: the inverse real DFT of the half spectrum, [B·3·h, 2k] · [2k, w].
+    matmulStep(...x),
+    // [B, 3, h·w] → [B, h·w, 3].
+    transposeStep([3, h * w], [1, 0]),
   ];
   const [n1, n2] = [y.n1, y.n2];
-  const owned: tf.Tensor[] = [innerScale, ...y.first, y.twiddle, ...y.second, ...x.first, x.twiddle, ...x.second];
+  const owned: tf.Tensor[] = [innerScale, ...y.first, y.twiddle, ...y.second, ...x];
   const basis: FourierBasis = {
     h,
     w,
@@ -249,9 +231,10 @@ export function internalToImage(params: tf.Tensor, basis: FourierBasis): tf.Tens
 /**
  * Internal-layout spectra → canonical pixels [B, h, w, 3] in [-1, 1]: the transform, the colour
  * matrix per pixel (`colorT`: Mᵀ [3, 3], row vectors t·Mᵀ) and 2·sigmoid − 1 (Lucid's
- * `to_valid_rgb`), as one op. Its gradient: dy·(1 − y²)/2 (the sigmoid's, from its output y), the
- * ½ folded into the colour matrix's transpose, then the transform's adjoint. The caller owns the
- * returned function's constants (`dispose`).
+ * `to_valid_rgb`; the same as tanh(t/2), but wasm's tanh is ten times slower), as one op. Its
+ * gradient: dy·(1 − y²)/2 (the sigmoid's, from its output y), the ½ folded into the colour
+ * matrix's transpose, then the transform's adjoint. The caller owns the returned function's
+ * constants (`dispose`).
  */
 export function pixelsOf(basis: FourierBasis, colorT: number[][]): { pixels: (params: tf.Tensor) => tf.Tensor4D; dispose(): void } {
   const [m, mT] = constPair(Float32Array.from(colorT.flat()), 3, 3);
