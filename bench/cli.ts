@@ -234,7 +234,7 @@ async function main(): Promise<void> {
     else {
       const { graph, logitNode } = await loadGraph(dir);
       const targets = quick ? ['conv_pw_2_relu'] : ['conv_pw_6_relu', undefined];
-      for (const row of await lucidStepRows({ graph, logitNode, backend, model, targets, size: quick ? 64 : 224, batch: quick ? 2 : 4, rounds: quick ? 1 : 5, steps: quick ? 3 : 5 }))
+      for (const row of await lucidStepRows({ graph, logitNode, backend, model, targets, size: quick ? 64 : 224, batch: quick ? 2 : 4, rounds: quick ? 1 : 8, steps: quick ? 3 : 7 }))
         emit(row as unknown as Record<string, unknown>);
       graph.dispose();
     }

@@ -19,6 +19,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Transforms } from './method.ts';
+import { registerHostKernel, runHostKernel } from './host-kernels.ts';
 import { prng } from './seed.ts';
 
 export interface TransformSettings {
@@ -264,58 +265,27 @@ interface BilinearAttrs {
 
 const BILINEAR = 'AtlasBilinear';
 
-/** The host arrays of a backend whose tensors live in JS-visible memory: the wasm heap, or the cpu backend's arrays. */
-interface HostAccess {
-  read(backend: unknown, x: tf.TensorInfo): Float32Array;
-  /** A new output and its array (zeroed). */
-  alloc(backend: unknown, shape: number[]): { info: tf.TensorInfo; values: Float32Array };
-}
-
-/* eslint-disable @typescript-eslint/no-explicit-any -- the backends' own JS APIs (tfjs-backend-wasm, tfjs-backend-cpu) have no public types for these. */
-const HOST_ACCESS: Record<string, HostAccess> = {
-  // Views on the wasm heap: no copy in or out (and nothing for the garbage collector).
-  wasm: {
-    read: (backend, x) => (backend as any).typedArrayFromHeap(x) as Float32Array,
-    alloc: (backend, shape) => {
-      const info = (backend as any).makeOutput(shape, 'float32') as tf.TensorInfo;
-      const values = (backend as any).typedArrayFromHeap(info) as Float32Array;
-      values.fill(0);
-      return { info, values };
-    },
-  },
-  cpu: {
-    read: (backend, x) => (backend as any).data.get(x.dataId).values as Float32Array,
-    alloc: (backend, shape) => {
-      const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
-      return { info: (backend as any).makeTensorInfo(shape, 'float32', values) as tf.TensorInfo, values };
-    },
-  },
-};
-/* eslint-enable @typescript-eslint/no-explicit-any */
-
-for (const [backendName, host] of Object.entries(HOST_ACCESS))
-  if (!tf.getKernel(BILINEAR, backendName))
-    tf.registerKernel({
-      kernelName: BILINEAR,
-      backendName,
-      kernelFunc: ({ inputs, backend, attrs }) => {
-        const { direction, params, size, out, channels } = attrs as unknown as BilinearAttrs;
-        const x = inputs.x as tf.TensorInfo;
-        const batch = x.shape[0]!;
-        const shape = direction === 'forward' ? [batch, out[0], out[1], channels] : [batch, size[0], size[1], channels];
-        const { info, values } = host.alloc(backend, shape);
-        const perImage = Array.from({ length: batch }, (_, b) => params.slice(6 * b, 6 * b + 6));
-        bilinearInto(direction, host.read(backend, x), values, perImage, size, out, channels);
-        return info;
-      },
-    });
+registerHostKernel<BilinearAttrs>(
+  BILINEAR,
+  ['x'],
+  ([x], { direction, size, out, channels }) => (direction === 'forward' ? [x![0]!, out[0], out[1], channels] : [x![0]!, size[0], size[1], channels]),
+  ([x], dst, { direction, params, size, out, channels }, [shape]) =>
+    bilinearInto(
+      direction,
+      x!,
+      dst,
+      Array.from({ length: shape![0]! }, (_, b) => params.slice(6 * b, 6 * b + 6)),
+      size,
+      out,
+      channels,
+    ),
+);
 
 /** `bilinear` on a tensor: a kernel reading and writing the backend's memory in place where it can, else through a copy. */
 function bilinearOp(direction: 'forward' | 'adjoint', x: tf.Tensor, params: number[][], size: [number, number], out: [number, number], c: number): tf.Tensor4D {
-  if (tf.getKernel(BILINEAR, tf.getBackend())) {
-    const attrs: BilinearAttrs = { direction, params: params.flatMap((p) => p.slice(0, 6)), size, out, channels: c };
-    return tf.engine().runKernel(BILINEAR, { x }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
-  }
+  const attrs: BilinearAttrs = { direction, params: params.flatMap((p) => p.slice(0, 6)), size, out, channels: c };
+  const kernel = runHostKernel(BILINEAR, { x }, attrs);
+  if (kernel) return kernel as tf.Tensor4D;
   const [h, w] = direction === 'forward' ? out : size;
   return tf.tensor4d(bilinear(direction, x.dataSync() as Float32Array, params, size, out, c), [x.shape[0]!, h, w, c]);
 }
