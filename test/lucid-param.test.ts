@@ -128,6 +128,40 @@ describe('fourier parameterization', () => {
     }
   });
 
+  test("the columns' unfold kernel equals its TF.js ops (the path of WebGPU, WebGL, tfjs-node), value and gradient", () => {
+    const run = () =>
+      [
+        [16, 16],
+        [7, 5],
+      ].map(([h, w]) => {
+        const basis = fourierBasis(h!, w!);
+        const toPixels = pixelsOf(basis, colorMatrixT());
+        const inner = basis.toInternal(tf.randomNormal([2, 2, 3, h!, basis.k], 0, 3, 'float32', 21));
+        const weights = tf.randomNormal([2, h!, w!, 3], 0, 1, 'float32', 22);
+        const value = toPixels.pixels(inner).dataSync().slice();
+        const grad = tf
+          .grad((p: tf.Tensor) => tf.sum(toPixels.pixels(p).mul(weights)))(inner)
+          .dataSync()
+          .slice();
+        basis.dispose();
+        return [value, grad];
+      });
+    const kernels = ['AtlasUnfoldColumns', 'AtlasUnfoldColumnsAdjoint'].map((name) => tf.getKernel(name, 'wasm')!);
+    assert.ok(kernels.every(Boolean));
+    const withKernels = run();
+    kernels.forEach((k) => tf.unregisterKernel(k.kernelName, 'wasm'));
+    try {
+      const withOps = run();
+      withOps.forEach(([value, grad], i) => {
+        value!.forEach((v, j) => assert.ok(Math.abs(v - withKernels[i]![0]![j]!) < 1e-5));
+        const scale = Math.max(...grad!.map(Math.abs));
+        grad!.forEach((g, j) => assert.ok(Math.abs(g - withKernels[i]![1]![j]!) < 1e-5 * scale));
+      });
+    } finally {
+      kernels.forEach((k) => tf.registerKernel(k));
+    }
+  });
+
   test('the scale falls with frequency and is capped at the lowest one', () => {
     const freqs = rfft2Freqs(8, 8);
     assert.equal(freqs[0], 0);
