@@ -128,7 +128,7 @@ describe('fourier parameterization', () => {
     }
   });
 
-  test("the columns' unfold kernel equals its TF.js ops (the path of WebGPU, WebGL, tfjs-node), value and gradient", () => {
+  test("the columns' unfold kernel equals the full-width products of backends without it (WebGPU, WebGL, tfjs-node), value and gradient", () => {
     const run = () =>
       [
         [16, 16],

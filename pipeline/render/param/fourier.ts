@@ -11,7 +11,8 @@
  * Along columns (x), the inverse real DFT of the half spectrum (Hermitian weights 1 for the DC and
  * Nyquist columns, 2 otherwise, folded into the scale; their imaginary parts dropped like numpy's
  * irfft2) as two dense products over the columns x ≤ w/2, an even (Re·cos) and an odd (Im·(−sin))
- * part, unfolded to the whole row by a kernel of ours (`rowsAndColumnsStep`). Measured on wasm at
+ * part, unfolded to the whole row by a kernel of ours (`rowsAndColumnsStep`; GPU backends, where the
+ * number of ops counts more than multiply-adds, take two products over all w). Measured on wasm at
  * batch 4, 224 px, forward + gradient: 26 ms, against 31 with one dense product over all columns and
  * 34 with the columns factorized too (padding, twiddle and 5-axis transposes cost more than the
  * multiply-adds they save). It is exactly irfft2 (to float rounding); every product has a constant
@@ -142,29 +143,6 @@ registerHostKernel<UnfoldAttrs>(
   },
 );
 
-/** The unfold as TF.js ops, for backends without host kernels (WebGPU, WebGL, tfjs-node). */
-function unfoldOps(e: tf.Tensor, o: tf.Tensor, h: number, w: number): tf.Tensor {
-  const k = e.shape[1]!;
-  const mirrored = w - k;
-  const left = tf.add(e, o);
-  const right = mirrored ? tf.reverse(tf.sub(e, o).slice([0, 1], [-1, mirrored]), 1) : undefined;
-  const x = right ? tf.concat([left, right], 1) : left;
-  return x.reshape([-1, 3, h, w]).transpose([0, 2, 3, 1]);
-}
-
-function unfoldAdjointOps(dy: tf.Tensor, h: number, w: number, part: 'even' | 'odd'): tf.Tensor {
-  const k = Math.floor(w / 2) + 1;
-  const mirrored = w - k;
-  const d = dy.transpose([0, 3, 1, 2]).reshape([-1, w]);
-  const direct = d.slice([0, 0], [-1, k]);
-  if (!mirrored) return direct;
-  const back = tf.pad(tf.reverse(d.slice([0, k], [-1, mirrored]), 1), [
-    [0, 0],
-    [1, k - 1 - mirrored],
-  ]);
-  return part === 'even' ? tf.add(direct, back) : tf.sub(direct, back);
-}
-
 /**
  * The rows' last DFT and the columns' inverse real DFT, from [B·3·k·n1, 4·n2] (rows: image and
  * channel, column q, r1; columns: p2 and the four slots) to [B, h, w, 3]. The rows' DFT gives the
@@ -173,10 +151,18 @@ function unfoldAdjointOps(dy: tf.Tensor, h: number, w: number, part: 'even' | 'o
  * transform is E = Re·cos and O = Im·(−sin) over the columns x ≤ w/2 only (half the multiply-adds
  * of one product over all w: cos is even in x and sin odd, so X[x] = E[x] + O[x] and
  * X[w − x] = E[x] − O[x]), unfolded to the whole row and to [B, h, w, 3] by one pass
- * (`AtlasUnfoldColumns`; TF.js ops where that kernel does not exist).
+ * (`AtlasUnfoldColumns`). Backends without that kernel (WebGPU, WebGL, tfjs-node) take two products
+ * over all w columns and one transpose instead: fewer ops, which is what counts on a GPU.
  */
 function rowsAndColumnsStep(
-  c: { re: [tf.Tensor2D, tf.Tensor2D]; im: [tf.Tensor2D, tf.Tensor2D]; even: [tf.Tensor2D, tf.Tensor2D]; odd: [tf.Tensor2D, tf.Tensor2D] },
+  c: {
+    re: [tf.Tensor2D, tf.Tensor2D];
+    im: [tf.Tensor2D, tf.Tensor2D];
+    even: [tf.Tensor2D, tf.Tensor2D];
+    odd: [tf.Tensor2D, tf.Tensor2D];
+    cos: [tf.Tensor2D, tf.Tensor2D];
+    sin: [tf.Tensor2D, tf.Tensor2D];
+  },
   k: number,
   n1: number,
   n2: number,
@@ -189,16 +175,21 @@ function rowsAndColumnsStep(
   return {
     forward: (x) => {
       const rows = x.reshape([-1, 4 * n2]) as tf.Tensor2D;
-      const e = tf.matMul(toRows(tf.matMul(rows, c.re[0])), c.even[0]);
-      const o = tf.matMul(toRows(tf.matMul(rows, c.im[0])), c.odd[0]);
-      return runHostKernel<UnfoldAttrs>(UNFOLD, { e, o }, { h, w }) ?? unfoldOps(e, o, h, w);
+      const [re, im] = [toRows(tf.matMul(rows, c.re[0])), toRows(tf.matMul(rows, c.im[0]))];
+      if (!tf.getKernel(UNFOLD, tf.getBackend())) return tf.add(tf.matMul(re, c.cos[0]), tf.matMul(im, c.sin[0])).reshape([-1, 3, h, w]).transpose([0, 2, 3, 1]);
+      return runHostKernel<UnfoldAttrs>(UNFOLD, { e: tf.matMul(re, c.even[0]), o: tf.matMul(im, c.odd[0]) }, { h, w })!;
     },
     adjoint: (grad) => {
       const dy = grad.reshape([-1, h, w, 3]);
-      const part = (p: 'even' | 'odd') => (runHostKernel<UnfoldAttrs>(UNFOLD_ADJOINT, { dy }, { h, w, part: p }) ?? unfoldAdjointOps(dy, h, w, p)) as tf.Tensor2D;
-      const re = fromRows(tf.matMul(part('even'), c.even[1]));
-      const im = fromRows(tf.matMul(part('odd'), c.odd[1]));
-      return tf.add(tf.matMul(re, c.re[1]), tf.matMul(im, c.im[1]));
+      let de: tf.Tensor, dodd: tf.Tensor;
+      if (!tf.getKernel(UNFOLD, tf.getBackend())) {
+        const d = dy.transpose([0, 3, 1, 2]).reshape([-1, w]) as tf.Tensor2D;
+        [de, dodd] = [tf.matMul(d, c.cos[1]), tf.matMul(d, c.sin[1])];
+      } else {
+        const part = (p: 'even' | 'odd') => tf.matMul(runHostKernel<UnfoldAttrs>(UNFOLD_ADJOINT, { dy }, { h, w, part: p })! as tf.Tensor2D, p === 'even' ? c.even[1] : c.odd[1]);
+        [de, dodd] = [part('even'), part('odd')];
+      }
+      return tf.add(tf.matMul(fromRows(de), c.re[1]), tf.matMul(fromRows(dodd), c.im[1]));
     },
   };
 }
@@ -293,7 +284,16 @@ export function fourierBasis(h: number, w: number, decay = 1): FourierBasis {
       even[q * k + c] = Math.cos(a);
       odd[q * k + c] = -Math.sin(a);
     }
-  const x = { even: constPair(even, k, k), odd: constPair(odd, k, k) };
+  // Over all w columns, for backends without the unfold kernel.
+  const cos = new Float32Array(k * w);
+  const sin = new Float32Array(k * w);
+  for (let q = 0; q < k; q++)
+    for (let c = 0; c < w; c++) {
+      const a = (2 * Math.PI * ((q * c) % w)) / w;
+      cos[q * w + c] = Math.cos(a);
+      sin[q * w + c] = -Math.sin(a);
+    }
+  const x = { even: constPair(even, k, k), odd: constPair(odd, k, k), cos: constPair(cos, k, w), sin: constPair(sin, k, w) };
   // The scale in the internal layout [k, n2, 2, n1], times the Hermitian weight of each column.
   const inner = new Float32Array(k * y.n2 * 2 * y.n1);
   for (let q = 0; q < k; q++) {
@@ -309,10 +309,10 @@ export function fourierBasis(h: number, w: number, decay = 1): FourierBasis {
     scaleStep(y.twiddle, tiles[1]!),
     transposeStep([y.n2, y.n1, 4], [1, 0, 2]),
     // The DFT over p2, then the columns: [B·3, k, n1, n2, 4] → [B, h, w, 3].
-    rowsAndColumnsStep({ re: y.re, im: y.im, even: x.even, odd: x.odd }, k, y.n1, y.n2, w),
+    rowsAndColumnsStep({ re: y.re, im: y.im, ...x }, k, y.n1, y.n2, w),
   ];
   const [n1, n2] = [y.n1, y.n2];
-  const owned: tf.Tensor[] = [innerScale, ...y.first, y.twiddle, ...y.re, ...y.im, ...x.even, ...x.odd];
+  const owned: tf.Tensor[] = [innerScale, ...y.first, y.twiddle, ...y.re, ...y.im, ...x.even, ...x.odd, ...x.cos, ...x.sin];
   const basis: FourierBasis = {
     h,
     w,
