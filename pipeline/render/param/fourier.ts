@@ -103,6 +103,14 @@ interface UnfoldAttrs {
 const UNFOLD = 'AtlasUnfoldColumns';
 const UNFOLD_ADJOINT = 'AtlasUnfoldColumnsAdjoint';
 
+/** Row r of E/O [B·3·h, k] (image b, channel c, row y) with its offset r·k and its x = 0 pixel's offset in [B, h, w, 3]. */
+function forEachRow(rows: number, h: number, w: number, k: number, f: (row: number, pixel: number) => void): void {
+  for (let r = 0; r < rows; r++) {
+    const [b, c, y] = [Math.floor(r / (3 * h)), Math.floor(r / h) % 3, r % h];
+    f(r * k, (b * h + y) * w * 3 + c);
+  }
+}
+
 // E, O [B·3·h, k] → X [B, h, w, 3]: each row of E and O is one (image, channel, y).
 registerHostKernel<UnfoldAttrs>(
   UNFOLD,
@@ -110,16 +118,10 @@ registerHostKernel<UnfoldAttrs>(
   ([e], { h, w }) => [e![0]! / (3 * h), h, w, 3],
   ([e, o], out, { h, w }, [shape]) => {
     const k = shape![1]!;
-    const rows = shape![0]!;
-    for (let r = 0; r < rows; r++) {
-      const c = Math.floor(r / h) % 3;
-      const y = r % h;
-      const b = Math.floor(r / (3 * h));
-      const base = (b * h + y) * w * 3 + c;
-      const row = r * k;
-      for (let x = 0; x < k; x++) out[base + x * 3] = e![row + x]! + o![row + x]!;
-      for (let x = 1; x < w - k + 1; x++) out[base + (w - x) * 3] = e![row + x]! - o![row + x]!;
-    }
+    forEachRow(shape![0]!, h, w, k, (row, pixel) => {
+      for (let x = 0; x < k; x++) out[pixel + x * 3] = e![row + x]! + o![row + x]!;
+      for (let x = 1; x < w - k + 1; x++) out[pixel + (w - x) * 3] = e![row + x]! - o![row + x]!;
+    });
   },
 );
 // dX [B, h, w, 3] → dE or dO [B·3·h, k]: dX[x] ± dX[w − x].
@@ -129,17 +131,11 @@ registerHostKernel<UnfoldAttrs>(
   ([dy], { w }) => [dy![0]! * 3 * dy![1]!, Math.floor(w / 2) + 1],
   ([dy], out, { h, w, part }, [shape]) => {
     const k = Math.floor(w / 2) + 1;
-    const rows = shape![0]! * 3 * h;
     const sign = part === 'odd' ? -1 : 1;
-    for (let r = 0; r < rows; r++) {
-      const c = Math.floor(r / h) % 3;
-      const y = r % h;
-      const b = Math.floor(r / (3 * h));
-      const base = (b * h + y) * w * 3 + c;
-      const row = r * k;
-      for (let x = 0; x < k; x++) out[row + x] = dy![base + x * 3]!;
-      for (let x = 1; x < w - k + 1; x++) out[row + x]! += sign * dy![base + (w - x) * 3]!;
-    }
+    forEachRow(shape![0]! * 3 * h, h, w, k, (row, pixel) => {
+      for (let x = 0; x < k; x++) out[row + x] = dy![pixel + x * 3]!;
+      for (let x = 1; x < w - k + 1; x++) out[row + x]! += sign * dy![pixel + (w - x) * 3]!;
+    });
   },
 );
 
@@ -275,25 +271,15 @@ export function fourierBasis(h: number, w: number, decay = 1): FourierBasis {
   const norm = Math.sqrt(h * w) / (h * w) / 4;
   const scale = Float32Array.from(freqs, (f) => norm / Math.max(f, floor) ** decay);
   const y = dftConstants(h);
-  // The inverse real DFT along x in even and odd halves (cos of Re, −sin of Im, columns x ≤ w/2).
-  const even = new Float32Array(k * k);
-  const odd = new Float32Array(k * k);
-  for (let q = 0; q < k; q++)
-    for (let c = 0; c < k; c++) {
-      const a = (2 * Math.PI * ((q * c) % w)) / w;
-      even[q * k + c] = Math.cos(a);
-      odd[q * k + c] = -Math.sin(a);
-    }
-  // Over all w columns, for backends without the unfold kernel.
-  const cos = new Float32Array(k * w);
-  const sin = new Float32Array(k * w);
-  for (let q = 0; q < k; q++)
-    for (let c = 0; c < w; c++) {
-      const a = (2 * Math.PI * ((q * c) % w)) / w;
-      cos[q * w + c] = Math.cos(a);
-      sin[q * w + c] = -Math.sin(a);
-    }
-  const x = { even: constPair(even, k, k), odd: constPair(odd, k, k), cos: constPair(cos, k, w), sin: constPair(sin, k, w) };
+  // The inverse real DFT along x: cos of Re and −sin of Im over `cols` columns (all w, or the even
+  // and odd halves' x ≤ w/2, for backends with the unfold kernel).
+  const columns = (cols: number, f: (a: number) => number) => {
+    const m = new Float32Array(k * cols);
+    for (let q = 0; q < k; q++) for (let c = 0; c < cols; c++) m[q * cols + c] = f((2 * Math.PI * ((q * c) % w)) / w);
+    return constPair(m, k, cols);
+  };
+  const [cos, minusSin] = [Math.cos, (a: number) => -Math.sin(a)];
+  const x = { even: columns(k, cos), odd: columns(k, minusSin), cos: columns(w, cos), sin: columns(w, minusSin) };
   // The scale in the internal layout [k, n2, 2, n1], times the Hermitian weight of each column.
   const inner = new Float32Array(k * y.n2 * 2 * y.n1);
   for (let q = 0; q < k; q++) {
