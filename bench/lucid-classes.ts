@@ -5,7 +5,7 @@
  * images to <out>/<method>/<class>.png.
  *
  *   nice npx tsx bench/lucid-classes.ts --out bench-out/classes --steps 512 --classes 1,9,22,...
- *     [--model DIR] [--transfer DIR] [--size 224] [--batch 4] [--methods lecture,lucid] [--seed 0]
+ *     [--model DIR] [--transfer DIR] [--size 224] [--batch 4] [--methods lecture,lucid] [--seed 0] [--view image|window]
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -29,6 +29,8 @@ const size = Number(arg('size', '224'));
 const batchSize = Number(arg('batch', '4'));
 const methods = arg('methods', 'lecture,lucid').split(',');
 const seed = Number(arg('seed', '0'));
+/** What lucid's model sees (`render.lucid.transforms.view`). */
+const view = arg('view', 'image');
 
 await wasm();
 const main = await loadGraph(modelDir);
@@ -37,7 +39,7 @@ const pixels = { range: [-1, 1] as [number, number] };
 // The atlas defaults for classes (lecture 40 steps, step 100, L2 1e-6, clipped), one frame per run.
 const config = configSchema.parse({
   model: { id: 'bench', source: modelDir },
-  render: { lecture: { classes: { steps: 40 }, frameEvery: 40 }, lucid: { steps: lucidSteps, frameEvery: lucidSteps } },
+  render: { lecture: { classes: { steps: 40 }, frameEvery: 40 }, lucid: { steps: lucidSteps, frameEvery: lucidSteps, transforms: { view } } },
 });
 const file = path.join(out, 'classes.json');
 await fs.mkdir(out, { recursive: true });
