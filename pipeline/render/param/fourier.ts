@@ -103,12 +103,9 @@ interface UnfoldAttrs {
 const UNFOLD = 'AtlasUnfoldColumns';
 const UNFOLD_ADJOINT = 'AtlasUnfoldColumnsAdjoint';
 
-/** Row r of E/O [B·3·h, k] (image b, channel c, row y) with its offset r·k and its x = 0 pixel's offset in [B, h, w, 3]. */
-function forEachRow(rows: number, h: number, w: number, k: number, f: (row: number, pixel: number) => void): void {
-  for (let r = 0; r < rows; r++) {
-    const [b, c, y] = [Math.floor(r / (3 * h)), Math.floor(r / h) % 3, r % h];
-    f(r * k, (b * h + y) * w * 3 + c);
-  }
+/** Each row r of E/O [B·3·h, k] (image b, channel c, row y): its offset r·k and its x = 0 pixel's offset in [B, h, w, 3]. */
+function rowOffsets(rows: number, h: number, w: number, k: number): [number, number][] {
+  return Array.from({ length: rows }, (_, r) => [r * k, (Math.floor(r / (3 * h)) * h + (r % h)) * w * 3 + (Math.floor(r / h) % 3)]);
 }
 
 // E, O [B·3·h, k] → X [B, h, w, 3]: each row of E and O is one (image, channel, y).
@@ -118,10 +115,11 @@ registerHostKernel<UnfoldAttrs>(
   ([e], { h, w }) => [e![0]! / (3 * h), h, w, 3],
   ([e, o], out, { h, w }, [shape]) => {
     const k = shape![1]!;
-    forEachRow(shape![0]!, h, w, k, (row, pixel) => {
-      for (let x = 0; x < k; x++) out[pixel + x * 3] = e![row + x]! + o![row + x]!;
-      for (let x = 1; x < w - k + 1; x++) out[pixel + (w - x) * 3] = e![row + x]! - o![row + x]!;
-    });
+    const [ev, od] = [e!, o!];
+    for (const [row, pixel] of rowOffsets(shape![0]!, h, w, k)) {
+      for (let x = 0; x < k; x++) out[pixel + x * 3] = ev[row + x]! + od[row + x]!;
+      for (let x = 1; x < w - k + 1; x++) out[pixel + (w - x) * 3] = ev[row + x]! - od[row + x]!;
+    }
   },
 );
 // dX [B, h, w, 3] → dE or dO [B·3·h, k]: dX[x] ± dX[w − x].
@@ -132,10 +130,11 @@ registerHostKernel<UnfoldAttrs>(
   ([dy], out, { h, w, part }, [shape]) => {
     const k = Math.floor(w / 2) + 1;
     const sign = part === 'odd' ? -1 : 1;
-    forEachRow(shape![0]! * 3 * h, h, w, k, (row, pixel) => {
-      for (let x = 0; x < k; x++) out[row + x] = dy![pixel + x * 3]!;
-      for (let x = 1; x < w - k + 1; x++) out[row + x]! += sign * dy![pixel + (w - x) * 3]!;
-    });
+    const d = dy!;
+    for (const [row, pixel] of rowOffsets(shape![0]! * 3 * h, h, w, k)) {
+      for (let x = 0; x < k; x++) out[row + x] = d[pixel + x * 3]!;
+      for (let x = 1; x < w - k + 1; x++) out[row + x]! += sign * d[pixel + (w - x) * 3]!;
+    }
   },
 );
 
