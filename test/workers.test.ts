@@ -1,6 +1,7 @@
 /**
  * Worker processes (render.workers): two workers give the same atlas as one, byte for byte; a
- * worker killed with SIGKILL fails only its batch's units and the rerun completes them; the parent
+ * worker killed with SIGKILL fails only its batch's units and the rerun completes them (one killed
+ * while it starts is started once more); the parent
  * killed with SIGKILL takes its workers down and the rerun completes with nothing corrupt.
  */
 import assert from 'node:assert/strict';
@@ -76,6 +77,25 @@ test('a worker killed with SIGKILL fails its batch only; the rerun completes it'
   const again = await runCli(['pipeline', '--workers', '2', '--config', cfg]);
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stderr, new RegExp(`done: ${failed.length} computed, ${SCALE_UNITS - failed.length} reused, 0 failed`));
+  await assertSameAsOneWorker(dir);
+});
+
+test('a worker killed while it starts is started once more: the run completes, nothing failed', { timeout: 180_000 }, async () => {
+  const dir = path.join(tmp, 'killed-starting');
+  const run = spawnCli(['pipeline', '--workers', '2', '--config', await writeConfig(tmp, scaleConfig(dir), 'killed-starting.yaml')]);
+  assert.ok(await run.waitFor(/workers: 2 processes/), run.stderr());
+  // Forked a moment ago: loading TF.js and the model takes it well over a second.
+  let victim: number | undefined;
+  for (let i = 0; i < 200 && !victim; i++) {
+    [victim] = await workerPids(run.child.pid!);
+    if (!victim) await sleep(10);
+  }
+  assert.ok(victim, 'a worker process starts');
+  process.kill(victim, 'SIGKILL');
+  const r = await run.done;
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, new RegExp(`worker process ${victim} was killed while starting \\(signal SIGKILL\\): starting another`));
+  assert.match(r.stderr, new RegExp(`done: ${SCALE_UNITS} computed, 0 reused, 0 failed`));
   await assertSameAsOneWorker(dir);
 });
 

@@ -85,11 +85,23 @@ export function processPool(lanes: number, init: WorkerInit, log: (line: string)
       let w = workers[lane];
       if (!w || w.gone) w = workers[lane] = startWorker(init, log);
       // A worker that cannot start (bad model, backend missing) would fail every batch the same way: stop the run.
-      await w.ready;
+      // One killed by a signal while starting (the OOM killer, a stray kill) is started once more.
+      const first = w;
+      w = await first.ready.then(
+        () => first,
+        async (err: unknown) => {
+          if (!first.gone?.startsWith('signal')) throw err;
+          log(`worker process ${first.child.pid} was killed while starting (${first.gone}): starting another`);
+          const next = (workers[lane] = startWorker(init, log));
+          await next.ready;
+          return next;
+        },
+      );
+      const worker = w;
       return new Promise<BatchOutput>((resolve) => {
-        w.pending = { resolve, group, onStep };
-        if (w.gone) settle(w, failedBatch(group, `rendering failed: worker process ${w.child.pid} died (${w.gone})`));
-        else w.child.send({ type: 'batch', group } satisfies ParentMessage);
+        worker.pending = { resolve, group, onStep };
+        if (worker.gone) settle(worker, failedBatch(group, `rendering failed: worker process ${worker.child.pid} died (${worker.gone})`));
+        else worker.child.send({ type: 'batch', group } satisfies ParentMessage);
       });
     },
     async close() {
