@@ -67,7 +67,7 @@ async function leadsOf(plan: RenderPlan, ctx: RenderContext, params: tf.Tensor, 
 
 /** The new parameters where `active`, the old ones elsewhere (a finished unit keeps its image). */
 function keepFinished(next: tf.Tensor, params: tf.Tensor, active: boolean[]): tf.Tensor {
-  // As [units, rest]: WebGPU's select takes rank 4 at most, and lucid's Fourier parameters have rank 6.
+  // As [units, rest]: WebGPU has no select of rank 6, the rank of lucid's Fourier parameters.
   const flat = (t: tf.Tensor) => t.reshape([active.length, -1]);
   const kept = tf.tidy(() => tf.where(tf.tensor2d(active, [active.length, 1], 'bool'), flat(next), flat(params)).reshape(params.shape));
   next.dispose();
