@@ -103,9 +103,16 @@ interface UnfoldAttrs {
 const UNFOLD = 'AtlasUnfoldColumns';
 const UNFOLD_ADJOINT = 'AtlasUnfoldColumnsAdjoint';
 
-/** Each row r of E/O [B·3·h, k] (image b, channel c, row y): its offset r·k and its x = 0 pixel's offset in [B, h, w, 3]. */
+/** Each row r of E/O [B·3·h, k] (image b, channel c, row y): its offset r·k and its x = 0 pixel's offset in [B, h, w, 3] (kept per shape: the kernels run every step). */
+const offsetTables = new Map<string, [number, number][]>();
 function rowOffsets(rows: number, h: number, w: number, k: number): [number, number][] {
-  return Array.from({ length: rows }, (_, r) => [r * k, (Math.floor(r / (3 * h)) * h + (r % h)) * w * 3 + (Math.floor(r / h) % 3)]);
+  const key = `${rows} ${h} ${w} ${k}`;
+  let table = offsetTables.get(key);
+  if (!table) {
+    table = Array.from({ length: rows }, (_, r) => [r * k, (Math.floor(r / (3 * h)) * h + (r % h)) * w * 3 + (Math.floor(r / h) % 3)]);
+    offsetTables.set(key, table);
+  }
+  return table;
 }
 
 // E, O [B·3·h, k] → X [B, h, w, 3]: each row of E and O is one (image, channel, y).
