@@ -52,7 +52,7 @@ fi
 [ -n "$offline" ] || step "npm dependencies (optional ones included: tfjs-node-gpu, webgpu)"
 [ -d node_modules/@tensorflow/tfjs ] || [ -n "$offline" ] || npm ci --no-audit --no-fund --include=optional || true
 
-step "CUDA 11 / cuDNN 8 runtime for tfjs-node-gpu (PyPI wheels)"
+[ -n "$offline" ] || step "CUDA 11 / cuDNN 8 runtime for tfjs-node-gpu (PyPI wheels)"
 if [ -z "$offline" ] && [ ! -d .atlas-cache/gpu-venv ]; then
   python3 -m venv .atlas-cache/gpu-venv && timeout "$(left)" .atlas-cache/gpu-venv/bin/pip install -q nvidia-cuda-runtime-cu11 nvidia-cublas-cu11 nvidia-cufft-cu11 nvidia-curand-cu11 nvidia-cusolver-cu11 nvidia-cusparse-cu11 'nvidia-cudnn-cu11<9' || true
 fi

@@ -1,9 +1,9 @@
 /**
  * Issue 15: one lucid step on the active backend (wasm by default), by part, at batch 1 and 4,
- * MobileNet v1 0.75 at 224 px: the image from its Fourier coefficients (factorized inverse DFT and
- * the colour matrix, forward and gradient), the sigmoid, the transform warp (Transform kernel
- * forward; with its gradient, the adjoint), the model forward and input gradient (to a mid layer
- * and to the class logits, at the warped 236 px), Adam; then the whole step of both methods through
+ * MobileNet v1 0.75 at 224 px: the image from its Fourier coefficients (inverse DFT, colour matrix
+ * and sigmoid, forward and gradient), the transform warp (bilinear sampling and its adjoint), the
+ * model forward and input gradient (to a mid layer and to the class logits, at the 224-px window the
+ * model sees by default, `view: image`), Adam; then the whole step of both methods through
  * the render loop, interleaved (`lucid-steps.ts`). Median CPU ms (this process's user + system time)
  * over `--steps` repetitions; the whole steps also by wall time.
  *
@@ -74,8 +74,8 @@ for (const batch of [1, 4]) {
   const opt = adam({ lr: 0.05, ...ADAM_DEFAULTS });
   const parts: [string, () => Promise<void> | void][] = [
     ['fourier transform alone (fwd+grad)', () => fwdBwd((p) => internalToImage(p, basis), params)],
-    ['fourier → pixels: + colour, squash (fwd+grad)', () => fwdBwd((p) => toPixels.pixels(p), params)],
-    ['fourier → pixels: + colour, squash (fwd)', () => fwd(() => toPixels.pixels(params))],
+    ['fourier → pixels: + colour, sigmoid (fwd+grad)', () => fwdBwd((p) => toPixels.pixels(p), params)],
+    ['fourier → pixels: + colour, sigmoid (fwd)', () => fwd(() => toPixels.pixels(params))],
     ['warp: bilinear sampling and its adjoint (fwd+grad)', () => fwdBwd((x) => affineWarp(x as tf.Tensor4D, affines(1)), image)],
     ['warp: bilinear sampling (fwd)', () => fwd(() => affineWarp(image, affines(1)))],
     [`model → ${MID}, 224 px (fwd+input grad)`, () => fwdBwd((x) => graph.run(x as tf.Tensor4D, [MID])[0]!, input)],

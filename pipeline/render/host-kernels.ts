@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-/** Reads an input's values and allocates a (zeroed) float32 output in one backend's own memory. */
+/** Reads an input's values and allocates a float32 output in one backend's own memory (its contents undefined: `fill` writes every element). */
 interface HostAccess {
   read(backend: unknown, x: tf.TensorInfo): Float32Array;
   alloc(backend: unknown, shape: number[]): { info: tf.TensorInfo; values: Float32Array };
@@ -19,9 +19,7 @@ const HOST_ACCESS: Record<string, HostAccess> = {
     read: (backend, x) => (backend as any).typedArrayFromHeap(x) as Float32Array,
     alloc: (backend, shape) => {
       const info = (backend as any).makeOutput(shape, 'float32') as tf.TensorInfo;
-      const values = (backend as any).typedArrayFromHeap(info) as Float32Array;
-      values.fill(0);
-      return { info, values };
+      return { info, values: (backend as any).typedArrayFromHeap(info) as Float32Array };
     },
   },
   cpu: {
@@ -36,7 +34,8 @@ const HOST_ACCESS: Record<string, HostAccess> = {
 
 /**
  * Registers kernel `name` on the host backends: `shape` gives its output's shape from its inputs'
- * shapes and attributes, `fill` writes the (zeroed) output from the inputs' values.
+ * shapes and attributes, `fill` writes every element of the output from the inputs' values (the
+ * output is not zeroed first: a kernel that accumulates clears it itself).
  */
 export function registerHostKernel<A>(
   name: string,

@@ -178,13 +178,14 @@ export function transformParams(a: Affine, size: [number, number]): number[] {
  * `forward` x [B, h, w, c] → y [B, oh, ow, c]; `adjoint` dy [B, oh, ow, c] → dx [B, h, w, c], each
  * output pixel's gradient added to its four input corners with the same weights. Corners outside
  * the image count as 0 (grey) and get no gradient. Image b's output pixel (x, y) samples its input
- * at (a0·x + a1·y + a2, b0·x + b1·y + b2) from `params[b]` (`transformParams`). Writes `dst`, which
- * must be zero for `adjoint` (it is added to) and may hold anything for `forward`.
+ * at (a0·x + a1·y + a2, b0·x + b1·y + b2) from `params[b]` (`transformParams`). Writes every
+ * element of `dst` (the adjoint clears it, then adds to it).
  */
 export function bilinearInto(direction: 'forward' | 'adjoint', src: Float32Array, dst: Float32Array, params: number[][], size: [number, number], out: [number, number], c: number): void {
   const [h, w] = size;
   const [oh, ow] = out;
   const forward = direction === 'forward';
+  if (!forward) dst.fill(0);
   const row = w * c;
   for (let b = 0; b < params.length; b++) {
     const [a0, a1, a2, b0, b1, b2] = params[b] as [number, number, number, number, number, number];
