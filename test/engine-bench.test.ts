@@ -5,12 +5,14 @@ import path from 'node:path';
 import { it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { sharedModel } from './support/engine.ts';
+import { MODELS } from './support/fixtures.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 it('bench --json --quick prints step rows with backend, model, layer, size, batch, msPerStep, unitStepsPerSec', { skip: sharedModel('mobilenet_v1_0.25_224') ? false : 'shared models not found' }, () => {
   const text = execFileSync(process.execPath, ['--import', 'tsx', 'bench/cli.ts', '--json', '--quick', '--no-torch'], {
     cwd: root,
+    env: { ...process.env, ATLAS_MODELS: MODELS },
     encoding: 'utf8',
     timeout: 180_000,
     stdio: ['ignore', 'pipe', 'ignore'],

@@ -1,6 +1,6 @@
 /**
- * A small real atlas for site tests: writes a config in a temp folder (MobileNet v1 0.25: from
- * ATLAS_MODELS, else ../shared/models beside the checkout; 64-px images, 3 steps), runs the pipeline CLI and builds the
+ * A small real atlas for site tests: writes a config in a temp folder (MobileNet v1 0.25 from the
+ * test models, `models.ts`; 64-px images, 3 steps), runs the pipeline CLI and builds the
  * site with `astro build`, both as child processes like a user would.
  */
 import { execFile } from 'node:child_process';
@@ -12,11 +12,12 @@ import { MANIFEST_FILE, readManifest, type Manifest } from '../../pipeline/outpu
 
 const run = promisify(execFile);
 const BIN = path.join(ROOT, 'node_modules', '.bin');
-/** Local models searched first by id (ATLAS_MODELS, default ../shared/models); the config names the public URL. */
+/** The test models (`models.ts`), searched first by id; the config names the public URL. */
 export { MODELS, ROOT } from './fixtures.ts';
 import { MODELS, ROOT } from './fixtures.ts';
+import { PUBLIC_MODELS } from './models.ts';
 export const MODEL_ID = 'mobilenet_v1_0.25_224';
-const MODEL_URL = `https://storage.googleapis.com/tfjs-models/tfjs/${MODEL_ID}/model.json`;
+const MODEL_URL = PUBLIC_MODELS[MODEL_ID]!;
 export const BASE = '/atlas-test/';
 export const SITE_URL = 'https://example.org';
 
@@ -71,7 +72,7 @@ export async function tempDir(prefix = 'fa-site-'): Promise<string> {
 export async function runPipeline(dir: string, opts: AtlasOptions = {}, name = 'atlas'): Promise<string> {
   const config = path.join(dir, `${name}.yaml`);
   await fs.writeFile(config, configYaml(opts, opts.output ?? path.join(dir, 'data')));
-  const env = { ...process.env, ...(MODELS ? { ATLAS_MODELS: MODELS } : {}) };
+  const env = { ...process.env, ATLAS_MODELS: MODELS };
   await run(path.join(BIN, 'tsx'), [path.join(ROOT, 'pipeline/cli.ts'), 'pipeline', '--config', config, '--quiet'], { cwd: ROOT, env, maxBuffer: 1 << 26 });
   return config;
 }

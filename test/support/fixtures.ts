@@ -3,14 +3,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { selectBackend, type BackendChoice } from '../../pipeline/engine/backend.ts';
 import type { LeanGraph } from '../../pipeline/engine/graph.ts';
 import { loadModel } from '../../pipeline/model/load.ts';
+import { localTestModels, noModelsMessage, ROOT } from './models.ts';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-/** The folder of local models (ATLAS_MODELS), by default ../shared/models beside the checkout. */
-export const MODELS = path.resolve(process.env.ATLAS_MODELS ?? path.join(ROOT, '..', 'shared', 'models'));
+export { ROOT };
+const models = localTestModels();
+if (!models) throw new Error(noModelsMessage(ROOT, 'run this file through `npm run test:node -- <file>`, which downloads them'));
+/** The folder of test models (`models.ts`: ATLAS_MODELS, ../shared/models, or the download in .atlas-cache/). */
+export const MODELS = models.dir;
 export const PHOTOS = path.resolve(MODELS, '..', 'photos');
 export const M075 = 'mobilenet_v1_0.75_224';
 export const M025 = 'mobilenet_v1_0.25_224';
@@ -46,12 +48,13 @@ export interface CliProcess {
 
 /**
  * `pipeline/cli.ts` in a child process (node + tsx directly, so a signal reaches the pipeline
- * itself and not a wrapper), with this process's environment plus `env`.
+ * itself and not a wrapper), with this process's environment, the test models as `ATLAS_MODELS`,
+ * plus `env` (which may override it: `ATLAS_MODELS: ''` runs with the config's own source only).
  */
 export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'pipeline', 'cli.ts'), ...args], {
     cwd: ROOT,
-    env: { ...process.env, ...env },
+    env: { ...process.env, ATLAS_MODELS: MODELS, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
