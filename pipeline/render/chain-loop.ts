@@ -41,7 +41,7 @@ const told = new Set<string>();
 function chainOf(plan: RenderPlan, ctx: RenderContext): { step: OnnxStep; chain: ChainContext } | string {
   if (!(ctx.engine instanceof OnnxEngine)) return `${ctx.engine.name} runs one step per call`;
   const [h, w] = plan.size;
-  const chain: ChainContext = { plan, pixels: ctx.pixels, inputShape: [h, w, ctx.pixels.channels ?? 3] };
+  const chain: ChainContext = { plan, pixels: ctx.pixels, inputShape: [h, w, ctx.pixels.channels ?? 3], ...(ctx.inputSize ? { fixedInputSize: ctx.inputSize } : {}) };
   const step = chainStepOf(chain);
   return typeof step === 'string' ? step : { step, chain };
 }
@@ -89,7 +89,7 @@ class ChainRun {
   /** The compiled K-step model (cached by the engine across batches of the same shapes). */
   private async model(k: number): Promise<{ session: OrtSession; featureShape: number[] }> {
     const { plan, ctx } = this;
-    const key = ['chain', k, JSON.stringify(plan.chain), plan.l2, JSON.stringify(ctx.pixels), plan.size, JSON.stringify(plan.objective.read)].join('|');
+    const key = ['chain', k, JSON.stringify(plan.chain), plan.l2, JSON.stringify(ctx.pixels), plan.size, ctx.inputSize ?? '', JSON.stringify(plan.objective.read)].join('|');
     const c = await this.engine.session(key, () => {
       const compiled = compileChain(this.engine.nodes, plan.objective.read, this.step, this.chain, k);
       return { model: compiled.model, shapes: [compiled.featureShape] };

@@ -58,14 +58,21 @@ export interface StepPrefix {
 export interface ChainContext {
   plan: RenderPlan;
   pixels: PixelSpace;
-  /** The model input's Keras shape without batch [h, w, c] (after transforms). */
+  /**
+   * The model input's Keras shape without batch [h, w, c] for a prefix that keeps the image's size
+   * (the plan's); a prefix that changes it (transforms) gives its own in `OnnxStep.inputSize`.
+   */
   inputShape: [number, number, number];
+  /** The only input size the model takes, when it takes one (`RenderContext.inputSize`): transforms end there. */
+  fixedInputSize?: [number, number];
 }
 
 /** A method's step in ONNX (see the module comment). Graph methods run inside one `GraphBuilder`. */
 export interface OnnxStep {
   /** The carried tensors; `state[0]` is the loop's parameters. */
   state: StateSpec[];
+  /** The model input's [h, w] when the prefix changes the image's size (absent: `ChainContext.inputShape`'s). */
+  inputSize?: [number, number];
   /** Host: start values of `state[1..]` for a batch of `batch` units (row-major, host layout); absent: zeros. */
   initState?(batch: number): Float32Array[];
   /** Inputs that change per step; absent: none. */
