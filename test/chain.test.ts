@@ -8,6 +8,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { configSchema } from '../pipeline/config/schema.ts';
 import type { LeanGraph } from '../pipeline/engine/graph.ts';
@@ -24,7 +26,8 @@ import type { RenderContext, RenderPlan, UnitResult } from '../pipeline/render/m
 import { lectureMethod } from '../pipeline/render/methods/lecture.ts';
 import { inputWidths } from '../pipeline/render/movable.ts';
 import { toModelInput, type PixelSpace } from '../pipeline/render/pixels.ts';
-import { M025, M075, sharedGraph } from './support/fixtures.ts';
+import { runPipeline } from '../pipeline/run.ts';
+import { M025, M075, MODELS, sharedGraph, tempDir, writeConfig } from './support/fixtures.ts';
 
 let ort: OrtModule | undefined;
 let skip: string | false = false;
@@ -220,4 +223,25 @@ describe('a filter that cannot move does not step, and is flagged dead', { skip 
         assert.ok(!unitFlags('filter', live, undefined).includes('dead'));
       }
     });
+});
+
+test('an entry an older build stepped on noise (flat curve, not flagged dead) is rendered again; the live one is reused', { skip }, async () => {
+  const dir = await tempDir();
+  const file = await writeConfig(
+    dir,
+    `model: { id: ${M075}, source: ${path.join(MODELS, M075)} }\nlayers: { conv_pw_2_relu: [9, 10] }\nclasses: []\nrender: { size: 64, backend: onnx-cpu, batch: 2, workers: 1, lecture: { filters: { steps: 3 } } }\noutput: out\n`,
+  );
+  const run = () => runPipeline({ configFile: file, quiet: true, env: {} });
+  const first = await run();
+  const dead = first.manifest.units.find((u) => u.index === 10)!;
+  assert.deepEqual(dead.flags, ['dead']);
+  const manifestFile = path.join(first.outDir, 'manifest.json');
+  const manifest = JSON.parse(await fs.readFile(manifestFile, 'utf8')) as { units: { index: number; flags: string[] }[] };
+  manifest.units.find((u) => u.index === 10)!.flags = [];
+  await fs.writeFile(manifestFile, JSON.stringify(manifest));
+  const second = await run();
+  assert.deepEqual([second.computed, second.reused], [1, 1]);
+  assert.deepEqual(second.manifest.units.find((u) => u.index === 10)!.flags, ['dead']);
+  assert.equal(second.manifest.units.find((u) => u.index === 10)!.cacheKey, dead.cacheKey, 'under the same key');
+  assert.deepEqual([(await run()).computed], [0]);
 });
