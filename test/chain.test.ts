@@ -19,7 +19,7 @@ import { OnnxEngine } from '../pipeline/engine/onnx/engine.ts';
 import { loadOrt, type OrtModule } from '../pipeline/engine/onnx/runtime.ts';
 import { valueAndGradOfParams } from '../pipeline/engine/step.ts';
 import { tfjsEngine } from '../pipeline/engine/tfjs-engine.ts';
-import { renderBatchChained } from '../pipeline/render/chain-loop.ts';
+import { chainLength, MAX_STEPS_PER_CALL, renderBatchChained } from '../pipeline/render/chain-loop.ts';
 import { unitFlags } from '../pipeline/render/flags.ts';
 import { renderBatch } from '../pipeline/render/loop.ts';
 import type { RenderContext, RenderPlan, UnitResult } from '../pipeline/render/method.ts';
@@ -75,6 +75,12 @@ function differences(a: UnitResult[], b: UnitResult[]): string[] {
   });
   return out;
 }
+
+test('K: all the steps up to the maximum, else a divisor of them from the maximum down to half of it, else the maximum', () => {
+  const k = (steps: number) => chainLength({ steps } as RenderPlan);
+  assert.equal(MAX_STEPS_PER_CALL, 8);
+  assert.deepEqual([2, 8, 30, 40, 300, 512, 31].map(k), [2, 8, 6, 8, 6, 8, 8]);
+});
 
 describe('chained steps on onnx-cpu equal one step per call', { skip }, () => {
   let m75: LeanGraph;
