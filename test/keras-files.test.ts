@@ -61,8 +61,8 @@ it('each file: its format by content, input shape, class vector and logit node',
 
 it('Keras 3 files read weights by slot (layers/conv2d_1/vars/0), not by layer name (conv2d_7)', { skip }, async () => {
   await withModel('mnist_cnn/model.keras', (m) => {
-    assert.equal(m.spec.dialect, 3);
-    const conv = m.spec.layers.find((l) => l.name === 'conv2d_7')!;
+    assert.equal(m.spec!.dialect, 3);
+    const conv = m.spec!.layers.find((l) => l.name === 'conv2d_7')!;
     assert.deepEqual(
       conv.weights.map((w) => w.shape),
       [[3, 3, 32, 64], [64]],
