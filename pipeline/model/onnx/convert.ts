@@ -46,7 +46,7 @@ interface Pending {
   module: string;
   opType: string;
   fallback: string;
-  tensor: string;
+  tensor?: string;
 }
 
 function imageInput(model: ModelProto, file: string): { name: string; shape: number[] } {
@@ -122,7 +122,9 @@ export function convertOnnx(model: ModelProto, file: string): ConvertedOnnx {
         ),
       };
       nodes.set(id, node);
-      pending.push({ node, module: modulePath(origin.name ?? ''), opType, fallback: origin.name || origin.output[0] || opType, tensor: origin.output[0] ?? '' });
+      // A pad before a window, a split's selections: nodes that hold no ONNX tensor of their own.
+      const holds = !(opType === 'Pad' && origin.opType !== 'Pad') && origin.opType !== 'Split';
+      pending.push({ node, module: modulePath(origin.name), opType, fallback: origin.name || origin.output[0] || opType, ...(holds && origin.output[0] ? { tensor: origin.output[0] } : {}) });
       return id;
     },
     leanShape: (id) => nodes.get(id)!.outputShape,
@@ -227,7 +229,7 @@ function finish(inputNode: LeanNode, pending: Pending[], nodes: Map<string, Lean
     const node: LeanNode = { ...p.node, name: renamed(p.node.name), inputs: p.node.inputs.map(renamed) };
     if (p.node.foldedInto) node.foldedInto = renamed(p.node.foldedInto);
     out.push(node);
-    tensors.set(node.name, p.tensor);
+    if (p.tensor) tensors.set(node.name, p.tensor);
   }
   const outputName = renamed(output);
   if (outputName === inputNode.name) fail(file, 'the graph computes nothing from its input');
