@@ -86,13 +86,13 @@ export function decodeModel(bytes: Uint8Array, file: string): ModelProto {
     return fail(file, `cannot read it as an ONNX model (${(err as Error).message}); the file is truncated or corrupt`);
   }
   if (!model.graph) fail(file, 'the ONNX model has no graph; the file is truncated or corrupt');
+  for (const n of model.graph.node) {
+    if (!DEFAULT_DOMAINS.has(n.domain)) fail(file, `node "${n.name || n.output[0]}" (${n.opType}) is in operator domain "${n.domain}" (a custom operator, code the atlas never runs)`);
+  }
   for (const o of model.opsetImport) {
     if (!DEFAULT_DOMAINS.has(o.domain)) fail(file, `the model imports operator domain "${o.domain}" (custom operators, code the atlas never runs); only the standard ONNX operators are supported`);
   }
   if (model.functions.length > 0) fail(file, `the model defines functions (${model.functions.map((f) => f.name).join(', ')}); only the standard ONNX operators are supported`);
-  for (const n of model.graph.node) {
-    if (!DEFAULT_DOMAINS.has(n.domain)) fail(file, `node "${n.name || n.output[0]}" (${n.opType}) is in operator domain "${n.domain}" (a custom operator, code the atlas never runs)`);
-  }
   return model;
 }
 
