@@ -14,8 +14,10 @@ import onnxProto from 'onnx-proto';
 import { selectBackend } from '../pipeline/engine/backend.ts';
 import * as tf from '@tensorflow/tfjs';
 import { loadModel } from '../pipeline/model/read.ts';
+import { resolveModel } from '../pipeline/model/source.ts';
 import type { Manifest } from '../pipeline/output/manifest.ts';
 import { MODELS, runCli, tempDir, writeConfig } from './support/fixtures.ts';
+import { serveStatic } from './support/serve.ts';
 
 const { onnx } = onnxProto;
 const SQUEEZE = path.join(MODELS, 'onnx', 'squeezenet1_1', 'model.onnx');
@@ -173,4 +175,24 @@ it('refused files exit 2 naming the node and op, the domain, or the file', { ski
   );
   assert.equal(trunk.code, 2, trunk.stderr);
   assert.match(trunk.stderr, /classes: the model has no classifier/);
+});
+
+it('an ONNX URL (any extension) is downloaded once as model.onnx, told by its content', { skip }, async () => {
+  const server = await serveStatic(path.dirname(SQUEEZE), '/m/');
+  const cacheDir = await tempDir('atlas-onnx-url-');
+  let requests = 0;
+  const counting: typeof fetch = (input, init) => {
+    requests++;
+    return fetch(input, init);
+  };
+  try {
+    for (let i = 0; i < 2; i++) {
+      const found = await resolveModel({ id: 'squeeze', source: `${server.url}model.onnx?download=1`, baseDir: cacheDir, cacheDir, fetchImpl: counting });
+      assert.equal(path.basename(found.modelJson), 'model.onnx');
+      assert.ok((await fs.readFile(found.modelJson)).equals(await fs.readFile(SQUEEZE)), 'downloaded intact');
+    }
+    assert.equal(requests, 1);
+  } finally {
+    await server.close();
+  }
 });
