@@ -11,7 +11,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { before, it } from 'node:test';
 import onnxProto from 'onnx-proto';
+import sharp from 'sharp';
 import { selectBackend } from '../pipeline/engine/backend.ts';
+import { loadOrt } from '../pipeline/engine/onnx/runtime.ts';
 import * as tf from '@tensorflow/tfjs';
 import { loadModel } from '../pipeline/model/read.ts';
 import { resolveModel } from '../pipeline/model/source.ts';
@@ -194,5 +196,30 @@ it('an ONNX URL (any extension) is downloaded once as model.onnx, told by its co
     assert.equal(requests, 1);
   } finally {
     await server.close();
+  }
+});
+
+it('real ImageNet weights (MobileNet port): class images are top-1 when ONNX Runtime runs the original file on the PNGs', { skip }, async () => {
+  const work = await tempDir('atlas-onnx-classes-');
+  const config = await writeConfig(work, `model:\n  id: mobilenet-torch\n  source: ${JSON.stringify(MOBILENET)}\nclasses: [141, goldfish, espresso]\noutput: data\n`);
+  const run = await runCli(['pipeline', '--config', config, '--quiet']);
+  assert.equal(run.code, 0, run.stderr);
+  const m = JSON.parse(await fs.readFile(path.join(work, 'data', 'manifest.json'), 'utf8')) as Manifest;
+  const ort = await loadOrt();
+  const session = await ort.InferenceSession.create(await fs.readFile(MOBILENET));
+  const mean = [0.485, 0.456, 0.406];
+  const std = [0.229, 0.224, 0.225];
+  for (const u of m.units) {
+    const { data } = await sharp(path.join(work, 'data', u.files!.png))
+      .removeAlpha()
+      .resize(224, 224, { fit: 'fill' })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    const nchw = new Float32Array(3 * 224 * 224);
+    for (let i = 0; i < 224 * 224; i++) for (let c = 0; c < 3; c++) nchw[c * 224 * 224 + i] = (data[i * 3 + c]! / 255 - mean[c]!) / std[c]!;
+    const out = await session.run({ input: new ort.Tensor('float32', nchw, [1, 3, 224, 224]) });
+    const logits = Object.values(out)[0]!.data as Float32Array;
+    const top = logits.indexOf(Math.max(...logits));
+    assert.equal(top, u.index, `class ${u.index} (${u.label}): ONNX Runtime classifies its image as ${top}`);
   }
 });
