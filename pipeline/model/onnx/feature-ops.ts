@@ -1,67 +1,16 @@
 /**
- * Each ONNX op over feature maps as lean nodes (NCHW there, NHWC here). A value is a constant or a
- * feature map: a lean node plus the ONNX shape it stands for (batch 1 first), whether it is never
- * negative (zero padding before a max pool is then exact), the NCHW order of a flattened map, or a
- * channel view (channel shuffle, `chunk`: which source channel each channel is).
+ * Each ONNX op over feature maps as lean nodes (NCHW there, NHWC here): element-wise ops and
+ * activations (SiLU and hard swish from their Mul), merges, concat, pads, dense layers, pools;
+ * reshapes and channel views in `views.ts`, conv and pool windows in `windows.ts`.
  */
 import type { ActivationName, LeanOp, Weight } from '../../engine/ops.ts';
-import { broadcastOp, ints } from './fold.ts';
-import { attrFloat, attrString, type Const, type NodeProto } from './proto.ts';
+import { ints } from './fold.ts';
+import { attrFloat, attrString, type Const } from './proto.ts';
+import { axisOf, feat, materialize, type Feat, type Handler, type OpContext, type Value } from './values.ts';
+import { flatten, reshape, sliceFeat, split, transpose } from './views.ts';
 import { convOp, poolOps } from './windows.ts';
 
-export interface Feat {
-  kind: 'feat';
-  /** The lean node holding it (for a view: the source node). */
-  node: string;
-  /** Its ONNX shape, batch 1 first. */
-  shape: number[];
-  nonneg: boolean;
-  /** A flattened [1, F] map in lean (HWC) order: the NCHW index of each lean element. */
-  flatPerm?: Int32Array;
-  /** A channel view: the source channel of each channel (row-major over shape[1..rank-3]). */
-  view?: { index: Int32Array; origin: NodeProto; made?: string };
-}
-
-export type Value = { kind: 'const'; c: Const } | Feat;
-
-export interface OpContext {
-  node: NodeProto;
-  opset: number;
-  file: string;
-  refuse(message: string): never;
-  ints(name: string): number[] | undefined;
-  int(name: string, fallback: number): number;
-  /** Adds a lean node (named later by `origin`'s module); returns its id. */
-  emit(op: LeanOp, inputs: string[], opType?: string, className?: string, origin?: NodeProto): string;
-  leanShape(id: string): number[];
-  leanOp(id: string): LeanOp;
-  leanInputs(id: string): string[];
-}
-
-type Handler = (ctx: OpContext, inputs: (Value | undefined)[]) => Value | Value[];
-
-const range = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
-const isIdentity = (index: Int32Array, n: number) => index.length === n && index.every((v, i) => v === i);
-
-/** A feature map read as a tensor: a channel view becomes one channel-selection node here. */
-export function materialize(ctx: OpContext, v: Value | undefined, what = 'input'): Feat {
-  if (!v || v.kind !== 'feat') return ctx.refuse(`its ${what} is a constant where a feature map is expected`);
-  if (!v.view) return v;
-  if (v.shape.length !== 4) ctx.refuse(`reads a channel view of shape [${v.shape.join(', ')}]; only [N, C, H, W] views are supported`);
-  const source = ctx.leanShape(v.node);
-  const c = source[source.length - 1]!;
-  if (isIdentity(v.view.index, c)) return { kind: 'feat', node: v.node, shape: v.shape, nonneg: v.nonneg };
-  if (!v.view.made) {
-    const out = v.view.index.length;
-    const kernel = new Float32Array(c * out);
-    v.view.index.forEach((src, j) => (kernel[src * out + j] = 1));
-    const permutes = out === c && new Set(v.view.index).size === c;
-    v.view.made = ctx.emit({ op: 'dense', kernel: { shape: [c, out], data: kernel }, activation: 'linear' }, [v.node], permutes ? 'ChannelShuffle' : 'ChannelSlice', undefined, v.view.origin);
-  }
-  return { kind: 'feat', node: v.view.made, shape: v.shape, nonneg: v.nonneg };
-}
-
-const feat = (node: string, shape: number[], nonneg = false): Feat => ({ kind: 'feat', node, shape, nonneg });
+export { materialize, type Feat, type OpContext, type Value };
 
 function unary(op: LeanOp, nonneg: boolean): Handler {
   return (ctx, [x]) => {
@@ -153,7 +102,6 @@ function hardSigmoid(ctx: OpContext, [x]: (Value | undefined)[]): Value {
   return activation(name, true)(ctx, [x]) as Value;
 }
 
-const axisOf = (axis: number, rank: number) => (axis < 0 ? axis + rank : axis);
 /** The lean (batched NHWC) axis of an ONNX axis of a rank-4 or rank-2 map. */
 function leanAxis(ctx: OpContext, axis: number, rank: number): number {
   const a = axisOf(axis, rank);
@@ -178,126 +126,6 @@ function concat(ctx: OpContext, inputs: (Value | undefined)[]): Value {
     shape,
     parts.every((p) => p.nonneg),
   );
-}
-
-/** Flatten / Reshape to [1, F] of a map: lean HWC order, the NCHW index of each element kept. */
-function flatten(ctx: OpContext, f: Feat): Feat {
-  if (f.shape.length === 2) return f;
-  if (f.shape.length !== 4) return ctx.refuse(`flattens a feature map of shape [${f.shape.join(', ')}]`);
-  const [, c, h, w] = f.shape as [number, number, number, number];
-  const id = ctx.emit({ op: 'reshape', shape: [c * h * w] }, [f.node]);
-  const out = feat(id, [1, c * h * w], f.nonneg);
-  if (h * w > 1) out.flatPerm = Int32Array.from({ length: c * h * w }, (_, l) => (l % c) * h * w + Math.floor(l / c));
-  return out;
-}
-
-/** The reshape's target with 0 (copy) and -1 (inferred) resolved. */
-function target(shape: number[], from: number[], allowZero: boolean): number[] {
-  const dims = shape.map((d, i) => (d === 0 && !allowZero ? from[i]! : d));
-  const total = from.reduce((a, b) => a * b, 1);
-  const known = dims.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
-  return dims.map((d) => (d === -1 ? total / known : d));
-}
-
-function reshape(ctx: OpContext, [x, s]: (Value | undefined)[]): Value {
-  if (!x || x.kind !== 'feat') return ctx.refuse('reshapes a constant by a computed shape');
-  if (s?.kind !== 'const') return ctx.refuse('its shape is not a constant (it depends on values, not shapes)');
-  const to = target(ints(s.c), x.shape, ctx.int('allowzero', 0) === 1);
-  const from = x.shape;
-  const same = to.length === from.length && to.every((d, i) => d === from[i]);
-  if (same) return x;
-  if (to.length === 2 && to[0] === 1) return flatten(ctx, materialize(ctx, x));
-  // Channels regrouped, spatial axes kept: [1, C, H, W] ↔ [1, g, C/g, H, W] (channel shuffle).
-  const spatialKept = from.length >= 4 && to.length >= 4 && to[0] === 1 && to.slice(-2).every((d, i) => d === from.slice(-2)[i]);
-  if (spatialKept && !x.flatPerm) {
-    const index = x.view?.index ?? range(x.shape.slice(1, -2).reduce((a, b) => a * b, 1));
-    return { kind: 'feat', node: x.node, shape: to, nonneg: x.nonneg, view: { index, origin: ctx.node } };
-  }
-  if (from.length === 4 && from[2] === 1 && from[3] === 1 && to.length === 4 && to[2] === 1 && to[3] === 1) return x;
-  return ctx.refuse(`reshapes a feature map of shape [${from.join(', ')}] to [${to.join(', ')}], which has no NHWC equivalent here`);
-}
-
-function transpose(ctx: OpContext, [x]: (Value | undefined)[]): Value {
-  const f = x as Feat;
-  const perm = ctx.ints('perm') ?? f.shape.map((_, i) => f.shape.length - 1 - i);
-  const rank = f.shape.length;
-  if (perm.every((p, i) => p === i)) return f;
-  const keeps = perm[0] === 0 && perm[rank - 2] === rank - 2 && perm[rank - 1] === rank - 1;
-  if (!keeps || rank < 4) return ctx.refuse(`transposes a feature map of shape [${f.shape.join(', ')}] by [${perm.join(', ')}]; only permutations among channel groups (channel shuffle) are supported`);
-  const mid = f.shape.slice(1, -2);
-  const index = f.view?.index ?? range(mid.reduce((a, b) => a * b, 1));
-  const moved = broadcastOp([{ dims: mid, data: Float64Array.from(index) }], (v) => v);
-  const permuted = (() => {
-    const p = perm.slice(1, -2).map((q) => q - 1);
-    const dims = p.map((q) => mid[q]!);
-    const strides = mid.map((_, i) => mid.slice(i + 1).reduce((a, b) => a * b, 1));
-    return Int32Array.from({ length: index.length }, (_, i) => {
-      let rest = i;
-      let src = 0;
-      for (let d = dims.length - 1; d >= 0; d--) {
-        src += (rest % dims[d]!) * strides[p[d]!]!;
-        rest = Math.floor(rest / dims[d]!);
-      }
-      return moved.data[src]!;
-    });
-  })();
-  return { kind: 'feat', node: f.node, shape: perm.map((p) => f.shape[p]!), nonneg: f.nonneg, view: { index: permuted, origin: ctx.node } };
-}
-
-/** Slice of a feature map: channels (a view) or spatial crops (negative padding). */
-function sliceFeat(ctx: OpContext, inputs: (Value | undefined)[]): Value {
-  const x = inputs[0] as Feat;
-  const num = (i: number, attr: string) => (inputs[i]?.kind === 'const' ? ints((inputs[i] as { c: Const }).c) : inputs[i] ? ctx.refuse(`its ${attr} is not a constant`) : ctx.ints(attr));
-  const starts = num(1, 'starts')!;
-  const ends = num(2, 'ends')!;
-  const axes = (num(3, 'axes') ?? starts.map((_, i) => i)).map((a) => axisOf(a, x.shape.length));
-  const steps = num(4, 'steps') ?? starts.map(() => 1);
-  if (x.shape.length !== 4 || x.flatPerm) return ctx.refuse(`slices a feature map of shape [${x.shape.join(', ')}]`);
-  const bounds = axes.map((a, k) => {
-    const n = x.shape[a]!;
-    const clampTo = (v: number) => Math.min(Math.max(v < 0 ? v + n : v, 0), n);
-    return { a, b: clampTo(starts[k]!), e: clampTo(ends[k]!), s: steps[k]! };
-  });
-  if (bounds.some((b) => b.a === 0 || b.s < 1 || (b.a !== 1 && b.s !== 1))) return ctx.refuse('slices the batch, backwards, or with a spatial step; only channel slices and spatial crops are supported');
-  const chan = bounds.find((b) => b.a === 1);
-  const space = bounds.filter((b) => b.a >= 2);
-  if (chan && space.length) return ctx.refuse('slices channels and space at once');
-  if (chan) {
-    const index = x.view?.index ?? range(x.shape[1]!);
-    const picked = Int32Array.from({ length: Math.max(0, Math.ceil((chan.e - chan.b) / chan.s)) }, (_, i) => index[chan.b + i * chan.s]!);
-    const shape = [...x.shape];
-    shape[1] = picked.length;
-    return { kind: 'feat', node: x.node, shape, nonneg: x.nonneg, view: { index: picked, origin: ctx.node } };
-  }
-  const f = materialize(ctx, x);
-  const pads: [[number, number], [number, number]] = [
-    [0, 0],
-    [0, 0],
-  ];
-  const shape = [...f.shape];
-  for (const b of space) {
-    pads[b.a - 2] = [-b.b, -(f.shape[b.a]! - b.e)];
-    shape[b.a] = b.e - b.b;
-  }
-  return feat(ctx.emit({ op: 'pad', pads }, [f.node], 'Slice'), shape, f.nonneg);
-}
-
-function split(ctx: OpContext, inputs: (Value | undefined)[]): Value[] {
-  const x = inputs[0] as Feat;
-  const axis = axisOf(ctx.int('axis', 0), x.shape.length);
-  if (axis !== 1 || x.shape.length !== 4) return ctx.refuse(`splits a feature map along axis ${axis}; only channel splits are supported`);
-  const count = ctx.node.output.length;
-  const given = inputs[1]?.kind === 'const' ? ints(inputs[1].c) : ctx.ints('split');
-  const sizes = given ?? new Array<number>(count).fill(x.shape[1]! / count);
-  const index = x.view?.index ?? range(x.shape[1]!);
-  let at = 0;
-  return sizes.map((n) => {
-    const shape = [...x.shape];
-    shape[1] = n;
-    const v: Feat = { kind: 'feat', node: x.node, shape, nonneg: x.nonneg, view: { index: index.slice(at, at + n), origin: ctx.node } };
-    at += n;
-    return v;
-  });
 }
 
 function pad(ctx: OpContext, [x, p, value, axesIn]: (Value | undefined)[]): Value {
