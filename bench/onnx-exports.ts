@@ -13,8 +13,11 @@ import { compareWithOrt } from '../test/support/onnx-compare.ts';
 
 function onnxFiles(dir: string): string[] {
   return fs
-    .readdirSync(dir, { withFileTypes: true })
-    .flatMap((e) => (e.isDirectory() ? onnxFiles(path.join(dir, e.name)) : e.name.endsWith('.onnx') ? [path.join(dir, e.name)] : []))
+    .readdirSync(dir)
+    .flatMap((name) => {
+      const p = path.join(dir, name);
+      return fs.statSync(p).isDirectory() ? onnxFiles(p) : name.endsWith('.onnx') ? [p] : [];
+    })
     .sort();
 }
 
