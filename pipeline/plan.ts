@@ -37,23 +37,30 @@ export function expandFilters(selection: FilterSelection, count: number, where: 
 
 export function planLayers(layers: Record<string, FilterSelection>, nodes: GraphNode[]): PlannedLayer[] {
   const byName = new Map(nodes.map((n) => [n.name, n]));
-  return Object.entries(layers).map(([name, selection]) => {
-    const node = byName.get(name);
+  // Lucent's names of PyTorch modules (`layer3_1_conv2` for `layer3.1.conv2`), where one node answers.
+  const underscored = (n: string) => n.replace(/[.:/]/g, '_');
+  const lucent = (name: string) => {
+    const found = nodes.filter((n) => underscored(n.name) === name);
+    return found.length === 1 ? found[0] : undefined;
+  };
+  return Object.entries(layers).map(([key, selection]) => {
+    const node = byName.get(key) ?? lucent(key);
+    const name = node?.name ?? key;
     if (!node) {
       const names = nodes.filter((n) => n.outputShape.length === 3).map((n) => n.name);
       throw new AtlasError(`layers.${name}: the model has no layer "${name}"; expected one of its ${names.length} feature-map layers, closest: ${closest(name, names, 5).join(', ')}`, {
-        key: `layers.${name}`,
-        path: ['layers', name],
+        key: `layers.${key}`,
+        path: ['layers', key],
       });
     }
     if (node.outputShape.length !== 3 || node.outputShape.some((d) => d == null)) {
       throw new AtlasError(`layers.${name}: layer "${name}" has output shape [${node.outputShape.join(', ')}]; filters need a [height, width, channels] feature map`, {
-        key: `layers.${name}`,
-        path: ['layers', name],
+        key: `layers.${key}`,
+        path: ['layers', key],
       });
     }
     const filterCount = node.outputShape[2] as number;
-    return { name, className: node.className, outputShape: node.outputShape as number[], filterCount, filters: expandFilters(selection, filterCount, `layers.${name}`, ['layers', name]) };
+    return { name, className: node.className, outputShape: node.outputShape as number[], filterCount, filters: expandFilters(selection, filterCount, `layers.${key}`, ['layers', key]) };
   });
 }
 

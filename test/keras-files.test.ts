@@ -6,13 +6,18 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
+import { strFromU8, unzipSync } from 'fflate';
+import * as h5wasm from 'h5wasm';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { before, it } from 'node:test';
+import { openHdf5 } from '../pipeline/model/formats/hdf5.ts';
 import { loadModel, type LoadedModelFile } from '../pipeline/model/read.ts';
 import { decodeRgb } from '../pipeline/output/images.ts';
 import { resolvePixels } from '../pipeline/render/pixel-presets.ts';
 import { modelsDir, relErr } from './support/engine.ts';
+import { kerasZip, writeH5 } from './support/keras-writer.ts';
 
 const KERAS = path.join(modelsDir(), 'keras');
 const file = (rel: string) => path.join(KERAS, rel);
@@ -56,8 +61,8 @@ it('each file: its format by content, input shape, class vector and logit node',
 
 it('Keras 3 files read weights by slot (layers/conv2d_1/vars/0), not by layer name (conv2d_7)', { skip }, async () => {
   await withModel('mnist_cnn/model.keras', (m) => {
-    assert.equal(m.spec.dialect, 3);
-    const conv = m.spec.layers.find((l) => l.name === 'conv2d_7')!;
+    assert.equal(m.spec!.dialect, 3);
+    const conv = m.spec!.layers.find((l) => l.name === 'conv2d_7')!;
     assert.deepEqual(
       conv.weights.map((w) => w.shape),
       [[3, 3, 32, 64], [64]],
@@ -114,3 +119,51 @@ it(
     }
   },
 );
+
+it('a Windows-saved .keras (tf.keras 2.15: weight groups at the root of model.weights.h5, path joined by backslashes) loads as the original', { skip }, async () => {
+  const entries = unzipSync(fs.readFileSync(file('mnist_cnn/model.keras')));
+  const h5 = await openHdf5(entries['model.weights.h5']!, 'model.weights.h5');
+  const moved: { group: string; vars: { name: string; data: Float32Array; shape: number[] }[] }[] = [];
+  try {
+    const walk = (g: h5wasm.Group, at: string): void => {
+      for (const key of g.keys()) {
+        const child = g.get(key);
+        if (!(child instanceof h5wasm.Group)) continue;
+        if (key !== 'vars') walk(child, `${at}/${key}`);
+        else if (at.startsWith('/layers/') && child.keys().length > 0) {
+          const vars = child.keys().map((k) => {
+            const ds = child.get(k) as h5wasm.Dataset;
+            return { name: k, data: Float32Array.from(ds.value as Float32Array), shape: ds.shape as number[] };
+          });
+          moved.push({ group: at.slice(1).replace(/\//g, '\\'), vars });
+        }
+      }
+    };
+    walk(h5.file, '');
+  } finally {
+    h5.close();
+  }
+  assert.ok(moved.length >= 5 && moved.every((m) => m.group.startsWith('layers\\')), `backslash groups: ${moved.map((m) => m.group).join(', ')}`);
+  const windowsH5 = await writeH5((f) => {
+    for (const m of moved) {
+      const vars = f.create_group(m.group).create_group('vars');
+      for (const v of m.vars) vars.create_dataset({ name: v.name, data: v.data, shape: v.shape, dtype: '<f' });
+    }
+  });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-keras-windows-'));
+  const windows = path.join(dir, 'model.keras');
+  fs.writeFileSync(windows, kerasZip(JSON.parse(strFromU8(entries['config.json']!)), windowsH5));
+  const a = await loadModel(file('mnist_cnn/model.keras'));
+  const b = await loadModel(windows);
+  try {
+    const [ya, yb] = tf.tidy(() => {
+      const x = tf.randomUniform([1, 28, 28, 1], 0, 1, 'float32', 7) as tf.Tensor4D;
+      return [a.graph.run(x, [a.graph.outputName])[0]!.dataSync() as Float32Array, b.graph.run(x, [b.graph.outputName])[0]!.dataSync() as Float32Array];
+    });
+    assert.deepEqual(Array.from(yb!), Array.from(ya!));
+  } finally {
+    a.graph.dispose();
+    b.graph.dispose();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

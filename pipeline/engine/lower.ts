@@ -54,7 +54,7 @@ function checkSupported(spec: ModelSpec, file = spec.name): void {
 }
 
 /** conv filter [kh, kw, c, m] and bias folded with a per-output-channel affine (BN). */
-function foldAffine(op: Extract<LeanOp, { op: 'conv2d' }>, scale: Float32Array, shift: Float32Array): Extract<LeanOp, { op: 'conv2d' }> {
+export function foldAffine(op: Extract<LeanOp, { op: 'conv2d' }>, scale: Float32Array, shift: Float32Array): Extract<LeanOp, { op: 'conv2d' }> {
   const out = scale.length;
   const data = Float32Array.from(op.filter.data, (v, i) => v * scale[i % out]!);
   const bias: Weight = { shape: [out], data: Float32Array.from(shift, (s, o) => s + (op.bias ? op.bias.data[o]! * scale[o]! : 0)) };
@@ -80,7 +80,7 @@ function checkWeights(node: LeanNode, inShape: number[], file: string): void {
 }
 
 /** Follows reshapes back from the output to a softmax; its input is the logit node. */
-function findLogitNode(nodes: LeanNode[], output: string): string | undefined {
+export function findLogitNode(nodes: LeanNode[], output: string): string | undefined {
   const byName = new Map(nodes.map((n) => [n.name, n]));
   let node = byName.get(output);
   while (node && (node.op.op === 'reshape' || node.op.op === 'identity') && node.inputs.length === 1) node = byName.get(node.inputs[0]!);

@@ -1,18 +1,20 @@
 /**
  * One entry point from a model file to what the pipeline runs: detect the format by content (ZIP,
- * HDF5 or JSON signature, not the extension), read it into a `ModelSpec`, build the lean graph.
+ * HDF5, JSON or ONNX protobuf signature, not the extension), read it into a `ModelSpec` (Keras, TF.js)
+ * or straight into lean nodes (ONNX), build the lean graph.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { buildLeanGraph, type LeanGraph, type LeanGraphOptions } from '../engine/graph.ts';
+import { buildLeanGraph, buildLoweredGraph, type LeanGraph, type LeanGraphOptions } from '../engine/graph.ts';
 import { AtlasError } from '../errors.ts';
 import { HDF5_SIGNATURE } from './formats/hdf5.ts';
 import { readKerasH5, readKerasZip, MAX_WEIGHTS_BYTES } from './formats/keras.ts';
+import { looksLikeOnnx, readOnnx } from './formats/onnx.ts';
 import { readTfjsSpec } from './formats/tfjs.ts';
 import type { ModelSpec } from './spec.ts';
 
-export type ModelFormat = 'tfjs' | 'keras' | 'h5';
+export type ModelFormat = 'tfjs' | 'keras' | 'h5' | 'onnx';
 
 export interface LoadedModelSpec {
   spec: ModelSpec;
@@ -21,7 +23,6 @@ export interface LoadedModelSpec {
   format: ModelFormat;
 }
 
-/** Largest model file read into memory. */
 /** The largest model file read: the cap on a `.keras` file's weights, which the whole file may reach. */
 const MAX_MODEL_FILE_BYTES = MAX_WEIGHTS_BYTES;
 
@@ -33,7 +34,8 @@ export function detectFormat(head: Uint8Array): ModelFormat | undefined {
   if (head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04) return 'keras';
   if (HDF5_SIGNATURE.every((b, i) => head[i] === b)) return 'h5';
   const text = Buffer.from(head.subarray(0, 64)).toString('utf8').trimStart();
-  return text.startsWith('{') ? 'tfjs' : undefined;
+  if (text.startsWith('{')) return 'tfjs';
+  return looksLikeOnnx(head) ? 'onnx' : undefined;
 }
 
 async function readBytes(file: string): Promise<Buffer> {
@@ -58,15 +60,33 @@ export async function loadModelSpec(file: string): Promise<LoadedModelSpec> {
   const u8 = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (format === 'keras') return { spec: await readKerasZip(u8, target), weightsHash, format };
   if (format === 'h5') return { spec: await readKerasH5(u8, target), weightsHash, format };
-  return fail(target, 'not a model file: expected a Keras .keras (ZIP), a Keras .h5 (HDF5) or a TF.js model.json');
+  if (format === 'onnx') return fail(target, 'is an ONNX model, which maps to lean nodes directly (loadModel), not to a Keras spec');
+  return fail(target, 'not a model file: expected a Keras .keras (ZIP), a Keras .h5 (HDF5), an ONNX .onnx or a TF.js model.json');
 }
 
-export interface LoadedModelFile extends LoadedModelSpec {
+export interface LoadedModelFile {
   graph: LeanGraph;
+  /** The Keras-level spec (Keras and TF.js files; an ONNX file maps to lean nodes directly). */
+  spec?: ModelSpec;
+  weightsHash: string;
+  format: ModelFormat;
+}
+
+/** An ONNX file → lean graph; the weights hash covers its external data files too. */
+async function loadOnnx(file: string, bytes: Buffer, options: LeanGraphOptions): Promise<LoadedModelFile> {
+  const { lowered, externalFiles } = readOnnx(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), file);
+  const hash = createHash('sha256').update(bytes);
+  for (const f of externalFiles) hash.update(await fs.readFile(f));
+  return { graph: buildLoweredGraph(lowered, { file, ...options }), weightsHash: hash.digest('hex'), format: 'onnx' };
 }
 
 /** Model file → spec → lean graph; an unsupported layer is an AtlasError before any work. */
 export async function loadModel(file: string, options: LeanGraphOptions = {}): Promise<LoadedModelFile> {
+  const isFile = (await fs.stat(file).catch(() => undefined))?.isFile();
+  if (isFile) {
+    const bytes = await readBytes(file);
+    if (detectFormat(bytes) === 'onnx') return loadOnnx(file, bytes, options);
+  }
   const loaded = await loadModelSpec(file);
   let graph: LeanGraph;
   try {

@@ -1,6 +1,6 @@
 /**
  * Where a model's files are: resolves the config's `model.source` (a TF.js folder or model.json,
- * a Keras `.keras` or `.h5` file, or an http(s) URL of any of these) to a local model file,
+ * a Keras `.keras` or `.h5` file, an ONNX `.onnx` file, or an http(s) URL of any of these) to a local model file,
  * downloading a URL once into a cache folder (the format is told by content, see model/read.ts).
  * `ATLAS_MODELS` names a folder of local models searched first by the model's id.
  */
@@ -58,10 +58,13 @@ export async function resolveModel(options: ResolveOptions): Promise<ResolvedMod
   if (!found) {
     const where = options.modelsDir ? ` (nor ${path.join(options.modelsDir, options.id)} from ATLAS_MODELS)` : '';
     const what = (await exists(target)) ? `${path.join(target, 'model.json')} does not exist` : `${target} does not exist`;
-    throw new AtlasError(`model.source: no model at "${options.source}": ${what}${where}; expected a folder holding model.json, a model.json path, a Keras .keras or .h5 file, or an http(s) URL`, {
-      key: 'model.source',
-      path: ['model', 'source'],
-    });
+    throw new AtlasError(
+      `model.source: no model at "${options.source}": ${what}${where}; expected a folder holding model.json, a model.json path, a Keras .keras or .h5 file, an ONNX .onnx file, or an http(s) URL`,
+      {
+        key: 'model.source',
+        path: ['model', 'source'],
+      },
+    );
   }
   return { modelJson: found, origin: options.source };
 }
@@ -70,8 +73,8 @@ function safeId(id: string): string {
   return id.replace(/[^A-Za-z0-9._-]+/g, '_');
 }
 
-/** A Keras file downloaded before (single-file formats are kept under these names). */
-const KERAS_FILES = ['model.keras', 'model.h5'];
+/** A single-file model downloaded before (Keras, ONNX), kept under its format's name. */
+const SINGLE_FILES = { keras: 'model.keras', h5: 'model.h5', onnx: 'model.onnx' } as const;
 
 /**
  * Downloads a model once; later runs reuse the cache. A Keras file (ZIP or HDF5 content) is one
@@ -80,7 +83,7 @@ const KERAS_FILES = ['model.keras', 'model.h5'];
 export async function downloadModel(url: string, dir: string, fetchImpl: typeof fetch): Promise<string> {
   const modelJson = path.join(dir, 'model.json');
   if (await exists(modelJson)) return modelJson;
-  for (const name of KERAS_FILES) if (await exists(path.join(dir, name))) return path.join(dir, name);
+  for (const name of Object.values(SINGLE_FILES)) if (await exists(path.join(dir, name))) return path.join(dir, name);
   await fs.mkdir(dir, { recursive: true });
   const get = async (u: string): Promise<Buffer> => {
     let res: Response;
@@ -104,8 +107,9 @@ export async function downloadModel(url: string, dir: string, fetchImpl: typeof 
   };
   const json = await get(url);
   const format = detectFormat(json);
-  if (format === 'keras' || format === 'h5') {
-    const file = path.join(dir, format === 'keras' ? 'model.keras' : 'model.h5');
+  if (format === 'keras' || format === 'h5' || format === 'onnx') {
+    // An ONNX file with external data names files beside it, which a URL download does not bring: its load says which.
+    const file = path.join(dir, SINGLE_FILES[format]);
     await writeFileAtomic(file, json);
     return file;
   }
@@ -113,7 +117,7 @@ export async function downloadModel(url: string, dir: string, fetchImpl: typeof 
   try {
     parsed = JSON.parse(json.toString('utf8'));
   } catch {
-    throw new AtlasError(`model.source: ${url} is neither a Keras model file nor JSON; expected a .keras, .h5 or TF.js model.json`, { key: 'model.source', path: ['model', 'source'] });
+    throw new AtlasError(`model.source: ${url} is neither a Keras or ONNX model file nor JSON; expected a .keras, .h5, .onnx or TF.js model.json`, { key: 'model.source', path: ['model', 'source'] });
   }
   for (const group of parsed.weightsManifest ?? []) {
     for (const p of group.paths) {

@@ -30,13 +30,20 @@ export interface ResolvedPixels {
   note: string;
 }
 
-export function resolvePixels(config: PixelsConfig, graph: LeanGraph): ResolvedPixels {
+/** `format` 'onnx': a PyTorch export, whose default is the torch preset. */
+export function resolvePixels(config: PixelsConfig, graph: LeanGraph, format?: string): ResolvedPixels {
   const channels = graph.inputShape[2];
   const gray: Partial<PixelSpace> = channels === 1 ? { channels: 1 } : {};
   const grayNote = channels === 1 ? "; the model takes one channel, which it gets as the mean of the image's R, G and B" : '';
   if ('fromDefault' in config) {
     const scaler = leadingScaler(graph);
     if (scaler) return { space: { range: [0, 255], ...gray }, note: `pixels: [0, 255], because the model starts with ${scaler}, which scales pixels itself (set model.pixels to override)${grayNote}` };
+    if (format === 'onnx') {
+      return {
+        space: { ...PRESETS.torch, ...gray },
+        note: `pixels: [0, 1] minus the ImageNet mean, over its std (preset torch), the default for an ONNX file: PyTorch models take torchvision's normalization (set model.pixels if the model expects otherwise)${grayNote}`,
+      };
+    }
     return { space: { range: [-1, 1], ...gray }, note: `pixels: [-1, 1], the default (keras.applications "tf" mode; set model.pixels if the model expects otherwise)${grayNote}` };
   }
   const base = config.preset ? PRESETS[config.preset] : { range: config.range! };

@@ -49,9 +49,9 @@ export interface AtlasContext {
 export async function prepareAtlas(loaded: LoadedConfig, env: NodeJS.ProcessEnv): Promise<AtlasContext> {
   try {
     checkMethods(loaded);
-    const { graph, modelJson, origin, weightsHash } = await loadGraph(loaded, env);
+    const { graph, modelJson, origin, weightsHash, format } = await loadGraph(loaded, env);
     try {
-      return await planAtlas(loaded, graph, modelJson, origin, weightsHash);
+      return await planAtlas(loaded, graph, modelJson, origin, weightsHash, format);
     } catch (err) {
       graph.dispose();
       throw err;
@@ -80,18 +80,18 @@ async function loadGraph({ config, dir }: LoadedConfig, env: NodeJS.ProcessEnv) 
     modelsDir: env.ATLAS_MODELS,
     cacheDir: path.join(dir, '.atlas-cache', 'models'),
   });
-  const { graph, weightsHash } = await loadModel(resolved.modelJson);
-  return { graph, modelJson: resolved.modelJson, origin: resolved.origin, weightsHash };
+  const { graph, weightsHash, format } = await loadModel(resolved.modelJson);
+  return { graph, modelJson: resolved.modelJson, origin: resolved.origin, weightsHash, format };
 }
 
-async function planAtlas(loaded: LoadedConfig, graph: LeanGraph, modelJson: string, modelOrigin: string, weightsHash: string): Promise<AtlasContext> {
+async function planAtlas(loaded: LoadedConfig, graph: LeanGraph, modelJson: string, modelOrigin: string, weightsHash: string, format: string): Promise<AtlasContext> {
   const { config, dir } = loaded;
   const last = graph.nodes[graph.nodes.length - 1]!;
   const classCount = last.outputShape.reduce<number>((a, b) => a * (b ?? 1), 1);
   const labelsFile = config.model.labels ? path.resolve(dir, config.model.labels) : await labelsBeside(modelJson);
   const labels = labelsFile ? await loadLabels(labelsFile, classCount, config.model.labels ? 'model.labels' : 'model.source') : Array.from({ length: classCount }, (_, i) => `class ${i}`);
   const size = config.render.size ? ([config.render.size, config.render.size] as [number, number]) : ([graph.inputShape[0], graph.inputShape[1]] as [number, number]);
-  const { space, note } = resolvePixels(config.model.pixels, graph);
+  const { space, note } = resolvePixels(config.model.pixels, graph, format);
   const layers = planLayers(config.layers, graph.nodes);
   const classes = planClasses(
     config.classes,

@@ -97,21 +97,33 @@ export function keras2Reader(h5: Hdf5, name: string): WeightReader {
   });
 }
 
+/**
+ * A Keras 3 layer's `vars` group: under its slot path, or (tf.keras 2.15 on Windows) under one
+ * root group whose name joins that path with backslashes (`layers\sequential\layers\conv2d/vars`).
+ */
+function varsGroup(h5: Hdf5, slotPath: string): h5wasm.Group | undefined {
+  for (const p of [slotPath, slotPath.replace(/\//g, '\\')]) {
+    const g = h5.file.get(`${p}/vars`);
+    if (g instanceof h5wasm.Group) return g;
+  }
+  return undefined;
+}
+
 /** Keras 3: `<keras3Path>/vars/0, 1, …` in the layer's variable order. */
 export function keras3Reader(h5: Hdf5, name: string): WeightReader {
   return (layer, where) => {
     const names = variableNames(layer.className, layer.config);
     if (names.length === 0) return [];
-    const vars = h5.file.get(`${where.keras3Path}/vars`);
-    const count = vars instanceof h5wasm.Group ? vars.keys().length : 0;
-    if (count < names.length) {
+    const vars = varsGroup(h5, where.keras3Path);
+    const count = vars?.keys().length ?? 0;
+    if (!vars || count < names.length) {
       throw new AtlasError(`${name}: layer "${layer.name}" (${layer.className}) needs ${names.length} weights (${names.join(', ')}) at ${where.keras3Path}/vars, found ${count}`, {
         file: name,
         path: ['model', 'source'],
       });
     }
     return names.map((v, i) => {
-      const ds = (vars as h5wasm.Group).get(String(i));
+      const ds = vars.get(String(i));
       if (!(ds instanceof h5wasm.Dataset)) throw new AtlasError(`${name}: ${where.keras3Path}/vars/${i} is not a dataset`, { file: name, path: ['model', 'source'] });
       return checkedRead(name, layer, v, lazy(ds, name, `${where.keras3Path}/vars/${i}`));
     });
