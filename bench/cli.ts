@@ -29,6 +29,7 @@ import { MAX_STEPS_PER_CALL } from '../pipeline/render/chain-loop.ts';
 import { loadGraph, SHARED_MODELS } from './lucid-common.ts';
 import { lucidStepRows } from './lucid-steps.ts';
 import { printTables } from './tables.ts';
+import { benchMeta } from './meta.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -38,6 +39,21 @@ const option = (name: string) => {
   if (i < 0) return undefined;
   return args[i]!.includes('=') ? args[i]!.split('=')[1] : args[i + 1];
 };
+const HELP = `usage: npm run bench [-- --json] [--quick] [--backends wasm,onnx-cpu] [--no-steps] [--no-e2e] [--no-torch] [--no-notes]
+                 [--no-lucid] [--no-dataset] [--batches 1,16,64] [--workers 1,2] [--rounds 2] [--e2e-backends LIST]
+                 [--e2e-media compact,full] [--e2e-units 48] [--webgpu-software] [--torch-device cuda] [--note TEXT]
+
+Times gradient steps per backend, model, layer, size and batch; lucid against lecture steps; a small
+atlas end to end with 1 and 2 workers; the dataset pass; and PyTorch where it is importable.
+--json prints one JSON object per line, the first (kind "meta") naming the date, machine and command;
+--note TEXT adds a remark to it. Results to keep go to bench/results/ (then: npm run docs).
+
+More: docs/performance.md (what the numbers mean) and bench/README.md (how they are measured).
+`;
+if (flag('help')) {
+  process.stdout.write(HELP);
+  process.exit(0);
+}
 const json = flag('json');
 const quick = flag('quick');
 const modelsDir = SHARED_MODELS;
@@ -195,6 +211,7 @@ function torchRow(py: string, net: string, model: string, layer: string, device:
 }
 
 async function main(): Promise<void> {
+  emit({ ...benchMeta('bench', args) });
   const wanted = option('backends')?.split(',') ?? (quick ? ['wasm'] : [...BACKEND_NAMES]);
   const available: BackendName[] = [];
   for (const name of wanted as BackendName[]) {

@@ -112,7 +112,15 @@ async function byKind(dataDir: string, units: ManifestUnit[]): Promise<KindRow> 
 const kB = (b: number) => (b / 1000).toFixed(1);
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { budget: { type: 'string', default: '1GB' }, out: { type: 'string', default: path.join(ROOT, 'bench-out', 'media') } } });
+  const { values } = parseArgs({
+    options: { budget: { type: 'string', default: '1GB' }, out: { type: 'string', default: path.join(ROOT, 'bench-out', 'media') }, help: { type: 'boolean', default: false } },
+  });
+  if (values.help) {
+    process.stdout.write(
+      'usage: npm run bench:media [-- --budget 1GB] [--out bench-out/media]\n\nRenders a real 232-unit subset of the whole MobileNet v1 0.75 atlas at the tier the budget gives it and prints\nthe published bytes per unit and the projection for the whole atlas.\n\nMore: docs/media-budget.md, bench/README.md.\n',
+    );
+    return;
+  }
   const budget = parseBytes(values.budget);
   if (!budget) throw new Error(`--budget: "${values.budget}" is not a size like 1GB`);
   const plan = planMedia(WHOLE, budget);

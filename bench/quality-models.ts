@@ -6,7 +6,7 @@
  * settings but for the score, lucid's steps and the backend); then every class image is read back
  * from its published PNG, mapped to the model's input as the atlas does, and classified: top-1,
  * top-1 over 16 shifted and scaled copies (render/quality.ts), and top-1 / top-5 on another model
- * with the same class names (transfer). Prints one Markdown table (the README's) and writes
+ * with the same class names (transfer). Prints one Markdown table (as in bench/history.md) and writes
  * <out>/results.json and <out>/table.md.
  *
  * Lucid runs 64 steps (not its 512) to keep the bench short; a rerun into the same folder reuses
@@ -27,6 +27,12 @@ import { runPipeline } from '../pipeline/run.ts';
 import { SHARED_MODELS, arg } from './lucid-common.ts';
 import { writeShuffledModel } from './shuffled-model.ts';
 
+if (process.argv.includes('--help')) {
+  process.stdout.write(
+    'usage: npm run bench:quality -- [--out bench-out/quality-models] [--lucid-steps 64] [--scores logit,logprob]\n         [--lucid-scores logit,logprob] [--backend onnx-cpu] [--models DIR] [--only NAME,...]\n\nRenders up to 8 classes of every classifier in the models folder with both methods and reads them back.\n\nMore: docs/quality.md, bench/README.md.\n',
+  );
+  process.exit(0);
+}
 const out = path.resolve(arg('out', 'bench-out/quality-models'));
 const modelsDir = path.resolve(arg('models', SHARED_MODELS));
 const lucidSteps = Number(arg('lucid-steps', '64'));

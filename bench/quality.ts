@@ -127,8 +127,13 @@ async function report(target: string): Promise<void> {
 }
 
 const targets = process.argv.slice(2);
+const USAGE = 'usage: npm run quality -- <output folder | manifest.json | classes.json> [...]\n\nMore: docs/quality.md (what the numbers mean).\n';
+if (targets.includes('--help')) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
 if (!targets.length) {
-  console.error('usage: npm run quality -- <output folder | manifest.json | classes.json> [...]');
+  process.stderr.write(USAGE);
   process.exit(2);
 }
 for (const t of targets) await report(t);

@@ -1,11 +1,11 @@
 /**
- * `npx tsx bench/scale.ts [--speedup S] [--overhead F] [--merge-ms M]`: the README's scale table.
+ * `npx tsx bench/scale.ts [--speedup S] [--overhead F] [--merge-ms M]`: projected wall times of big jobs (bench/README.md).
  *
  * Measures here (wasm, MobileNet v1 0.75, 224 px, batch 1) the seconds of one gradient step up to
  * every ReLU layer, fits seconds = a + b × the shard cost model's MACs (`shard.ts` stepCost) to
  * them, and projects the wall time of three jobs on 1 core, 2 workers here, a 16-core machine,
  * 20 Actions runners and a 64-task Slurm array. What it cannot measure here is passed in
- * (defaults: the README's measurements): S, 2 workers' speed-up over one core (CPU time of the
+ * (defaults: the measurements in bench/history.md, "Scale on paper"): S, 2 workers' speed-up over one core (CPU time of the
  * process tree over wall time, `/usr/bin/time` on `--workers 2`); F, a unit's CPU seconds over its
  * steps' seconds (frames, quality numbers, encoding); M, the merge's milliseconds per unit.
  */

@@ -38,6 +38,9 @@ const USAGE = `usage: filter-atlas <pipeline|build> [--config FILE] [--site-url 
 A rerun reuses every unit whose settings did not change and whose files exist, so an interrupted
 run continues where it stopped. Ctrl-C stops after the current batch (twice: at once).
 Exit codes: 0 ok, 1 units failed, 2 bad input, 3 output folder in use by another run, 130 interrupted.
+
+More: docs/config.md (every config key), docs/troubleshooting.md (exit codes and messages),
+docs/scale.md (workers, shards, merge), docs/performance.md (backends).
 `;
 
 export const EXIT = { ok: 0, failed: 1, badInput: 2, locked: 3 } as const;

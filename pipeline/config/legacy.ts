@@ -8,7 +8,7 @@ import { AtlasError } from '../errors.ts';
 type Raw = Record<string, unknown>;
 
 /** Old path → new path, both under the config's root. */
-const MOVED_KEYS: [string[], string[]][] = [
+export const MOVED_KEYS: readonly (readonly [string[], string[]])[] = [
   [
     ['render', 'filters', 'objective'],
     ['render', 'lecture', 'filterObjective'],

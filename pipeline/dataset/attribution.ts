@@ -1,5 +1,5 @@
 /**
- * Photo attributions, read from `SOURCES.md` files (the convention the README documents): any
+ * Photo attributions, read from `SOURCES.md` files (the convention docs/dataset.md documents): any
  * Markdown table in a `SOURCES.md` of the dataset folder or its subfolders whose header has a
  * `file` column (or `image`, `photo`) names its photos; a `licence`/`license` column gives the
  * licence and an `author`, `attribution` or `credit` column the text a CC BY photo must show.

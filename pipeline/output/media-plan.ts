@@ -2,7 +2,7 @@
  * The media budget: how each unit's published files are encoded so that the whole atlas fits
  * `site.budget` (GitHub Pages publishes at most 1 GB). Pure: unit shapes and a byte budget in, the
  * richest tier whose estimate fits out. The estimates are bytes per pixel measured on real
- * MobileNet units (`bench/media.ts`; README "Media budget"), per deprocessing: the lecture's
+ * MobileNet units (`bench/media.ts`; docs/media-budget.md), per deprocessing: the lecture's
  * standardized images compress better than clipped ones (classes, lucid), whose noise does not.
  */
 

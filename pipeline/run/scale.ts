@@ -66,7 +66,7 @@ export function batchRunner(loaded: LoadedConfig, backend: BackendName, override
   progress.log(`workers: ${n} processes${setting === 'auto' ? ' (auto)' : ''}`);
   const threads = Math.max(1, Math.floor(physicalCores() / n));
   const init = { configFile: loaded.file, backend, configJson: JSON.stringify(loaded.config), env: { ...process.env, ...env }, threads };
-  // On wasm and cpu a batch is no faster per unit than one image (README, Performance), and a probe
+  // On wasm and cpu a batch is no faster per unit than one image (docs/performance.md), and a probe
   // in this process would time a machine the workers are about to fill: each worker renders one unit at a time.
   return processPool(n, init, (line) => progress.log(line), CORE_BACKENDS.includes(backend) ? 1 : undefined);
 }
