@@ -92,9 +92,9 @@ describe('lucid step parts in ONNX', { skip }, () => {
       const params = tf.tidy(() => basis.toInternal(initialSpectrum([3, 4], basis, 1)));
       const shape = [2, ...fourierParamShape(h, w)];
       assert.deepEqual(params.shape, shape);
-      const dy = random([2, h, w, 3], 5);
-      const [want, wantGrad] = reference((p) => toPixels.pixels(p), params, dy);
-      const [y, dx] = await runPart(shape, [2, h, w, 3], (b, x) => fourierPixels(b, x, { h, w, decay: 1, colorT: colorMatrixT() }), { x: [data(params), shape], dy: [data(dy), [2, h, w, 3]] });
+      const dy = random([2, 3, h, w], 5);
+      const [want, wantGrad] = reference((p) => toPixels.pixels(p).transpose([0, 3, 1, 2]), params, dy);
+      const [y, dx] = await runPart(shape, [2, 3, h, w], (b, x) => fourierPixels(b, x, { h, w, decay: 1, colorT: colorMatrixT() }), { x: [data(params), shape], dy: [data(dy), [2, 3, h, w]] });
       assertClose(y, want, 1e-5, 'pixels');
       assertClose(dx, wantGrad, 1e-5, 'VJP');
       assert.ok(Math.max(...want.map(Math.abs)) > 0.3, 'the pixels leave the sigmoid’s linear middle');
@@ -109,15 +109,16 @@ describe('lucid step parts in ONNX', { skip }, () => {
     const t: TransformSettings = { pad: 4, jitter: 4, scale: [0.8, 1.2], rotate: 30, jitter2: 2 };
     const affines = [11, 12, 13].map((s) => randomAffine(stepSeed(s, 3), [h, w], t));
     const out = affines[0]!.out;
-    const x = random([3, h, w, 3], 7);
-    const dy = random([3, ...out, 3], 8);
-    const [want, wantGrad] = reference((v) => affineWarp(v as tf.Tensor4D, affines, true), x, dy);
+    const x = random([3, 3, h, w], 7);
+    const dy = random([3, 3, ...out], 8);
+    // The graph's images are NCHW, the loop's NHWC.
+    const [want, wantGrad] = reference((v) => affineWarp(v.transpose([0, 2, 3, 1]) as tf.Tensor4D, affines, true).transpose([0, 3, 1, 2]), x, dy);
     const params = Float32Array.from(affines.flatMap((a) => transformParams(a, [h, w]).slice(0, 6)));
     const [y, dx] = await runPart(
-      [3, h, w, 3],
-      [3, ...out, 3],
+      [3, 3, h, w],
+      [3, 3, ...out],
       (b, v) => affineWarpPart(b, v, 'affine', [h, w], out),
-      { x: [data(x), [3, h, w, 3]], dy: [data(dy), [3, ...out, 3]], affine: [params, [3, 6]] },
+      { x: [data(x), [3, 3, h, w]], dy: [data(dy), [3, 3, ...out]], affine: [params, [3, 6]] },
       { affine: [3, 6] },
     );
     assertClose(y, want, 1e-5, 'warp');

@@ -1,6 +1,6 @@
 /**
  * Lucid's parameterization as ONNX ops: internal-layout spectra [B, 3, k, n2, 2, n1] → canonical
- * pixels [B, h, w, 3] in [-1, 1], the same math as the TF.js path (`param/fourier.ts` `pixelsOf`,
+ * pixels [B, 3, h, w] (NCHW) in [-1, 1], the same math as the TF.js path (`param/fourier.ts` `pixelsOf`,
  * constants from `param/dft.ts`): the scaled spectrum, the rows' four-step inverse DFT (a DFT of
  * length n1, the twiddle, a DFT of length n2 that gives the real and the imaginary parts as one
  * product), the columns' inverse real DFT as one product over both parts and all w columns, the
@@ -48,7 +48,7 @@ export function fourierParamShape(h: number, w: number): number[] {
   return [3, c.k, c.n2, 2, c.n1];
 }
 
-/** Emits spectra `params` → canonical pixels [B, h, w, 3] (NHWC) with its VJP. */
+/** Emits spectra `params` → canonical pixels [B, 3, h, w] (NCHW, as the chained graph stores images) with its VJP. */
 export function fourierPixels(b: GraphBuilder, params: string, o: FourierPixelsOptions): Part {
   const c = fourierConstants(o.h, o.w, o.decay);
   const { h, w, k, n1, n2 } = c;
@@ -59,12 +59,14 @@ export function fourierPixels(b: GraphBuilder, params: string, o: FourierPixelsO
   const second = [constantOf(b, reIm, 'dft_second'), constantOf(b, transposed(reIm), 'dft_secondT')];
   const cosSin = stacked(c.cos, c.sin); // [2·k, w]: rows (re/im, q)
   const columns = [constantOf(b, cosSin, 'dft_columns'), constantOf(b, transposed(cosSin), 'dft_columnsT')];
-  const colorM: HostMatrix = { data: Float32Array.from(o.colorT.flat()), rows: 3, cols: 3 };
-  const color = constantOf(b, colorM, 'color');
-  const halfColorT = constantOf(b, { ...transposed(colorM), data: transposed(colorM).data.map((v) => v / 2) }, 'color_halfT');
+  // Planes are columns of pixels: rgb = M·t with M = (Mᵀ)ᵀ; the VJP's ½Mᵀ·d.
+  const colorT: HostMatrix = { data: Float32Array.from(o.colorT.flat()), rows: 3, cols: 3 };
+  const color = constantOf(b, transposed(colorT), 'color');
+  const halfColorT = constantOf(b, { ...colorT, data: colorT.data.map((v) => v / 2) }, 'color_halfT');
 
   const reshape = (x: string, dims: number[]) => b.op1('Reshape', [x, b.ints(dims)]);
   const matMul = (x: string, m: string) => b.op1('MatMul', [x, m]);
+  const matMul2 = (m: string, x: string) => b.op1('MatMul', [m, x]);
   // [B·3, k, n1, 2, n2] ↔ [B·3, n2, n1, 2, k]: this permutation is its own inverse.
   const swapRowsColumns = [0, 4, 2, 3, 1];
 
@@ -76,17 +78,17 @@ export function fourierPixels(b: GraphBuilder, params: string, o: FourierPixelsO
   const rows2 = matMul(reshape(byR1, [-1, 4 * n2]), second[0]!); // [B·3·k·n1, 2·n2]: (re/im, r2)
   const perRow = b.op1('Transpose', [reshape(rows2, [-1, k, n1, 2, n2])], { perm: swapRowsColumns }); // [B·3, n2, n1, 2, k]: y = n1·r2 + r1
   const planes = matMul(reshape(perRow, [-1, 2 * k]), columns[0]!); // [B·3·h, w]
-  const image = b.op1('Transpose', [reshape(planes, [-1, 3, h, w])], { perm: [0, 2, 3, 1] }); // [B, h, w, 3]
-  const t = matMul(reshape(image, [-1, 3]), color);
+  // Colour per pixel on planes: rgb = M·t, one product [3, 3] · [B, 3, h·w] (M = (Mᵀ)ᵀ).
+  const t = matMul2(color, reshape(planes, [-1, 3, h * w]));
   const y = b.op1('Sub', [b.op1('Mul', [b.op1('Sigmoid', [t]), b.scalar(2)]), b.scalar(1)]);
-  const out = reshape(y, [-1, h, w, 3]);
+  const out = reshape(y, [-1, 3, h, w]);
 
   return {
     out,
     vjp: (dy) => {
-      const d = reshape(dy, [-1, 3]);
-      const dt = matMul(b.op1('Sub', [d, b.op1('Mul', [b.op1('Mul', [d, y]), y])]), halfColorT);
-      const dPlanes = reshape(b.op1('Transpose', [reshape(dt, [-1, h, w, 3])], { perm: [0, 3, 1, 2] }), [-1, w]);
+      const d = reshape(dy, [-1, 3, h * w]);
+      const dt = matMul2(halfColorT, b.op1('Sub', [d, b.op1('Mul', [b.op1('Mul', [d, y]), y])]));
+      const dPlanes = reshape(dt, [-1, w]);
       const dPerRow = matMul(dPlanes, columns[1]!); // [B·3·h, 2·k]
       const dRows2 = b.op1('Transpose', [reshape(dPerRow, [-1, n2, n1, 2, k])], { perm: swapRowsColumns }); // [B·3, k, n1, 2, n2]
       const dByR1 = matMul(reshape(dRows2, [-1, 2 * n2]), second[1]!); // [B·3·k·n1, 4·n2]

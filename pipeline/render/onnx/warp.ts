@@ -1,20 +1,22 @@
 /**
- * The random warp as ONNX ops: bilinear sampling of x [B, h, w, C] (NHWC) at one affine map per
+ * The random warp as ONNX ops: bilinear sampling of x [B, C, h, w] (NCHW) at one affine map per
  * image, given as a tensor [B, 6] (`transformParams`' first six numbers: output pixel (x, y) samples
  * its input at (a0·x + a1·y + a2, b0·x + b1·y + b2)), grey (0) outside the image. The same sampling
  * as the TF.js path's (`bilinear.ts`, `sampling-map.ts`), with the map a per-step input so that one
  * graph serves every step.
  *
  * The four corners of every output pixel and their weights are computed in the graph from the map
- * (floor, fractions, an inside mask). Forward: one GatherElements of the corners along the pixel
- * axis, weighted and summed. Adjoint, exact: the weighted output gradients added into the corners
- * by one ScatterElements with `reduction: add` (opset 16), duplicates summed. ONNX's GridSample is
+ * (floor, fractions, per-axis inside masks), on channel planes (NCHW: every broadcast runs along
+ * whole planes). Forward: one Gather of the corners from the batch's flat planes, weighted and summed. Adjoint,
+ * exact: the weighted output gradients added into the corners by one ScatterND with
+ * `reduction: add` (opset 16), duplicates summed (on ORT's CPU about twice as fast as
+ * ScatterElements; both are the warp's largest cost). ONNX's GridSample is
  * not used: it has no adjoint op, and the scatter needs the corners anyway.
  */
 import type { GraphBuilder } from '../../engine/onnx/builder.ts';
 import type { Part } from './part.ts';
 
-/** Emits the warp of `x` [B, h, w, c] by `affine` [B, 6] to [B, out[0], out[1], c] with its VJP. */
+/** Emits the warp of `x` [B, c, h, w] (NCHW) by `affine` [B, 6] to [B, c, out[0], out[1]] with its VJP. */
 export function affineWarpPart(b: GraphBuilder, x: string, affine: string, size: [number, number], out: [number, number], c = 3): Part {
   const [h, w] = size;
   const [oh, ow] = out;
@@ -27,41 +29,45 @@ export function affineWarpPart(b: GraphBuilder, x: string, affine: string, size:
       gy[y * ow + xx] = y;
     }
   const reshape = (t: string, dims: number[]) => b.op1('Reshape', [t, b.ints(dims)]);
+  const mul = (p: string, q: string) => b.op1('Mul', [p, q]);
+  const add = (p: string, q: string) => b.op1('Add', [p, q]);
   const col = (i: number) => b.op1('Slice', [affine, b.ints([i]), b.ints([i + 1]), b.ints([1])]); // [B, 1]
   const [a0, a1, a2, b0, b1, b2] = [0, 1, 2, 3, 4, 5].map(col) as [string, string, string, string, string, string];
   const [cx, cy] = [b.constant(gx, [1, n], 'grid_x'), b.constant(gy, [1, n], 'grid_y')];
-  const lin = (p: string, q: string, r: string) => b.op1('Add', [b.op1('Add', [b.op1('Mul', [p, cx]), b.op1('Mul', [q, cy])]), r]);
-  const sx = reshape(lin(a0, a1, a2), [-1, 1, n]);
-  const sy = reshape(lin(b0, b1, b2), [-1, 1, n]);
+  // The sampling point of every output pixel, [B, 1, n]: (a0·x + a1·y + a2, b0·x + b1·y + b2).
+  const sx = reshape(add(add(mul(a0, cx), mul(a1, cy)), a2), [-1, 1, n]);
+  const sy = reshape(add(add(mul(b0, cx), mul(b1, cy)), b2), [-1, 1, n]);
   const [x0, y0] = [b.op1('Floor', [sx]), b.op1('Floor', [sy])];
   const [fx, fy] = [b.op1('Sub', [sx, x0]), b.op1('Sub', [sy, y0])];
-  // Corners k = 0..3: (y0, x0), (y0, x0 + 1), (y0 + 1, x0), (y0 + 1, x0 + 1), along axis 1.
-  const corner = (v: number[]) => b.constant(Float32Array.from(v), [1, 4, 1], 'corner');
-  const [dy, dx] = [corner([0, 0, 1, 1]), corner([0, 1, 0, 1])];
-  const [oneMinusDy, oneMinusDx] = [corner([1, 1, 0, 0]), corner([1, 0, 1, 0])];
-  const [signY, signX] = [corner([-1, -1, 1, 1]), corner([-1, 1, -1, 1])];
-  const ys = b.op1('Add', [y0, dy]); // [B, 4, n]
-  const xs = b.op1('Add', [x0, dx]);
-  const within = (v: string, max: number) => b.op1('And', [b.op1('GreaterOrEqual', [v, b.scalar(0)]), b.op1('LessOrEqual', [v, b.scalar(max)])]);
-  const inside = b.op1('Cast', [b.op1('And', [within(ys, h - 1), within(xs, w - 1)])], { to: 1 });
-  const wy = b.op1('Add', [oneMinusDy, b.op1('Mul', [signY, fy])]);
-  const wx = b.op1('Add', [oneMinusDx, b.op1('Mul', [signX, fx])]);
-  const weight = reshape(b.op1('Mul', [b.op1('Mul', [wy, wx]), inside]), [-1, 4, n, 1]);
+  const [x1, y1] = [add(x0, b.scalar(1)), add(y0, b.scalar(1))];
+  // Per axis, each corner's weight (0 outside the image) and its clamped coordinate.
+  const inside = (v: string, max: number) => b.op1('Cast', [b.op1('And', [b.op1('GreaterOrEqual', [v, b.scalar(0)]), b.op1('LessOrEqual', [v, b.scalar(max)])])], { to: 1 });
+  const oneMinus = (f: string) => b.op1('Sub', [b.scalar(1), f]);
+  const [wy0, wy1] = [mul(oneMinus(fy), inside(y0, h - 1)), mul(fy, inside(y1, h - 1))];
+  const [wx0, wx1] = [mul(oneMinus(fx), inside(x0, w - 1)), mul(fx, inside(x1, w - 1))];
   const clip = (v: string, max: number) => b.op1('Clip', [v, b.scalar(0), b.scalar(max)]);
-  const flatIndex = b.op1('Add', [b.op1('Mul', [clip(ys, h - 1), b.scalar(w)]), clip(xs, w - 1)]);
-  // Pixel indices (exact in float32 below 2^24) repeated over the channels: [B, 4·n, c].
-  const index = b.op1('Expand', [reshape(b.op1('Cast', [flatIndex], { to: 7 }), [-1, 4 * n, 1]), b.ints([1, 1, c])]);
+  const [ry0, ry1] = [mul(clip(y0, h - 1), b.scalar(w)), mul(clip(y1, h - 1), b.scalar(w))];
+  const [cx0, cx1] = [clip(x0, w - 1), clip(x1, w - 1)];
+  // Corners k = 0..3: (y0, x0), (y0, x0 + 1), (y0 + 1, x0), (y0 + 1, x0 + 1), along axis 2: [B, 1, 4·n].
+  const weight = reshape(b.op1('Concat', [mul(wy0, wx0), mul(wy0, wx1), mul(wy1, wx0), mul(wy1, wx1)], { axis: 1 }), [-1, 1, 4, n]);
+  const cornerIndex = reshape(b.op1('Concat', [add(ry0, cx0), add(ry0, cx1), add(ry1, cx0), add(ry1, cx1)], { axis: 1 }), [-1, 1, 4, n]);
+  // Each (image, channel) plane's offset in the flat batch, [B, c, 1, 1]: (b·c + channel)·h·w.
+  const planeCount = b.op1('Cast', [b.op1('Mul', [b.op1('Gather', [b.op1('Shape', [affine]), b.ints([0])], { axis: 0 }), b.ints([c])])], { to: 1 });
+  const planeIndex = b.op1('Range', [b.scalar(0), b.op1('Squeeze', [planeCount, b.ints([0])]), b.scalar(1)]);
+  const planeOffset = reshape(mul(planeIndex, b.scalar(h * w)), [-1, c, 1, 1]);
+  // Flat indices into the batch's planes (exact in float32 below 2^24), [B, c, 4, n].
+  const index = b.op1('Cast', [add(cornerIndex, planeOffset)], { to: 7 });
+  const flat = reshape(x, [-1]);
 
-  const gathered = b.op1('GatherElements', [reshape(x, [-1, h * w, c]), index], { axis: 1 });
-  const weighted = b.op1('Mul', [reshape(gathered, [-1, 4, n, c]), weight]);
-  const y = reshape(b.op1('ReduceSum', [weighted, b.ints([1])], { keepdims: 0 }), [-1, oh, ow, c]);
+  const gathered = b.op1('Gather', [flat, index], { axis: 0 });
+  const y = reshape(b.op1('ReduceSum', [mul(gathered, weight), b.ints([2])], { keepdims: 0 }), [-1, c, oh, ow]);
   return {
     out: y,
     vjp: (dOut) => {
-      const spread = reshape(b.op1('Mul', [reshape(dOut, [-1, 1, n, c]), weight]), [-1, 4 * n, c]);
-      const zeros = b.op1('ConstantOfShape', [b.op1('Shape', [reshape(x, [-1, h * w, c])])]);
-      const dx = b.op1('ScatterElements', [zeros, index, spread], { axis: 1, reduction: 'add' });
-      return reshape(dx, [-1, h, w, c]);
+      const spread = reshape(mul(reshape(dOut, [-1, c, 1, n]), weight), [-1]);
+      const zeros = b.op1('ConstantOfShape', [b.op1('Shape', [flat])]);
+      const dx = b.op1('ScatterND', [zeros, b.op1('Unsqueeze', [reshape(index, [-1]), b.ints([1])]), spread], { reduction: 'add' });
+      return reshape(dx, [-1, c, h, w]);
     },
   };
 }
