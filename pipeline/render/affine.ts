@@ -66,7 +66,6 @@ export function copyAffine(size: [number, number], shift: [number, number], scal
   return { out: size, scale, angle: 0, shift1: [0, 0], shift2: shift };
 }
 
-
 /**
  * The `tf.image.transform` parameters [a0, a1, a2, b0, b1, b2, 0, 0] of an affine: output pixel
  * (x, y) samples its input at (a0·x + a1·y + a2, b0·x + b1·y + b2) — the same point as `samplingMap`.
@@ -80,4 +79,3 @@ export function transformParams(a: Affine, size: [number, number]): number[] {
   const tx = (ow - 1) / 2 + a.shift2[1];
   return [cos, sin, (w - 1) / 2 - a.shift1[1] - sin * ty - cos * tx, -sin, cos, (h - 1) / 2 - a.shift1[0] - cos * ty + sin * tx, 0, 0];
 }
-

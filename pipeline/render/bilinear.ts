@@ -124,4 +124,3 @@ export function bilinearOp(direction: 'forward' | 'adjoint', x: tf.Tensor, param
   const [h, w] = direction === 'forward' ? out : size;
   return tf.tensor4d(bilinear(direction, x.dataSync() as Float32Array, params, size, out, c), [x.shape[0]!, h, w, c]);
 }
-

@@ -41,9 +41,12 @@ const told = new Set<string>();
 function chainOf(plan: RenderPlan, ctx: RenderContext): { step: OnnxStep; chain: ChainContext } | string {
   if (!(ctx.engine instanceof OnnxEngine)) return `${ctx.engine.name} runs one step per call`;
   const [h, w] = plan.size;
-  const chain: ChainContext = { plan, pixels: ctx.pixels, inputShape: [h, w, ctx.pixels.channels ?? 3] };
+  const channels = ctx.pixels.channels ?? 3;
+  const chain: ChainContext = { plan, pixels: ctx.pixels, inputShape: [h, w, channels], ...(ctx.inputSize ? { fixedSize: ctx.inputSize } : {}) };
   const step = chainStepOf(chain);
-  return typeof step === 'string' ? step : { step, chain };
+  if (typeof step === 'string') return step;
+  if (step.inputSize) chain.inputShape = [...step.inputSize, channels];
+  return { step, chain };
 }
 
 /** Renders a batch in calls of K steps where it can, else with `renderBatch`; the same results either way. */

@@ -84,4 +84,3 @@ export function warp(x: tf.Tensor4D, map: SamplingMap, out: [number, number]): t
     return op(x) as tf.Tensor4D;
   });
 }
-

@@ -16,8 +16,9 @@
  * of the last image, class leads) with the method's own TF.js parts. Model inputs and their
  * gradients are in stored layout (NCHW images, Keras shape `ChainContext.inputShape`).
  *
- * Implementations: `chain-lecture.ts` (pixels, normalized ascent, clip), and the lucid method's
- * (Fourier spectrum and Adam moments as state, each step's transform parameters as step inputs).
+ * Implementations: `chain-lecture.ts` (pixels, normalized ascent, clip), and `chain-lucid.ts`
+ * (Fourier spectrum and Adam moments as state, each step's transform and Adam's bias corrections as
+ * step inputs).
  * They are found by the method id that `RenderPlan.chain` names (`chain-methods.ts`).
  */
 import type { PixelSpace } from '../../render/pixels.ts';
@@ -58,12 +59,16 @@ export interface StepPrefix {
 export interface ChainContext {
   plan: RenderPlan;
   pixels: PixelSpace;
-  /** The model input's Keras shape without batch [h, w, c] (after transforms). */
+  /** The model input's Keras shape without batch [h, w, c] (after transforms: `OnnxStep.inputSize` where the step gives one). */
   inputShape: [number, number, number];
+  /** The only input size the model takes (`RenderContext.inputSize`), when it takes one: transforms end at it. */
+  fixedSize?: [number, number];
 }
 
 /** A method's step in ONNX (see the module comment). Graph methods run inside one `GraphBuilder`. */
 export interface OnnxStep {
+  /** The model input's [h, w] the prefix emits, when it is not the plan's size (transforms that pad or crop). */
+  inputSize?: [number, number];
   /** The carried tensors; `state[0]` is the loop's parameters. */
   state: StateSpec[];
   /** Host: start values of `state[1..]` for a batch of `batch` units (row-major, host layout); absent: zeros. */

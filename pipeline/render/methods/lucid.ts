@@ -100,5 +100,6 @@ export const lucidMethod: Method<LucidUnitSettings> = {
     l2: 0,
     deprocess: { mode: 'clip', crop: 0 },
     continuation: continuationOf(s),
+    chain: { method: 'lucid', options: { decay: s.decay, adam: { lr: s.lr, ...ADAM_DEFAULTS }, transforms: s.transforms } },
   }),
 };

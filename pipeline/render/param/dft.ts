@@ -82,7 +82,14 @@ function dftConstants(n: number) {
         im[(p2 * 4 + slot) * n2 + r2] = isReal ? s : c;
       }
     }
-  return { n1, n2, first: { data: first, rows: 2 * n1, cols: 4 * n1 }, twiddle: { data: twiddle, rows: n2, cols: 4 * n1 }, re: { data: re, rows: 4 * n2, cols: n2 }, im: { data: im, rows: 4 * n2, cols: n2 } };
+  return {
+    n1,
+    n2,
+    first: { data: first, rows: 2 * n1, cols: 4 * n1 },
+    twiddle: { data: twiddle, rows: n2, cols: 4 * n1 },
+    re: { data: re, rows: 4 * n2, cols: n2 },
+    im: { data: im, rows: 4 * n2, cols: n2 },
+  };
 }
 
 /** Every constant of the transform of an h×w image (`fourierBasis`'s, as host arrays). */

@@ -51,7 +51,6 @@ export function transposeStep(shape: number[], perm: number[]): LinearStep {
   };
 }
 
-
 /** Keeps a host matrix and its transpose as tensors. */
 export function constPair(m: HostMatrix): [tf.Tensor2D, tf.Tensor2D] {
   const t = transposed(m);
