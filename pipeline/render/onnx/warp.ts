@@ -16,6 +16,23 @@
 import type { GraphBuilder } from '../../engine/onnx/builder.ts';
 import type { Part } from './part.ts';
 
+/** Each (image, channel) plane's offset in the batch's flat planes, int64 [B, c, 1, 1]; emitted once per graph (every step's batch is the same). */
+const offsets = new WeakMap<GraphBuilder, Map<string, string>>();
+function planeOffsets(b: GraphBuilder, affine: string, c: number, plane: number): string {
+  let perGraph = offsets.get(b);
+  if (!perGraph) offsets.set(b, (perGraph = new Map()));
+  const key = `${c}|${plane}`;
+  let name = perGraph.get(key);
+  if (!name) {
+    const planes = b.op1('Mul', [b.op1('Gather', [b.op1('Shape', [affine]), b.ints([0])], { axis: 0 }), b.ints([c])]);
+    const scalar = (t: string) => b.op1('Squeeze', [t, b.ints([0])]);
+    const index = b.op1('Range', [scalar(b.ints([0])), scalar(planes), scalar(b.ints([1]))]);
+    name = b.op1('Reshape', [b.op1('Mul', [index, b.ints([plane])]), b.ints([-1, c, 1, 1])]);
+    perGraph.set(key, name);
+  }
+  return name;
+}
+
 /** Emits the warp of `x` [B, c, h, w] (NCHW) by `affine` [B, 6] to [B, c, out[0], out[1]] with its VJP. */
 export function affineWarpPart(b: GraphBuilder, x: string, affine: string, size: [number, number], out: [number, number], c = 3): Part {
   const [h, w] = size;
@@ -45,18 +62,15 @@ export function affineWarpPart(b: GraphBuilder, x: string, affine: string, size:
   const oneMinus = (f: string) => b.op1('Sub', [b.scalar(1), f]);
   const [wy0, wy1] = [mul(oneMinus(fy), inside(y0, h - 1)), mul(fy, inside(y1, h - 1))];
   const [wx0, wx1] = [mul(oneMinus(fx), inside(x0, w - 1)), mul(fx, inside(x1, w - 1))];
-  const clip = (v: string, max: number) => b.op1('Clip', [v, b.scalar(0), b.scalar(max)]);
-  const [ry0, ry1] = [mul(clip(y0, h - 1), b.scalar(w)), mul(clip(y1, h - 1), b.scalar(w))];
+  // Clamped corner coordinates as int64 on [B, 1, n]: the index arithmetic below stays integer (no cast of the [B, c, 4, n] indices).
+  const clip = (v: string, max: number) => b.op1('Cast', [b.op1('Clip', [v, b.scalar(0), b.scalar(max)])], { to: 7 });
+  const [ry0, ry1] = [mul(clip(y0, h - 1), b.ints([w])), mul(clip(y1, h - 1), b.ints([w]))];
   const [cx0, cx1] = [clip(x0, w - 1), clip(x1, w - 1)];
-  // Corners k = 0..3: (y0, x0), (y0, x0 + 1), (y0 + 1, x0), (y0 + 1, x0 + 1), along axis 2: [B, 1, 4·n].
+  // Corners k = 0..3: (y0, x0), (y0, x0 + 1), (y0 + 1, x0), (y0 + 1, x0 + 1), along axis 2: [B, 1, 4, n].
   const weight = reshape(b.op1('Concat', [mul(wy0, wx0), mul(wy0, wx1), mul(wy1, wx0), mul(wy1, wx1)], { axis: 1 }), [-1, 1, 4, n]);
   const cornerIndex = reshape(b.op1('Concat', [add(ry0, cx0), add(ry0, cx1), add(ry1, cx0), add(ry1, cx1)], { axis: 1 }), [-1, 1, 4, n]);
-  // Each (image, channel) plane's offset in the flat batch, [B, c, 1, 1]: (b·c + channel)·h·w.
-  const planeCount = b.op1('Cast', [b.op1('Mul', [b.op1('Gather', [b.op1('Shape', [affine]), b.ints([0])], { axis: 0 }), b.ints([c])])], { to: 1 });
-  const planeIndex = b.op1('Range', [b.scalar(0), b.op1('Squeeze', [planeCount, b.ints([0])]), b.scalar(1)]);
-  const planeOffset = reshape(mul(planeIndex, b.scalar(h * w)), [-1, c, 1, 1]);
-  // Flat indices into the batch's planes (exact in float32 below 2^24), [B, c, 4, n].
-  const index = b.op1('Cast', [add(cornerIndex, planeOffset)], { to: 7 });
+  // Flat indices into the batch's planes, [B, c, 4, n]: each (image, channel) plane starts at (b·c + channel)·h·w.
+  const index = add(cornerIndex, planeOffsets(b, affine, c, h * w));
   const flat = reshape(x, [-1]);
 
   const gathered = b.op1('Gather', [flat, index], { axis: 0 });
