@@ -1,7 +1,6 @@
 /**
  * Lucid's step parts as ONNX graph emitters (`pipeline/render/onnx/`) against the TF.js path on
- * onnx-cpu: the Fourier parameterization with colour and sigmoid, the random warp, the pixel
- * mappings and Adam — values, and VJPs against TF.js's gradients of ⟨output, dy⟩ for a random dy
+ * onnx-cpu: the Fourier parameterization with colour and sigmoid, the random warp and Adam — values, and VJPs against TF.js's gradients of ⟨output, dy⟩ for a random dy
  * (a flipped sign or a transposed constant changes them at order 1). Skipped only where
  * onnxruntime-node cannot load.
  */
@@ -14,13 +13,11 @@ import { loadOrt, type OrtModule } from '../pipeline/engine/onnx/runtime.ts';
 import { randomAffine, stepSeed, transformParams, type TransformSettings } from '../pipeline/render/affine.ts';
 import { adamPart, adamScalars } from '../pipeline/render/onnx/adam.ts';
 import { fourierParamShape, fourierPixels } from '../pipeline/render/onnx/fourier-pixels.ts';
-import { greyPart, modelInputPart } from '../pipeline/render/onnx/model-input.ts';
 import type { Part } from '../pipeline/render/onnx/part.ts';
 import { affineWarpPart } from '../pipeline/render/onnx/warp.ts';
 import { adam, ADAM_DEFAULTS } from '../pipeline/render/optimizers.ts';
 import { colorMatrixT } from '../pipeline/render/param/color.ts';
 import { fourierBasis, initialSpectrum, pixelsOf } from '../pipeline/render/param/fourier.ts';
-import { toModelInput, type PixelSpace } from '../pipeline/render/pixels.ts';
 import { affineWarp } from '../pipeline/render/transforms.ts';
 import { relErr } from './support/engine.ts';
 
@@ -129,34 +126,6 @@ describe('lucid step parts in ONNX', { skip }, () => {
     );
     tf.dispose([x, dy]);
   });
-
-  const spaces: [string, PixelSpace][] = [
-    ['caffe: BGR, [0, 255], mean', { range: [0, 255], mean: [103.9, 116.8, 123.7], channelOrder: 'bgr' }],
-    ['torch: [0, 1], mean and std', { range: [0, 1], mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }],
-    ['one channel', { range: [-1, 1], channels: 1 }],
-  ];
-  for (const [name, space] of spaces) {
-    test(`grey and the model's pixel mapping equal the loop's (${name}), value and VJP`, async () => {
-      const c = space.channels ?? 3;
-      const x = random([2, 4, 5, 3], 9, 0.5);
-      const dy = random([2, 4, 5, c], 10);
-      const grey = (v: tf.Tensor) => (space.channels === 1 ? tf.tile(v.mean(3, true), [1, 1, 1, 3]) : v);
-      const [want, wantGrad] = reference((v) => toModelInput(grey(v) as tf.Tensor4D, space), x, dy);
-      const [y, dx] = await runPart(
-        [2, 4, 5, 3],
-        [2, 4, 5, c],
-        (b, v) => {
-          const g = greyPart(b, v, space);
-          const m = modelInputPart(b, g.out, space);
-          return { out: m.out, vjp: (d) => g.vjp(m.vjp(d)) };
-        },
-        { x: [data(x), [2, 4, 5, 3]], dy: [data(dy), [2, 4, 5, c]] },
-      );
-      assertClose(y, want, 1e-6, 'model input');
-      assertClose(dx, wantGrad, 1e-6, 'VJP');
-      tf.dispose([x, dy]);
-    });
-  }
 
   test("Adam's update equals the TF.js optimizer's over several steps (bits aside)", async () => {
     const o = { lr: 0.05, ...ADAM_DEFAULTS };

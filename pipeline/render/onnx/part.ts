@@ -12,8 +12,3 @@ export interface Part {
   /** Emits dInput from dOutput (names); may reuse the forward's tensors. */
   vjp(dy: string): string;
 }
-
-/** Parts applied in order: the output of the last, and the VJP of the chain (last part first). */
-export function chainParts(parts: Part[]): Part {
-  return { out: parts.at(-1)!.out, vjp: (dy) => parts.reduceRight((g, p) => p.vjp(g), dy) };
-}
