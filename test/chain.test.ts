@@ -6,6 +6,7 @@
  * (MobileNet v1 0.75 `conv_pw_2_relu` 10, weights ~1e-11) does not step on any engine path, and is
  * flagged dead, while its live neighbours step. Real MobileNets at 64 px, a few steps.
  */
+import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { configSchema } from '../pipeline/config/schema.ts';
@@ -14,12 +15,15 @@ import { compileChain } from '../pipeline/engine/onnx/chain.ts';
 import { chainStepOf } from '../pipeline/engine/onnx/chain-methods.ts';
 import { OnnxEngine } from '../pipeline/engine/onnx/engine.ts';
 import { loadOrt, type OrtModule } from '../pipeline/engine/onnx/runtime.ts';
+import { valueAndGradOfParams } from '../pipeline/engine/step.ts';
 import { tfjsEngine } from '../pipeline/engine/tfjs-engine.ts';
 import { renderBatchChained } from '../pipeline/render/chain-loop.ts';
 import { unitFlags } from '../pipeline/render/flags.ts';
 import { renderBatch } from '../pipeline/render/loop.ts';
 import type { RenderContext, RenderPlan, UnitResult } from '../pipeline/render/method.ts';
 import { lectureMethod } from '../pipeline/render/methods/lecture.ts';
+import { inputWidths } from '../pipeline/render/movable.ts';
+import { toModelInput, type PixelSpace } from '../pipeline/render/pixels.ts';
 import { M025, M075, sharedGraph } from './support/fixtures.ts';
 
 let ort: OrtModule | undefined;
@@ -32,6 +36,7 @@ try {
 
 const SIZE: [number, number] = [64, 64];
 const PIXELS = { range: [-1, 1] as [number, number] };
+const CAFFE: PixelSpace = { range: [0, 255], mean: [103.9, 116.8, 123.7], std: [57.4, 57.1, 58.4], channelOrder: 'bgr' };
 
 function lecturePlan(kind: 'filter' | 'class', node: string, indices: number[], lecture: Record<string, unknown>): RenderPlan {
   const config = configSchema.parse({ model: { id: 'm', source: 'x' }, render: { lecture } });
@@ -95,6 +100,64 @@ describe('chained steps on onnx-cpu equal one step per call', { skip }, () => {
       'the units ascend',
     );
     for (const k of [2, 3, 8]) assert.deepEqual(differences(one, await renderBatchChained(make(), ctx, { stepsPerCall: k })), [], `K = ${k}`);
+  });
+
+  // Whole runs are compared over a few steps: normalized ascent on a ReLU network is discontinuous
+  // where some unit's mask flips, so two paths 1e-6 apart can part at any step (filter 3 here, with
+  // L2 0.01, parts at step 5 while the same state still steps to within 3e-7: the next test).
+  test('caffe-style pixels (BGR, [0, 255], mean and std) and an L2 penalty, K = 3', async () => {
+    const make = () => lecturePlan('filter', 'conv_pw_5_relu', [3, 12], { filters: { steps: 5, l2: 0.01 } });
+    const ctx: RenderContext = { engine: e75, pixels: CAFFE };
+    const one = await renderBatch(make(), ctx);
+    assert.ok(one.every((u) => !u.still && u.curve.at(-1)! > u.curve[0]!));
+    assert.deepEqual(differences(one, await renderBatchChained(make(), ctx, { stepsPerCall: 3 })), []);
+  });
+
+  test('from the same state, every chained step equals the one-step update (caffe pixels, L2, 8 steps)', async () => {
+    const plan = lecturePlan('filter', 'conv_pw_5_relu', [3, 12], { filters: { steps: 8, l2: 0.01 } });
+    const chain = { plan, pixels: CAFFE, inputShape: [64, 64, 3] as [number, number, number] };
+    const step = chainStepOf(chain);
+    if (typeof step === 'string') throw new Error(step);
+    const compiled = compileChain(m75.lowered, plan.objective.read, step, chain, 1);
+    const session = await ort!.InferenceSession.create(compiled.model);
+    const batch = plan.units.length;
+    const features = [batch, ...compiled.featureShape];
+    const { dA, offset } = e75.linearHead(plan.objective, features);
+    const t = (data: Float32Array, dims: number[]) => new ort!.Tensor('float32', data, dims);
+    const widths = tf.tensor1d(inputWidths(CAFFE));
+    let x = plan.parameterization.init(plan.units, SIZE);
+    try {
+      for (let s = 0; s < plan.steps; s++) {
+        const prefix = (p: tf.Tensor) => ({ input: toModelInput(p as tf.Tensor4D, CAFFE), penalty: tf.sum(tf.square(p), [1, 2, 3]).mul(plan.l2 / 2) as tf.Tensor1D });
+        const { value, grad, span } = await valueAndGradOfParams(e75, plan.objective, prefix, x, widths);
+        const next = plan.optimizer.step(x, grad, s);
+        const out = await session.run({
+          params: t(x.dataSync() as Float32Array, x.shape),
+          dA: t(dA, features),
+          offset: t(offset, [batch]),
+          active: t(new Float32Array(batch).fill(1), [batch]),
+          frameAt: t(new Float32Array(0), [0]),
+        });
+        const worst = (a: ArrayLike<number>, b: ArrayLike<number>) => Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i]!)));
+        assert.ok(worst(next.dataSync(), out.params_out!.data as Float32Array) < 1e-5, `step ${s}: the next image`);
+        assert.ok(worst(value.dataSync(), out.values!.data as Float32Array) < 1e-5, `step ${s}: the value`);
+        tf.dispose([value, grad, span, x]);
+        x = next;
+      }
+    } finally {
+      tf.dispose([x, widths]);
+      await session.release();
+    }
+  });
+
+  test('a plan the chain cannot take runs one step per call, the reason logged once', async () => {
+    const make = () => lecturePlan('filter', 'conv_pw_5_relu', [1], { filters: { steps: 2 }, transforms: {} });
+    const ctx: RenderContext = { engine: e75, pixels: PIXELS };
+    const lines: string[] = [];
+    const chained = await renderBatchChained(make(), ctx, { log: (l) => lines.push(l) });
+    await renderBatchChained(make(), ctx, { log: (l) => lines.push(l) });
+    assert.deepEqual(lines, ['note: lecture batches run one step per call (its random transforms are not compiled yet)']);
+    assert.deepEqual(differences(await renderBatch(make(), ctx), chained), []);
   });
 
   test('a chain that steps the wrong way is told apart', async () => {

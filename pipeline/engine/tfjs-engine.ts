@@ -57,7 +57,8 @@ export function tfjsEngine(graph: LeanGraph): FusedGradientEngine {
         const { value, grad } = tf.valueAndGrad(f)(params, tf.ones([params.shape[0]!]));
         return { value: value as tf.Tensor1D, grad };
       });
-      return { ...result, inputGrad: inputGrad! };
+      // No gradient reached the input (an objective that does not depend on it): zero, so its span is 0.
+      return { ...result, inputGrad: inputGrad ?? tf.zeros([params.shape[0]!, 1, 1, 1]) };
     },
     async features(reads, x) {
       return tf.tidy(() => reads.map((r) => readFeatures(graph, x, r)));

@@ -41,12 +41,9 @@ const told = new Set<string>();
 function chainOf(plan: RenderPlan, ctx: RenderContext): { step: OnnxStep; chain: ChainContext } | string {
   if (!(ctx.engine instanceof OnnxEngine)) return `${ctx.engine.name} runs one step per call`;
   const [h, w] = plan.size;
-  const channels = ctx.pixels.channels ?? 3;
-  const chain: ChainContext = { plan, pixels: ctx.pixels, inputShape: [h, w, channels], ...(ctx.inputSize ? { fixedSize: ctx.inputSize } : {}) };
+  const chain: ChainContext = { plan, pixels: ctx.pixels, inputShape: [h, w, ctx.pixels.channels ?? 3], ...(ctx.inputSize ? { fixedInputSize: ctx.inputSize } : {}) };
   const step = chainStepOf(chain);
-  if (typeof step === 'string') return step;
-  if (step.inputSize) chain.inputShape = [...step.inputSize, channels];
-  return { step, chain };
+  return typeof step === 'string' ? step : { step, chain };
 }
 
 /** Renders a batch in calls of K steps where it can, else with `renderBatch`; the same results either way. */
@@ -92,7 +89,7 @@ class ChainRun {
   /** The compiled K-step model (cached by the engine across batches of the same shapes). */
   private async model(k: number): Promise<{ session: OrtSession; featureShape: number[] }> {
     const { plan, ctx } = this;
-    const key = ['chain', k, JSON.stringify(plan.chain), plan.l2, JSON.stringify(ctx.pixels), plan.size, JSON.stringify(plan.objective.read)].join('|');
+    const key = ['chain', k, JSON.stringify(plan.chain), plan.l2, JSON.stringify(ctx.pixels), plan.size, ctx.inputSize ?? '', JSON.stringify(plan.objective.read)].join('|');
     const c = await this.engine.session(key, () => {
       const compiled = compileChain(this.engine.nodes, plan.objective.read, this.step, this.chain, k);
       return { model: compiled.model, shapes: [compiled.featureShape] };

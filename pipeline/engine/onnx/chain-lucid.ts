@@ -33,7 +33,7 @@ export function lucidStep(ctx: ChainContext): OnnxStep | string {
   const o = plan.chain!.options as unknown as LucidChainOptions;
   const size = plan.size;
   // Where the warp ends: a fixed-size model's input, the image's own size (`view: image`) or Lucid's window (`randomTransforms`).
-  const out = randomAffine(0, size, o.transforms, ctx.fixedSize ?? (o.transforms.view === 'image' ? size : undefined)).out;
+  const out = randomAffine(0, size, o.transforms, ctx.fixedInputSize ?? (o.transforms.view === 'image' ? size : undefined)).out;
   const shape = fourierParamShape(...size);
   /** Each step's parts by its model input's name: `update` carries the gradient back through them. */
   const parts = new Map<string, { image: Part; warp: Part }>();

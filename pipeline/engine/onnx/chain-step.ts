@@ -59,18 +59,21 @@ export interface StepPrefix {
 export interface ChainContext {
   plan: RenderPlan;
   pixels: PixelSpace;
-  /** The model input's Keras shape without batch [h, w, c] (after transforms: `OnnxStep.inputSize` where the step gives one). */
+  /**
+   * The model input's Keras shape without batch [h, w, c] for a prefix that keeps the image's size
+   * (the plan's); a prefix that changes it (transforms) gives its own in `OnnxStep.inputSize`.
+   */
   inputShape: [number, number, number];
-  /** The only input size the model takes (`RenderContext.inputSize`), when it takes one: transforms end at it. */
-  fixedSize?: [number, number];
+  /** The only input size the model takes, when it takes one (`RenderContext.inputSize`): transforms end there. */
+  fixedInputSize?: [number, number];
 }
 
 /** A method's step in ONNX (see the module comment). Graph methods run inside one `GraphBuilder`. */
 export interface OnnxStep {
-  /** The model input's [h, w] the prefix emits, when it is not the plan's size (transforms that pad or crop). */
-  inputSize?: [number, number];
   /** The carried tensors; `state[0]` is the loop's parameters. */
   state: StateSpec[];
+  /** The model input's [h, w] when the prefix changes the image's size (absent: `ChainContext.inputShape`'s). */
+  inputSize?: [number, number];
   /** Host: start values of `state[1..]` for a batch of `batch` units (row-major, host layout); absent: zeros. */
   initState?(batch: number): Float32Array[];
   /** Inputs that change per step; absent: none. */

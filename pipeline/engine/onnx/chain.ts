@@ -60,7 +60,7 @@ const stack = (b: GraphBuilder, ts: string[]) =>
 
 /** K unrolled steps of `step` on the network `nodes` read at `read` (a linear head). */
 export function compileChain(nodes: LeanNode[], read: FeatureRead, step: OnnxStep, ctx: ChainContext, k: number): CompiledChain {
-  const inputShape = ctx.inputShape;
+  const inputShape = step.inputSize ? [...step.inputSize, ctx.inputShape[2]] : ctx.inputShape;
   if (!isImage(inputShape)) throw new Error(`the chain compiles image inputs only, not [${inputShape}]`);
   const b = new GraphBuilder();
   for (const s of step.state) b.input(s.name, s.shape);
