@@ -8,6 +8,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { configSchema } from '../pipeline/config/schema.ts';
 import type { LeanGraph } from '../pipeline/engine/graph.ts';
@@ -17,14 +19,15 @@ import { OnnxEngine } from '../pipeline/engine/onnx/engine.ts';
 import { loadOrt, type OrtModule } from '../pipeline/engine/onnx/runtime.ts';
 import { valueAndGradOfParams } from '../pipeline/engine/step.ts';
 import { tfjsEngine } from '../pipeline/engine/tfjs-engine.ts';
-import { renderBatchChained } from '../pipeline/render/chain-loop.ts';
+import { chainLength, MAX_STEPS_PER_CALL, renderBatchChained } from '../pipeline/render/chain-loop.ts';
 import { unitFlags } from '../pipeline/render/flags.ts';
 import { renderBatch } from '../pipeline/render/loop.ts';
 import type { RenderContext, RenderPlan, UnitResult } from '../pipeline/render/method.ts';
 import { lectureMethod } from '../pipeline/render/methods/lecture.ts';
 import { inputWidths } from '../pipeline/render/movable.ts';
 import { toModelInput, type PixelSpace } from '../pipeline/render/pixels.ts';
-import { M025, M075, sharedGraph } from './support/fixtures.ts';
+import { runPipeline } from '../pipeline/run.ts';
+import { M025, M075, MODELS, sharedGraph, tempDir, writeConfig } from './support/fixtures.ts';
 
 let ort: OrtModule | undefined;
 let skip: string | false = false;
@@ -72,6 +75,12 @@ function differences(a: UnitResult[], b: UnitResult[]): string[] {
   });
   return out;
 }
+
+test('K: all the steps up to the maximum, else a divisor of them from the maximum down to half of it, else the maximum', () => {
+  const k = (steps: number) => chainLength({ steps } as RenderPlan);
+  assert.equal(MAX_STEPS_PER_CALL, 8);
+  assert.deepEqual([2, 8, 30, 40, 300, 512, 31].map(k), [2, 8, 6, 8, 6, 8, 8]);
+});
 
 describe('chained steps on onnx-cpu equal one step per call', { skip }, () => {
   let m75: LeanGraph;
@@ -220,4 +229,25 @@ describe('a filter that cannot move does not step, and is flagged dead', { skip 
         assert.ok(!unitFlags('filter', live, undefined).includes('dead'));
       }
     });
+});
+
+test('an entry an older build stepped on noise (flat curve, not flagged dead) is rendered again; the live one is reused', { skip }, async () => {
+  const dir = await tempDir();
+  const file = await writeConfig(
+    dir,
+    `model: { id: ${M075}, source: ${path.join(MODELS, M075)} }\nlayers: { conv_pw_2_relu: [9, 10] }\nclasses: []\nrender: { size: 64, backend: onnx-cpu, batch: 2, workers: 1, lecture: { filters: { steps: 3 } } }\noutput: out\n`,
+  );
+  const run = () => runPipeline({ configFile: file, quiet: true, env: {} });
+  const first = await run();
+  const dead = first.manifest.units.find((u) => u.index === 10)!;
+  assert.deepEqual(dead.flags, ['dead']);
+  const manifestFile = path.join(first.outDir, 'manifest.json');
+  const manifest = JSON.parse(await fs.readFile(manifestFile, 'utf8')) as { units: { index: number; flags: string[] }[] };
+  manifest.units.find((u) => u.index === 10)!.flags = [];
+  await fs.writeFile(manifestFile, JSON.stringify(manifest));
+  const second = await run();
+  assert.deepEqual([second.computed, second.reused], [1, 1]);
+  assert.deepEqual(second.manifest.units.find((u) => u.index === 10)!.flags, ['dead']);
+  assert.equal(second.manifest.units.find((u) => u.index === 10)!.cacheKey, dead.cacheKey, 'under the same key');
+  assert.deepEqual([(await run()).computed], [0]);
 });

@@ -2,7 +2,8 @@
  * One objective evaluation and gradient with respect to the render loop's parameters, on any
  * engine: TF.js engines differentiate the whole prefix and network together; others (ONNX) give
  * ∂value/∂input, which TF.js carries back through the prefix (parameterization, transforms, pixel
- * mapping) as a vector-Jacobian product.
+ * mapping) as a vector-Jacobian product. Each image's input span (Σ |∂objective/∂input|·width) comes
+ * with it, for the render loop's test of whether the unit can move at all (`render/movable.ts`).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { FusedGradientEngine, GradientEngine, Objective, Prefix } from './engine.ts';
