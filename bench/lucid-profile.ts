@@ -15,7 +15,8 @@ import { adam, ADAM_DEFAULTS } from '../pipeline/render/optimizers.ts';
 import { colorMatrixT } from '../pipeline/render/param/color.ts';
 import { fourierBasis, initialSpectrum, internalToImage, pixelsOf } from '../pipeline/render/param/fourier.ts';
 import { toModelInput } from '../pipeline/render/pixels.ts';
-import { affineWarp, randomAffine, STANDARD_TRANSFORMS, stepSeed } from '../pipeline/render/transforms.ts';
+import { randomAffine, STANDARD_TRANSFORMS, stepSeed } from '../pipeline/render/affine.ts';
+import { affineWarp } from '../pipeline/render/transforms.ts';
 import { SHARED_MODELS, arg, loadGraph, wasm } from './lucid-common.ts';
 import { lucidStepRows } from './lucid-steps.ts';
 

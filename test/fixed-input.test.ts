@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import { fixedInputSize } from '../pipeline/engine/lower.ts';
 import { loadModel } from '../pipeline/model/load.ts';
 import type { Manifest } from '../pipeline/output/manifest.ts';
-import { randomAffine, STANDARD_TRANSFORMS } from '../pipeline/render/transforms.ts';
+import { randomAffine, STANDARD_TRANSFORMS } from '../pipeline/render/affine.ts';
 import { runCli, tempDir, writeConfig } from './support/fixtures.ts';
 import { modelsDir, sharedModel } from './support/engine.ts';
 

@@ -14,7 +14,8 @@ import type { BatchUnit } from '../pipeline/render/method.ts';
 import { lucidMethod, type LucidUnitSettings } from '../pipeline/render/methods/lucid.ts';
 import { toCanonicalPixels } from '../pipeline/render/param/color.ts';
 import { fourierBasis, initialSpectrum, spectrumToImage, type FourierBasis } from '../pipeline/render/param/fourier.ts';
-import { randomAffine, samplingMap, stepSeed, warp } from '../pipeline/render/transforms.ts';
+import { randomAffine, stepSeed } from '../pipeline/render/affine.ts';
+import { samplingMap, warp } from '../pipeline/render/sampling-map.ts';
 import {
   channelCossimObjective,
   channelObjective,

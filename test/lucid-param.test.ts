@@ -5,7 +5,9 @@ import { before, describe, test } from 'node:test';
 import { selectBackend } from '../pipeline/engine/backend.ts';
 import { colorMatrix, colorMatrixT, toCanonicalPixels } from '../pipeline/render/param/color.ts';
 import { factorLength, fourierBasis, pixelsOf, rfft2Freqs, spectrumToImage } from '../pipeline/render/param/fourier.ts';
-import { affineWarp, copyAffine, randomAffine, samplingMap, STANDARD_TRANSFORMS, stepSeed, warp } from '../pipeline/render/transforms.ts';
+import { copyAffine, randomAffine, STANDARD_TRANSFORMS, stepSeed } from '../pipeline/render/affine.ts';
+import { samplingMap, warp } from '../pipeline/render/sampling-map.ts';
+import { affineWarp } from '../pipeline/render/transforms.ts';
 
 before(async () => {
   await selectBackend('wasm');

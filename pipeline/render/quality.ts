@@ -14,7 +14,8 @@ import { preActivation } from '../engine/tfjs-engine.ts';
 import { channelMeans } from './objectives.ts';
 import { fromByteImages, toModelInput, type PixelSpace } from './pixels.ts';
 import { prng } from './seed.ts';
-import { copyAffine, samplingMap, warp, type Affine } from './transforms.ts';
+import { copyAffine, type Affine } from './affine.ts';
+import { samplingMap, warp } from './sampling-map.ts';
 
 export interface ClassQuality {
   /** Top-5 class ids on the final image, best first. */

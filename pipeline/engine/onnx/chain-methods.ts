@@ -3,10 +3,12 @@
  * names. A method not listed here runs one step per engine call.
  */
 import { lectureStep } from './chain-lecture.ts';
+import { lucidStep } from './chain-lucid.ts';
 import type { ChainContext, OnnxStep, OnnxStepFactory } from './chain-step.ts';
 
 export const CHAIN_STEPS: Record<string, OnnxStepFactory> = {
   lecture: lectureStep,
+  lucid: lucidStep,
 };
 
 /** The plan's step in ONNX, or why the plan cannot be chained. */

@@ -16,8 +16,9 @@
  * of the last image, class leads) with the method's own TF.js parts. Model inputs and their
  * gradients are in stored layout (NCHW images, Keras shape `ChainContext.inputShape`).
  *
- * Implementations: `chain-lecture.ts` (pixels, normalized ascent, clip), and the lucid method's
- * (Fourier spectrum and Adam moments as state, each step's transform parameters as step inputs).
+ * Implementations: `chain-lecture.ts` (pixels, normalized ascent, clip), and `chain-lucid.ts`
+ * (Fourier spectrum and Adam moments as state, each step's transform and Adam's bias corrections as
+ * step inputs).
  * They are found by the method id that `RenderPlan.chain` names (`chain-methods.ts`).
  */
 import type { PixelSpace } from '../../render/pixels.ts';

@@ -9,7 +9,8 @@ import type { Method } from '../method.ts';
 import type { ScoreKind } from '../objectives.ts';
 import { normalizedAscent, projected } from '../optimizers.ts';
 import { pixelImage } from '../param/index.ts';
-import { randomTransforms, type TransformSettings } from '../transforms.ts';
+import type { TransformSettings } from '../affine.ts';
+import { randomTransforms } from '../transforms.ts';
 import { continuationOf, continuationSettings, NOTES_AT_224, scaledToImage, scaledTransforms, shapingSettings, unitObjective } from './shaping.ts';
 
 /** A lecture unit's settings (the manifest's `settings`; their key order is part of the cache key). */

@@ -15,7 +15,8 @@ import type { Method, SettingsContext } from '../method.ts';
 import { negative, type ScoreKind } from '../objectives.ts';
 import { adam, ADAM_DEFAULTS } from '../optimizers.ts';
 import { fourierImage } from '../param/index.ts';
-import { randomTransforms, type TransformSettings } from '../transforms.ts';
+import type { TransformSettings } from '../affine.ts';
+import { randomTransforms } from '../transforms.ts';
 import { continuationOf, continuationSettings, NOTES_AT_224, scaledToImage, scaledTransforms, shapingSettings, unitObjective } from './shaping.ts';
 
 /**
@@ -99,5 +100,6 @@ export const lucidMethod: Method<LucidUnitSettings> = {
     l2: 0,
     deprocess: { mode: 'clip', crop: 0 },
     continuation: continuationOf(s),
+    chain: { method: 'lucid', options: { decay: s.decay, adam: { lr: s.lr, ...ADAM_DEFAULTS }, transforms: s.transforms } },
   }),
 };

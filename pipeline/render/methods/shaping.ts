@@ -7,7 +7,7 @@ import { CLASS_STEPS_FACTOR, type FilterObjectiveKind, type TransformConfig } fr
 import type { UnitKind } from '../../output/paths.ts';
 import type { BatchTarget, Continuation } from '../method.ts';
 import { classObjective, filterObjective, type Objective, type ScoreKind } from '../objectives.ts';
-import { STANDARD_TRANSFORMS, type TransformSettings } from '../transforms.ts';
+import { STANDARD_TRANSFORMS, type TransformSettings } from '../affine.ts';
 
 /** The notes' border and crop, in pixels at their 224-px images. */
 export const NOTES_AT_224 = { border: 2, crop: 25 };

@@ -27,229 +27,11 @@
  * reads it as is. Adam is elementwise, so the layout of the parameters does not change a result.
  */
 import * as tf from '@tensorflow/tfjs';
-import { registerHostKernel, runHostKernel } from '../host-kernels.ts';
+import { fourierConstants } from './dft.ts';
+import { rowsAndColumnsStep } from './fourier-columns.ts';
+import { constPair, matmulStep, scaleStep, transposeStep, type LinearStep } from './linear-steps.ts';
 
-/** Radial frequency (cycles per pixel) of each rfft2 coefficient, [h, w/2+1] row-major. */
-export function rfft2Freqs(h: number, w: number): Float32Array {
-  const k = Math.floor(w / 2) + 1;
-  const out = new Float32Array(h * k);
-  for (let y = 0; y < h; y++) {
-    const fy = (y <= (h - 1) / 2 ? y : y - h) / h; // numpy fftfreq
-    for (let x = 0; x < k; x++) out[y * k + x] = Math.hypot(fy, x / w);
-  }
-  return out;
-}
-
-/** n = n1·n2 with n2 the smallest divisor ≥ √n (n1 = 1 for a prime n: one dense step). */
-export function factorLength(n: number): [number, number] {
-  for (let n2 = Math.ceil(Math.sqrt(n)); n2 <= n; n2++) if (n % n2 === 0) return [n / n2, n2];
-  return [1, n];
-}
-
-/** A linear map of tensors and its adjoint (the transpose), both pure tensor functions. */
-interface LinearStep {
-  forward: (x: tf.Tensor) => tf.Tensor;
-  adjoint: (dy: tf.Tensor) => tf.Tensor;
-}
-
-/** x as rows of K · m [K, N] → [rows, N], a 2-D product with the constant on the right; adjoint with mT [N, K]. */
-function matmulStep(m: tf.Tensor2D, mT: tf.Tensor2D): LinearStep {
-  const apply = (x: tf.Tensor, c: tf.Tensor2D) => tf.matMul(x.reshape([-1, c.shape[0]]) as tf.Tensor2D, c);
-  return { forward: (x) => apply(x, m), adjoint: (dy) => apply(dy, mT) };
-}
-
-/**
- * Elementwise product with a constant t, x read as [rows, ...t.shape] (self-adjoint). The constant
- * is tiled to x's size once per size and kept (wasm's broadcasting product is several times slower
- * than the same-shape one); `kept` collects the tiles for the basis to dispose.
- */
-function scaleStep(t: tf.Tensor, kept: Map<number, tf.Tensor>): LinearStep {
-  const apply = (x: tf.Tensor) => {
-    let full = kept.get(x.size);
-    if (!full) {
-      full = tf.keep(tf.tidy(() => tf.tile(t.reshape([1, t.size]), [x.size / t.size, 1])));
-      kept.set(x.size, full);
-    }
-    return tf.mul(x.reshape(full.shape), full);
-  };
-  return { forward: apply, adjoint: apply };
-}
-
-/** Reshape to `shape` [...], transpose by `perm`; the adjoint undoes both. */
-function transposeStep(shape: number[], perm: number[]): LinearStep {
-  const inverse = perm.map((_, i) => perm.indexOf(i));
-  return {
-    forward: (x) => {
-      const lead = x.size / shape.reduce((a, b) => a * b, 1);
-      return x.reshape([lead, ...shape]).transpose([0, ...perm.map((p) => p + 1)]);
-    },
-    adjoint: (dy) => {
-      const lead = dy.size / shape.reduce((a, b) => a * b, 1);
-      return dy.reshape([lead, ...perm.map((p) => shape[p]!)]).transpose([0, ...inverse.map((p) => p + 1)]);
-    },
-  };
-}
-
-/**
- * Attributes of the columns' unfold: `part` for the adjoint (the even or the odd half's gradient).
- * X[x] = E[x] + O[x] for x ≤ w/2, and X[w − x] = E[x] − O[x] (cos is even in x, sin odd).
- */
-interface UnfoldAttrs {
-  h: number;
-  w: number;
-  part?: 'even' | 'odd';
-}
-
-const UNFOLD = 'AtlasUnfoldColumns';
-const UNFOLD_ADJOINT = 'AtlasUnfoldColumnsAdjoint';
-
-/** Each row r of E/O [B·3·h, k] (image b, channel c, row y): its offset r·k and its x = 0 pixel's offset in [B, h, w, 3] (kept per shape: the kernels run every step). */
-const offsetTables = new Map<string, [number, number][]>();
-function rowOffsets(rows: number, h: number, w: number, k: number): [number, number][] {
-  const key = `${rows} ${h} ${w} ${k}`;
-  let table = offsetTables.get(key);
-  if (!table) {
-    table = Array.from({ length: rows }, (_, r) => [r * k, (Math.floor(r / (3 * h)) * h + (r % h)) * w * 3 + (Math.floor(r / h) % 3)]);
-    offsetTables.set(key, table);
-  }
-  return table;
-}
-
-// E, O [B·3·h, k] → X [B, h, w, 3]: each row of E and O is one (image, channel, y).
-registerHostKernel<UnfoldAttrs>(
-  UNFOLD,
-  ['e', 'o'],
-  ([e], { h, w }) => [e![0]! / (3 * h), h, w, 3],
-  ([e, o], out, { h, w }, [shape]) => {
-    const k = shape![1]!;
-    const [ev, od] = [e!, o!];
-    for (const [row, pixel] of rowOffsets(shape![0]!, h, w, k)) {
-      for (let x = 0; x < k; x++) out[pixel + x * 3] = ev[row + x]! + od[row + x]!;
-      for (let x = 1; x < w - k + 1; x++) out[pixel + (w - x) * 3] = ev[row + x]! - od[row + x]!;
-    }
-  },
-);
-// dX [B, h, w, 3] → dE or dO [B·3·h, k]: dX[x] ± dX[w − x].
-registerHostKernel<UnfoldAttrs>(
-  UNFOLD_ADJOINT,
-  ['dy'],
-  ([dy], { w }) => [dy![0]! * 3 * dy![1]!, Math.floor(w / 2) + 1],
-  ([dy], out, { h, w, part }, [shape]) => {
-    const k = Math.floor(w / 2) + 1;
-    const sign = part === 'odd' ? -1 : 1;
-    const d = dy!;
-    for (const [row, pixel] of rowOffsets(shape![0]! * 3 * h, h, w, k)) {
-      for (let x = 0; x < k; x++) out[row + x] = d[pixel + x * 3]!;
-      for (let x = 1; x < w - k + 1; x++) out[row + x]! += sign * d[pixel + (w - x) * 3]!;
-    }
-  },
-);
-
-/**
- * The rows' last DFT and the columns' inverse real DFT, from [B·3·k·n1, 4·n2] (rows: image and
- * channel, column q, r1; columns: p2 and the four slots) to [B, h, w, 3]. The rows' DFT gives the
- * real and the imaginary parts as two products, each moved to rows (image, channel, y = n1·r2 + r1)
- * and columns q by a 4-axis transpose (wasm's 5-axis ones are several times slower). The columns'
- * transform is E = Re·cos and O = Im·(−sin) over the columns x ≤ w/2 only (half the multiply-adds
- * of one product over all w: cos is even in x and sin odd, so X[x] = E[x] + O[x] and
- * X[w − x] = E[x] − O[x]), unfolded to the whole row and to [B, h, w, 3] by one pass
- * (`AtlasUnfoldColumns`). Backends without that kernel (WebGPU, WebGL, tfjs-node) take two products
- * over all w columns and one transpose instead: fewer ops, which is what counts on a GPU.
- */
-function rowsAndColumnsStep(
-  c: {
-    re: [tf.Tensor2D, tf.Tensor2D];
-    im: [tf.Tensor2D, tf.Tensor2D];
-    even: [tf.Tensor2D, tf.Tensor2D];
-    odd: [tf.Tensor2D, tf.Tensor2D];
-    cos: [tf.Tensor2D, tf.Tensor2D];
-    sin: [tf.Tensor2D, tf.Tensor2D];
-  },
-  k: number,
-  n1: number,
-  n2: number,
-  w: number,
-): LinearStep {
-  const h = n1 * n2;
-  // [L, k, r1, r2] ↔ [L, r2, r1, k] (the permutation is its own inverse).
-  const toRows = (t: tf.Tensor) => t.reshape([-1, k, n1, n2]).transpose([0, 3, 2, 1]).reshape([-1, k]) as tf.Tensor2D;
-  const fromRows = (t: tf.Tensor) => t.reshape([-1, n2, n1, k]).transpose([0, 3, 2, 1]).reshape([-1, n2]) as tf.Tensor2D;
-  return {
-    forward: (x) => {
-      const rows = x.reshape([-1, 4 * n2]) as tf.Tensor2D;
-      const [re, im] = [toRows(tf.matMul(rows, c.re[0])), toRows(tf.matMul(rows, c.im[0]))];
-      if (!tf.getKernel(UNFOLD, tf.getBackend())) return tf.add(tf.matMul(re, c.cos[0]), tf.matMul(im, c.sin[0])).reshape([-1, 3, h, w]).transpose([0, 2, 3, 1]);
-      return runHostKernel<UnfoldAttrs>(UNFOLD, { e: tf.matMul(re, c.even[0]), o: tf.matMul(im, c.odd[0]) }, { h, w })!;
-    },
-    adjoint: (grad) => {
-      const dy = grad.reshape([-1, h, w, 3]);
-      let de: tf.Tensor, dodd: tf.Tensor;
-      if (!tf.getKernel(UNFOLD, tf.getBackend())) {
-        const d = dy.transpose([0, 3, 1, 2]).reshape([-1, w]) as tf.Tensor2D;
-        [de, dodd] = [tf.matMul(d, c.cos[1]), tf.matMul(d, c.sin[1])];
-      } else {
-        const part = (p: 'even' | 'odd') => tf.matMul(runHostKernel<UnfoldAttrs>(UNFOLD_ADJOINT, { dy }, { h, w, part: p })! as tf.Tensor2D, p === 'even' ? c.even[1] : c.odd[1]);
-        [de, dodd] = [part('even'), part('odd')];
-      }
-      return tf.add(tf.matMul(fromRows(de), c.re[1]), tf.matMul(fromRows(dodd), c.im[1]));
-    },
-  };
-}
-
-/** Keeps a host matrix [rows, cols] and its transpose as tensors. */
-function constPair(data: Float32Array, rows: number, cols: number): [tf.Tensor2D, tf.Tensor2D] {
-  const t = new Float32Array(rows * cols);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = data[r * cols + c]!;
-  return [tf.tensor2d(data, [rows, cols]), tf.tensor2d(t, [cols, rows])];
-}
-
-/**
- * The constants of one complex inverse DFT of length n = n1·n2 (input index p = n2·p1 + p2, output
- * r = r1 + n1·r2):
- * - first: [2·n1 (re/im, p1), 4·n1 (r1, s)], a length-n1 DFT over p1 to (r1, s), s = Re, Im, Im, Re
- *   (the copies let the twiddle be one product; measured as fast as twiddling Z and i·Z apart);
- * - twiddle: [n2, 4·n1], e^{2πi·p2·r1/n} as (cos, cos, −sin, sin) per s;
- * - re, im: [4·n2 (p2, s), n2 (r2)], the DFT over p2 to the real and the imaginary parts.
- */
-function dftConstants(n: number) {
-  const [n1, n2] = factorLength(n);
-  const first = new Float32Array(2 * n1 * 4 * n1);
-  for (let p1 = 0; p1 < n1; p1++)
-    for (let r1 = 0; r1 < n1; r1++) {
-      const a = (2 * Math.PI * ((p1 * r1) % n1)) / n1;
-      const [c, s] = [Math.cos(a), Math.sin(a)];
-      // Re t = Σ re·c − im·s; Im t = Σ re·s + im·c. Columns (r1, s): Re, Im, Im, Re.
-      const put = (ri: number, slot: number, v: number) => (first[(ri * n1 + p1) * 4 * n1 + r1 * 4 + slot] = v);
-      for (const slot of [0, 3]) {
-        put(0, slot, c);
-        put(1, slot, -s);
-      }
-      for (const slot of [1, 2]) {
-        put(0, slot, s);
-        put(1, slot, c);
-      }
-    }
-  const twiddle = new Float32Array(n2 * 4 * n1);
-  for (let p2 = 0; p2 < n2; p2++)
-    for (let r1 = 0; r1 < n1; r1++) {
-      const a = (2 * Math.PI * ((p2 * r1) % n)) / n;
-      twiddle.set([Math.cos(a), Math.cos(a), -Math.sin(a), Math.sin(a)], p2 * 4 * n1 + r1 * 4);
-    }
-  // After the twiddle, real = s0 + s2 and imag = s1 + s3: one matrix for each.
-  const re = new Float32Array(4 * n2 * n2);
-  const im = new Float32Array(4 * n2 * n2);
-  for (let p2 = 0; p2 < n2; p2++)
-    for (let r2 = 0; r2 < n2; r2++) {
-      const b = (2 * Math.PI * ((p2 * r2) % n2)) / n2;
-      const [c, s] = [Math.cos(b), Math.sin(b)];
-      for (let slot = 0; slot < 4; slot++) {
-        const isReal = slot === 0 || slot === 2;
-        re[(p2 * 4 + slot) * n2 + r2] = isReal ? c : -s;
-        im[(p2 * 4 + slot) * n2 + r2] = isReal ? s : c;
-      }
-    }
-  return { n1, n2, first: constPair(first, 2 * n1, 4 * n1), twiddle: tf.tensor2d(twiddle, [n2, 4 * n1]), re: constPair(re, 4 * n2, n2), im: constPair(im, 4 * n2, n2) };
-}
+export { factorLength, rfft2Freqs } from './dft.ts';
 
 export interface FourierBasis {
   h: number;
@@ -267,32 +49,16 @@ export interface FourierBasis {
 }
 
 /**
- * The constants of the transform for an h×w image: spectrum scale (with the Hermitian weights
- * folded in), the two factorized DFTs and the layout changes between them.
+ * The constants of the transform for an h×w image (`fourierConstants`) as tensors, and the steps
+ * and layout changes between them.
  */
 export function fourierBasis(h: number, w: number, decay = 1): FourierBasis {
-  const k = Math.floor(w / 2) + 1;
-  const freqs = rfft2Freqs(h, w);
-  const floor = 1 / Math.max(h, w);
-  const norm = Math.sqrt(h * w) / (h * w) / 4;
-  const scale = Float32Array.from(freqs, (f) => norm / Math.max(f, floor) ** decay);
-  const y = dftConstants(h);
-  // The inverse real DFT along x: cos of Re and −sin of Im over `cols` columns (all w, or the even
-  // and odd halves' x ≤ w/2, for backends with the unfold kernel).
-  const columns = (cols: number, f: (a: number) => number) => {
-    const m = new Float32Array(k * cols);
-    for (let q = 0; q < k; q++) for (let c = 0; c < cols; c++) m[q * cols + c] = f((2 * Math.PI * ((q * c) % w)) / w);
-    return constPair(m, k, cols);
-  };
-  const [cos, minusSin] = [Math.cos, (a: number) => -Math.sin(a)];
-  const x = { even: columns(k, cos), odd: columns(k, minusSin), cos: columns(w, cos), sin: columns(w, minusSin) };
-  // The scale in the internal layout [k, n2, 2, n1], times the Hermitian weight of each column.
-  const inner = new Float32Array(k * y.n2 * 2 * y.n1);
-  for (let q = 0; q < k; q++) {
-    const weight = q === 0 || (w % 2 === 0 && q === w / 2) ? 1 : 2;
-    for (let p2 = 0; p2 < y.n2; p2++) for (let ri = 0; ri < 2; ri++) for (let p1 = 0; p1 < y.n1; p1++) inner[((q * y.n2 + p2) * 2 + ri) * y.n1 + p1] = weight * scale[(y.n2 * p1 + p2) * k + q]!;
-  }
-  const innerScale = tf.tensor1d(inner);
+  const c = fourierConstants(h, w, decay);
+  const k = c.k;
+  const y = { n1: c.n1, n2: c.n2, first: constPair(c.first), twiddle: tf.tensor2d(c.twiddle.data, [c.twiddle.rows, c.twiddle.cols]), re: constPair(c.re), im: constPair(c.im) };
+  const x = { even: constPair(c.even), odd: constPair(c.odd), cos: constPair(c.cos), sin: constPair(c.sin) };
+  const scale = c.scale.data;
+  const innerScale = tf.tensor1d(c.innerScale);
   const tiles = [new Map<number, tf.Tensor>(), new Map<number, tf.Tensor>()];
   const steps: LinearStep[] = [
     scaleStep(innerScale, tiles[0]!),
@@ -343,7 +109,7 @@ export function internalToImage(params: tf.Tensor, basis: FourierBasis): tf.Tens
  * constants (`dispose`).
  */
 export function pixelsOf(basis: FourierBasis, colorT: number[][]): { pixels: (params: tf.Tensor) => tf.Tensor4D; dispose(): void } {
-  const [m, mT] = constPair(Float32Array.from(colorT.flat()), 3, 3);
+  const [m, mT] = constPair({ data: Float32Array.from(colorT.flat()), rows: 3, cols: 3 });
   const halfMT = tf.tidy(() => mT.mul(0.5)) as tf.Tensor2D;
   mT.dispose();
   const { h, w } = basis;

@@ -1,0 +1,87 @@
+/**
+ * The random warp as ONNX ops: bilinear sampling of x [B, C, h, w] (NCHW) at one affine map per
+ * image, given as a tensor [B, 6] (`transformParams`' first six numbers: output pixel (x, y) samples
+ * its input at (a0·x + a1·y + a2, b0·x + b1·y + b2)), grey (0) outside the image. The same sampling
+ * as the TF.js path's (`bilinear.ts`, `sampling-map.ts`), with the map a per-step input so that one
+ * graph serves every step.
+ *
+ * The four corners of every output pixel and their weights are computed in the graph from the map
+ * (floor, fractions, per-axis inside masks), on channel planes (NCHW: every broadcast runs along
+ * whole planes). Forward: one Gather of the corners from the batch's flat planes, weighted and summed. Adjoint,
+ * exact: the weighted output gradients added into the corners by one ScatterND with
+ * `reduction: add` (opset 16), duplicates summed (on ORT's CPU about twice as fast as
+ * ScatterElements; both are the warp's largest cost). ONNX's GridSample is
+ * not used: it has no adjoint op, and the scatter needs the corners anyway.
+ */
+import type { GraphBuilder } from '../../engine/onnx/builder.ts';
+import type { Part } from './part.ts';
+
+/** Each (image, channel) plane's offset in the batch's flat planes, int64 [B, c, 1, 1]; emitted once per graph (every step's batch is the same). */
+const offsets = new WeakMap<GraphBuilder, Map<string, string>>();
+function planeOffsets(b: GraphBuilder, affine: string, c: number, plane: number): string {
+  let perGraph = offsets.get(b);
+  if (!perGraph) offsets.set(b, (perGraph = new Map()));
+  const key = `${c}|${plane}`;
+  let name = perGraph.get(key);
+  if (!name) {
+    const planes = b.op1('Mul', [b.op1('Gather', [b.op1('Shape', [affine]), b.ints([0])], { axis: 0 }), b.ints([c])]);
+    const scalar = (t: string) => b.op1('Squeeze', [t, b.ints([0])]);
+    const index = b.op1('Range', [scalar(b.ints([0])), scalar(planes), scalar(b.ints([1]))]);
+    name = b.op1('Reshape', [b.op1('Mul', [index, b.ints([plane])]), b.ints([-1, c, 1, 1])]);
+    perGraph.set(key, name);
+  }
+  return name;
+}
+
+/** Emits the warp of `x` [B, c, h, w] (NCHW) by `affine` [B, 6] to [B, c, out[0], out[1]] with its VJP. */
+export function affineWarpPart(b: GraphBuilder, x: string, affine: string, size: [number, number], out: [number, number], c = 3): Part {
+  const [h, w] = size;
+  const [oh, ow] = out;
+  const n = oh * ow;
+  const gx = new Float32Array(n);
+  const gy = new Float32Array(n);
+  for (let y = 0; y < oh; y++)
+    for (let xx = 0; xx < ow; xx++) {
+      gx[y * ow + xx] = xx;
+      gy[y * ow + xx] = y;
+    }
+  const reshape = (t: string, dims: number[]) => b.op1('Reshape', [t, b.ints(dims)]);
+  const mul = (p: string, q: string) => b.op1('Mul', [p, q]);
+  const add = (p: string, q: string) => b.op1('Add', [p, q]);
+  const col = (i: number) => b.op1('Slice', [affine, b.ints([i]), b.ints([i + 1]), b.ints([1])]); // [B, 1]
+  const [a0, a1, a2, b0, b1, b2] = [0, 1, 2, 3, 4, 5].map(col) as [string, string, string, string, string, string];
+  const [cx, cy] = [b.constant(gx, [1, n], 'grid_x'), b.constant(gy, [1, n], 'grid_y')];
+  // The sampling point of every output pixel, [B, 1, n]: (a0·x + a1·y + a2, b0·x + b1·y + b2).
+  const sx = reshape(add(add(mul(a0, cx), mul(a1, cy)), a2), [-1, 1, n]);
+  const sy = reshape(add(add(mul(b0, cx), mul(b1, cy)), b2), [-1, 1, n]);
+  const [x0, y0] = [b.op1('Floor', [sx]), b.op1('Floor', [sy])];
+  const [fx, fy] = [b.op1('Sub', [sx, x0]), b.op1('Sub', [sy, y0])];
+  const [x1, y1] = [add(x0, b.scalar(1)), add(y0, b.scalar(1))];
+  // Per axis, each corner's weight (0 outside the image) and its clamped coordinate.
+  const inside = (v: string, max: number) => b.op1('Cast', [b.op1('And', [b.op1('GreaterOrEqual', [v, b.scalar(0)]), b.op1('LessOrEqual', [v, b.scalar(max)])])], { to: 1 });
+  const oneMinus = (f: string) => b.op1('Sub', [b.scalar(1), f]);
+  const [wy0, wy1] = [mul(oneMinus(fy), inside(y0, h - 1)), mul(fy, inside(y1, h - 1))];
+  const [wx0, wx1] = [mul(oneMinus(fx), inside(x0, w - 1)), mul(fx, inside(x1, w - 1))];
+  // Clamped corner coordinates as int64 on [B, 1, n]: the index arithmetic below stays integer (no cast of the [B, c, 4, n] indices).
+  const clip = (v: string, max: number) => b.op1('Cast', [b.op1('Clip', [v, b.scalar(0), b.scalar(max)])], { to: 7 });
+  const [ry0, ry1] = [mul(clip(y0, h - 1), b.ints([w])), mul(clip(y1, h - 1), b.ints([w]))];
+  const [cx0, cx1] = [clip(x0, w - 1), clip(x1, w - 1)];
+  // Corners k = 0..3: (y0, x0), (y0, x0 + 1), (y0 + 1, x0), (y0 + 1, x0 + 1), along axis 2: [B, 1, 4, n].
+  const weight = reshape(b.op1('Concat', [mul(wy0, wx0), mul(wy0, wx1), mul(wy1, wx0), mul(wy1, wx1)], { axis: 1 }), [-1, 1, 4, n]);
+  const cornerIndex = reshape(b.op1('Concat', [add(ry0, cx0), add(ry0, cx1), add(ry1, cx0), add(ry1, cx1)], { axis: 1 }), [-1, 1, 4, n]);
+  // Flat indices into the batch's planes, [B, c, 4, n]: each (image, channel) plane starts at (b·c + channel)·h·w.
+  const index = add(cornerIndex, planeOffsets(b, affine, c, h * w));
+  const flat = reshape(x, [-1]);
+
+  const gathered = b.op1('Gather', [flat, index], { axis: 0 });
+  const y = reshape(b.op1('ReduceSum', [mul(gathered, weight), b.ints([2])], { keepdims: 0 }), [-1, c, oh, ow]);
+  return {
+    out: y,
+    vjp: (dOut) => {
+      const spread = reshape(mul(reshape(dOut, [-1, c, 1, n]), weight), [-1]);
+      const zeros = b.op1('ConstantOfShape', [b.op1('Shape', [flat])]);
+      const dx = b.op1('ScatterND', [zeros, b.op1('Unsqueeze', [reshape(index, [-1]), b.ints([1])]), spread], { reduction: 'add' });
+      return reshape(dx, [-1, c, h, w]);
+    },
+  };
+}
