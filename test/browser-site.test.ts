@@ -393,8 +393,8 @@ test('labels everywhere: search finds a class that was not rendered and says so;
   await page.locator('#q').fill('tench');
   const hit = page.locator('#results li').first();
   await hit.waitFor();
-  assert.match(await hit.innerText(), /^0 tench.* not rendered in this atlas$/);
-  assert.equal(await hit.locator('a').count(), 0, 'no link to a page that does not exist');
+  assert.match(await hit.innerText(), /^0 tench.* not rendered in this atlas: render it live$/);
+  assert.equal(await hit.locator('a').getAttribute('href'), `${BASE}live/?class=0`, 'an unrendered class links to its live render, not to a page that does not exist');
   await page.locator('#q').fill('goldfish');
   // Rendered results show their thumbnail, inside the link.
   const thumb = page.locator('#results li a img').first();

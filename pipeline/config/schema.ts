@@ -3,7 +3,7 @@
  * defaults live here and nowhere else. Keys that moved are mapped by `config/legacy.ts`.
  */
 import { z } from 'zod';
-import { BACKEND_NAMES } from '../engine/backend.ts';
+import { BACKEND_NAMES } from '../engine/backend-names.ts';
 import { parseBytes, TIER_NAMES } from '../output/media-plan.ts';
 import { modelSchema } from './model-schema.ts';
 

@@ -77,7 +77,11 @@ function toGraphNode(n: LeanNode): GraphNode {
 
 /** Builds the lean graph of a ModelSpec (see `model/spec.ts`; `specFromLayersModel` for a tf.LayersModel). */
 export function buildLeanGraph(spec: ModelSpec, options: LeanGraphOptions = {}): LeanGraph {
-  const lowered = lowerSpec(spec, options.file);
+  return leanGraphOf(lowerSpec(spec, options.file), options);
+}
+
+/** The lean graph of nodes already lowered (`lowerSpec`, or read back from the live page's files: `output/live-graph.ts`). */
+export function leanGraphOf(lowered: LoweredGraph, options: Pick<LeanGraphOptions, 'fuse'> = {}): LeanGraph {
   const nodes: GraphNode[] = [];
   try {
     for (const n of lowered.nodes) nodes.push(toGraphNode(n));

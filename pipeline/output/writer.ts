@@ -18,7 +18,7 @@ import type { AtlasContext } from '../run/prepare.ts';
 import type { TodoUnit } from '../run/reuse.ts';
 import { writeFileAtomic } from './atomic.ts';
 import { encodeUnit, type EncodedUnit } from './encode-unit.ts';
-import { MANIFEST_FILE, SCHEMA_VERSION, type Manifest, type ManifestLayer, type ManifestUnit } from './manifest.ts';
+import { MANIFEST_FILE, SCHEMA_VERSION, type LiveFiles, type Manifest, type ManifestLayer, type ManifestUnit } from './manifest.ts';
 import { slug, unitFileVariants, unitFiles, unitKey } from './paths.ts';
 import { readFramesZip } from './frames-zip.ts';
 import type { PlannedSheet } from './sheets.ts';
@@ -54,6 +54,7 @@ export class AtlasWriter {
   private readonly encodeLimit = pLimit(2);
   /** The dataset phase's results, applied to every unit entry (examples are never carried over from a previous run). */
   private dataset: DatasetResult | undefined;
+  private live: LiveFiles | undefined;
 
   constructor(private readonly o: WriterOptions) {
     this.manifestFile = path.join(o.outDir, MANIFEST_FILE);
@@ -67,6 +68,18 @@ export class AtlasWriter {
   /** Sets the dataset examples and numbers the manifest gives each unit (call writeManifest after). */
   setDataset(result: DatasetResult): void {
     this.dataset = result;
+  }
+
+  /** Sets the live page's model files the manifest names (call writeManifest after). */
+  setLive(live: LiveFiles): void {
+    this.live = live;
+  }
+
+  /** This run's live files; until they are written, the previous run's when made from the same weights. */
+  private liveSummary(): Pick<Manifest, 'live'> {
+    const previous = this.o.previous?.live;
+    const live = this.live ?? (previous && 'graph' in previous && previous.weightsHash === this.o.ctx.weightsHash ? previous : undefined);
+    return live ? { live } : {};
   }
 
   /** This run's dataset summary; until the dataset phase ends, the previous one (when the config still has a dataset). */
@@ -203,6 +216,7 @@ export class AtlasWriter {
         .filter((u): u is ManifestUnit => u !== undefined)
         .map((u) => applyDataset(u, this.dataset, !!config.dataset)),
       ...this.datasetSummary(),
+      ...this.liveSummary(),
     };
   }
 }

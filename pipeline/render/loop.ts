@@ -76,7 +76,7 @@ function keepFinished(next: tf.Tensor, params: tf.Tensor, active: boolean[]): tf
 
 export async function renderBatch(plan: RenderPlan, ctx: RenderContext): Promise<UnitResult[]> {
   const { parameterization: param, optimizer } = plan;
-  const rec = new BatchRecorder(plan.units);
+  const rec = new BatchRecorder(plan.units, ctx.observer);
   let params = param.init(plan.units, plan.size);
   /** Units still optimizing; undefined: all (always during the first `steps`). */
   let active: boolean[] | undefined;
@@ -89,6 +89,7 @@ export async function renderBatch(plan: RenderPlan, ctx: RenderContext): Promise
   const continuation = plan.continuation && lead && plan.continuation.maxSteps > plan.steps ? plan.continuation : undefined;
   try {
     for (let step = 0; step < (continuation?.maxSteps ?? plan.steps); step++) {
+      if (ctx.signal?.aborted) break;
       if (continuation && step >= plan.steps) {
         const leads = await leadsOf(plan, ctx, params, lead!);
         active = plan.units.map((_, i) => active?.[i] !== false && leads[i]! < continuation.margin);
