@@ -103,7 +103,7 @@ export async function renderBatch(plan: RenderPlan, ctx: RenderContext): Promise
       params = next;
       await rec.values(value, active);
       // Progress counts the planned steps (its total); continued steps are not known in advance.
-      if (step < plan.steps) ctx.onStep?.(step);
+      if (step < plan.steps) await ctx.onStep?.(step);
     }
     await rec.values(await finalValue(plan, ctx, params));
     await record();

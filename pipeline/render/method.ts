@@ -67,8 +67,8 @@ export interface Continuation {
 export interface RenderContext {
   engine: GradientEngine;
   pixels: PixelSpace;
-  /** Called after every step with the step index (for progress). */
-  onStep?: (step: number) => void;
+  /** Called after every step with the step index (for progress); awaited, so a page can yield to its event loop (draw, take a click). */
+  onStep?: (step: number) => void | Promise<void>;
   /** The only input size the model takes (it flattens a feature map): transforms end at this size. */
   inputSize?: [number, number];
   /** Sees every recorded value and frame as it is recorded (the live page draws them). */

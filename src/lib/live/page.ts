@@ -11,6 +11,15 @@ import { parseLiveQuery, type LiveRequest } from './query.ts';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
+/** Resolves in a new task without setTimeout's 4-ms clamp: the browser paints and dispatches clicks in between. */
+function nextTask(): Promise<void> {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => resolve();
+    channel.port2.postMessage(0);
+  });
+}
+
 export function initLivePage(): void {
   const data = JSON.parse($('live-data').textContent!) as LivePageData;
   const root = document.documentElement;
@@ -114,6 +123,8 @@ export function initLivePage(): void {
           stepText.textContent = `${s + 1} of ${planned}`;
           const sps = rate();
           if (sps !== undefined) rateText.textContent = sps.toFixed(1);
+          // A task boundary: the page draws this step and takes clicks (Stop) before the next.
+          return nextTask();
         },
         signal: controller.signal,
       });

@@ -60,7 +60,7 @@ export interface LiveRun {
   photo?: Float32Array;
   observer: RenderObserver;
   signal: AbortSignal;
-  onStep?: (step: number) => void;
+  onStep?: (step: number) => Promise<void>;
 }
 
 export interface LiveResult {

@@ -20,7 +20,8 @@ export interface LiveHooks {
   settings(s: UnitSettings, seed: number): void;
   frame(rgb: Uint8Array, width: number, height: number): void;
   value(v: number): void;
-  step(step: number): void;
+  /** After every step; the render waits for it (the page yields to its event loop there). */
+  step(step: number): Promise<void>;
   signal: AbortSignal;
 }
 
