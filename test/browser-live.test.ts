@@ -101,7 +101,7 @@ test('nothing runs and no weights are requested before Start; the model map open
   await page.close();
 });
 
-test('search offers a class nobody rendered; it renders live, and the model names it top-1 after enough steps', async () => {
+test('search offers a class nobody rendered; it renders live with the quality numbers of a class page', async () => {
   const { page } = await openLogged('search/');
   await page.locator('#q').fill('tench');
   const hit = page.locator('#results li a').first();
