@@ -56,7 +56,7 @@ export function initLivePage(): void {
   }
   const r: LiveRequest = parsed.request;
   const t = r.target;
-  summary.textContent = `${t.kind === 'filter' ? `${t.layer}, filter ${t.filter}` : `class ${t.id} (${data.labels[t.id] ?? '?'})`}, method ${r.method}${r.steps ? `, ${r.steps} steps` : ''}`;
+  summary.textContent = `${t.kind === 'filter' ? `${t.layer}, filter ${t.filter}` : `class ${t.id} (${data.labels[t.id] ?? '?'})`}, method ${r.method}`;
   root.dataset.live = 'ready';
   start.disabled = false;
 
