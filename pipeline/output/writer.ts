@@ -19,6 +19,7 @@ import type { TodoUnit } from '../run/reuse.ts';
 import { writeFileAtomic } from './atomic.ts';
 import { encodeUnit, type EncodedUnit } from './encode-unit.ts';
 import { MANIFEST_FILE, SCHEMA_VERSION, type LiveFiles, type Manifest, type ManifestLayer, type ManifestUnit } from './manifest.ts';
+import { liveSchema } from './manifest-schema.ts';
 import { slug, unitFileVariants, unitFiles, unitKey } from './paths.ts';
 import { readFramesZip } from './frames-zip.ts';
 import type { PlannedSheet } from './sheets.ts';
@@ -72,7 +73,8 @@ export class AtlasWriter {
 
   /** Sets the live page's model files the manifest names (call writeManifest after). */
   setLive(live: LiveFiles): void {
-    this.live = live;
+    // As the manifest reads back (the schema's key order), so an unchanged record rewrites nothing.
+    this.live = liveSchema.parse(live);
   }
 
   /** This run's live files; until they are written, the previous run's when made from the same weights. */
@@ -211,12 +213,13 @@ export class AtlasWriter {
       methods: config.render.methods.map((id) => ({ id, name: METHODS[id]!.name, description: METHODS[id]!.description })),
       layers: ctx.layers.map((l) => ({ name: l.name, slug: slug(l.name), className: l.className, outputShape: l.outputShape, filterCount: l.filterCount, filters: l.filters, sheets: sheetsOf(l.name) })),
       classes: ctx.classes,
+      // In the schema's order (as the manifest reads back), so that an unchanged manifest compares equal.
+      ...this.datasetSummary(),
+      ...this.liveSummary(),
       units: this.o.planned
         .map((u) => this.o.units.get(unitKey(u)))
         .filter((u): u is ManifestUnit => u !== undefined)
         .map((u) => applyDataset(u, this.dataset, !!config.dataset)),
-      ...this.datasetSummary(),
-      ...this.liveSummary(),
     };
   }
 }
