@@ -10,6 +10,7 @@ import sitemap from '@astrojs/sitemap';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { atlasData } from './src/integrations/atlas-data.ts';
+import { liveWasm } from './src/integrations/live-wasm.ts';
 import { publicUrlCheck } from './src/integrations/public-url.ts';
 import { loadConfig } from './pipeline/config/load.ts';
 
@@ -32,7 +33,7 @@ export default defineConfig({
   trailingSlash: 'always',
   output: 'static',
   build: { format: 'directory' },
-  integrations: [atlasData(dataDir), sitemap({ filter: (page) => !/\/404\/?$/.test(page) }), publicUrlCheck(configFile)],
+  integrations: [atlasData(dataDir), liveWasm(), sitemap({ filter: (page) => !/\/404\/?$/.test(page) }), publicUrlCheck(configFile)],
   devToolbar: { enabled: false },
   // Astro keeps the content layer's store here. node_modules may be shared by several checkouts and
   // builds of other atlases: one folder per data folder keeps them from reading each other's store.

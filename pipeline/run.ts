@@ -18,6 +18,8 @@ import { cleanTemporaryFiles } from './output/atomic.ts';
 import { MANIFEST_FILE, readManifest, type Manifest } from './output/manifest.ts';
 import { listedSheets, sheetPlan, writeSheets } from './output/sheets.ts';
 import { AtlasWriter } from './output/writer.ts';
+import { writeLiveFiles } from './output/live-files.ts';
+import { liveDefaults, loweredOf } from './run/live.ts';
 import { runDatasetPhase } from './dataset/phase.ts';
 import { listDataset } from './dataset/photos.ts';
 import { createProgress, type Progress } from './progress.ts';
@@ -122,6 +124,18 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
     // A shard's sheets would show only its own tiles, and its dataset ranks only its units: merge, then a rerun, makes them.
     const problems = outcome.interrupted || options.shard ? [] : await writeSheets(loaded.config.model.id, sheets, outDir, writer.sheets, ctx.media.tier);
     if (dataset && !outcome.interrupted && !options.shard) await runDatasetPhase({ ctx, input: dataset, outDir, writer, progress, signal: options.signal });
+    if (!outcome.interrupted && !options.shard) {
+      const live = await writeLiveFiles(
+        outDir,
+        loaded.config.model.id,
+        loweredOf(ctx.graph),
+        ctx.weightsHash,
+        { pixels: ctx.pixels, ...(ctx.inputSize ? { inputSize: ctx.inputSize } : {}) },
+        liveDefaults(ctx),
+      );
+      progress.log(live.note);
+      writer.setLive(live.files);
+    }
     await writer.writeManifest();
     progress.log(sizeReport(await publishedSize(outDir, writer.manifest().units), ctx.media));
     return finish({ outDir, writer, backend, reused, planned: planned.length, problems, progress, ...outcome });

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { before, it } from 'node:test';
 import type { Objective } from '../pipeline/engine/engine.ts';
-import { buildLoweredGraph } from '../pipeline/engine/graph.ts';
+import { leanGraphOf } from '../pipeline/engine/graph.ts';
 import { OnnxEngine } from '../pipeline/engine/onnx/engine.ts';
 import { loadOrt } from '../pipeline/engine/onnx/runtime.ts';
 import { readOnnx } from '../pipeline/model/formats/onnx.ts';
@@ -46,7 +46,7 @@ for (const [id, nodes] of CASES) {
   it(`${id}: the ONNX engine's value and input gradient equal TF.js's at ${nodes.join(', ')}`, { skip }, async () => {
     const file = path.join(ONNX, id, 'model.onnx');
     const { lowered } = readOnnx(fs.readFileSync(file), file);
-    const graph = buildLoweredGraph(lowered, { file });
+    const graph = leanGraphOf(lowered, { file });
     const engine = new OnnxEngine(lowered.nodes, { ort: await loadOrt(), provider: 'cpu' });
     try {
       for (const node of nodes) {

@@ -30,6 +30,15 @@ test('a word finds classes by label, rendered ones first; an unrendered class ha
   );
 });
 
+test('an atlas with the live page links an unrendered class to a live render of it', () => {
+  const hits = search({ ...idx, lv: 'live/' }, 'tench');
+  assert.deepEqual(
+    hits.map((h) => [h.text, h.kind, h.p]),
+    [['0 tench, Tinca tinca', 'class, not rendered in this atlas: render it live', 'live/?class=0']],
+  );
+  assert.equal(search({ ...idx, lv: 'live/' }, 'goldfish')[0]!.p, 'classes/1/', 'a rendered class keeps its page');
+});
+
 test('numbers: a class id, or a layer and filter; the thumbnail comes from the layer folder unless the filter has none', () => {
   assert.deepEqual(
     search(idx, '391').map((h) => h.text),

@@ -4,7 +4,7 @@
  * (scripts/config-reference.ts): write it for the user. Keys that moved are mapped by `config/legacy.ts`.
  */
 import { z } from 'zod';
-import { BACKEND_NAMES } from '../engine/backend.ts';
+import { BACKEND_NAMES } from '../engine/backend-names.ts';
 import { parseBytes, TIER_NAMES } from '../output/media-plan.ts';
 import { modelSchema } from './model-schema.ts';
 

@@ -14,12 +14,9 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { OrtModule, ProviderName } from './onnx/runtime.ts';
 
-export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'onnx-cuda', 'onnx-directml', 'onnx-coreml', 'webgpu', 'onnx-cpu', 'wasm', 'cpu'] as const;
-export type BackendName = (typeof BACKEND_NAMES)[number];
-export type BackendChoice = BackendName | 'auto';
+import type { BackendChoice, BackendName } from './backend-names.ts';
 
-/** The backends that compute on a GPU (or Apple's Neural Engine): far from busy at a batch of 8. */
-export const GPU_BACKENDS: ReadonlySet<BackendName> = new Set(['tensorflow-gpu', 'onnx-cuda', 'onnx-directml', 'onnx-coreml', 'webgpu']);
+export { BACKEND_NAMES, GPU_BACKENDS, type BackendChoice, type BackendName } from './backend-names.ts';
 
 export interface BackendCandidate {
   name: BackendName;

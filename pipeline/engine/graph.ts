@@ -77,11 +77,11 @@ function toGraphNode(n: LeanNode): GraphNode {
 
 /** Builds the lean graph of a ModelSpec (see `model/spec.ts`; `specFromLayersModel` for a tf.LayersModel). */
 export function buildLeanGraph(spec: ModelSpec, options: LeanGraphOptions = {}): LeanGraph {
-  return buildLoweredGraph(lowerSpec(spec, options.file), options);
+  return leanGraphOf(lowerSpec(spec, options.file), options);
 }
 
-/** Builds the lean graph of nodes already lowered (a format that maps to LeanOps directly: ONNX). */
-export function buildLoweredGraph(lowered: LoweredGraph, options: LeanGraphOptions = {}): LeanGraph {
+/** The lean graph of nodes already lowered: by `lowerSpec`, by a format that maps to LeanOps directly (ONNX), or read back from the live page's files (`output/live-graph.ts`). */
+export function leanGraphOf(lowered: LoweredGraph, options: LeanGraphOptions = {}): LeanGraph {
   const nodes: GraphNode[] = [];
   try {
     for (const n of lowered.nodes) nodes.push(toGraphNode(n));

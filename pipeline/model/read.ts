@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { buildLeanGraph, buildLoweredGraph, type LeanGraph, type LeanGraphOptions } from '../engine/graph.ts';
+import { buildLeanGraph, leanGraphOf, type LeanGraph, type LeanGraphOptions } from '../engine/graph.ts';
 import { AtlasError } from '../errors.ts';
 import { HDF5_SIGNATURE } from './formats/hdf5.ts';
 import { readKerasH5, readKerasZip, MAX_WEIGHTS_BYTES } from './formats/keras.ts';
@@ -77,7 +77,7 @@ async function loadOnnx(file: string, bytes: Buffer, options: LeanGraphOptions):
   const { lowered, externalFiles } = readOnnx(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), file);
   const hash = createHash('sha256').update(bytes);
   for (const f of externalFiles) hash.update(await fs.readFile(f));
-  return { graph: buildLoweredGraph(lowered, { file, ...options }), weightsHash: hash.digest('hex'), format: 'onnx' };
+  return { graph: leanGraphOf(lowered, { file, ...options }), weightsHash: hash.digest('hex'), format: 'onnx' };
 }
 
 /** Model file → spec → lean graph; an unsupported layer is an AtlasError before any work. */

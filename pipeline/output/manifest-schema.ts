@@ -4,7 +4,7 @@
  * ARCHITECTURE.md.
  *
  * Older manifests must keep loading, so every field added after schema version 1 first shipped is
- * optional here (`filterObjective`, `files.zip`, `quality`, `model.labels`, `model.layers`, `examples`, `datasetQuality`, `dataset`), and a
+ * optional here (`filterObjective`, `files.zip`, `quality`, `model.labels`, `model.layers`, `examples`, `datasetQuality`, `dataset`, `live`), and a
  * non-finite number, which JSON writes as `null`, reads back as NaN.
  */
 import { z } from 'zod';
@@ -241,6 +241,28 @@ export const unitSchema = z.discriminatedUnion('kind', [
   z.object({ ...unitFields, kind: z.literal('class'), quality: classQualitySchema.optional() }),
 ]);
 
+/**
+ * The live page's files (`output/live-graph.ts`): the lean graph and its weight shards, published
+ * once per model, fetched only when a reader starts a live render; the unit settings of every method
+ * for a unit nobody rendered (the config's, as the pipeline would use them). `unavailable`: why the
+ * model is not offered live (the page says so).
+ */
+const unitDefaults = z.object({ filter: settingsSchema, filterCapped: settingsSchema, class: settingsSchema });
+export const liveSchema = z.union([
+  z.object({
+    /** The graph's JSON, relative to the output folder; its shards beside it. */
+    graph: z.string(),
+    /** Every file (the JSON and its shards), relative to the output folder. */
+    files: z.array(z.string()).min(1),
+    bytes: int.nonnegative(),
+    weightsHash: z.string(),
+    /** The atlas seed (`render.seed`): an unrendered unit's seed is `unitSeed(seed, key)`, as the pipeline's would be. */
+    seed: int,
+    settings: z.record(z.string(), unitDefaults),
+  }),
+  z.object({ unavailable: z.string() }),
+]);
+
 const manifestFields = {
   schemaVersion: z.literal(1),
   generatedAt: z.string(),
@@ -269,6 +291,8 @@ const manifestFields = {
   classes: z.array(classSchema),
   /** The dataset pass (absent without a `dataset` block). */
   dataset: datasetSchema.optional(),
+  /** The live page's model files (absent: made before the live page, or a shard's folder). */
+  live: liveSchema.optional(),
 };
 
 export const manifestSchema = z.object({ ...manifestFields, units: z.array(unitSchema) });
@@ -290,3 +314,14 @@ export type ClassQualityEntry = z.output<typeof classQualitySchema>;
 export type DatasetExample = z.output<typeof exampleSchema>;
 export type DatasetQualityEntry = z.output<typeof datasetQualitySchema>;
 export type DatasetSummary = z.output<typeof datasetSchema>;
+export type LiveFiles = z.output<typeof liveSchema>;
+
+/** A filter unit's quality numbers (undefined for classes and for atlases made before them). */
+export function filterQualityOf(unit: ManifestUnit): FilterQualityEntry | undefined {
+  return unit.kind === 'filter' && unit.quality && 'rank' in unit.quality ? unit.quality : undefined;
+}
+
+/** A class unit's quality numbers (undefined for filters and for atlases made before them). */
+export function classQualityOf(unit: ManifestUnit): ClassQualityEntry | undefined {
+  return unit.kind === 'class' && unit.quality && 'top5' in unit.quality ? unit.quality : undefined;
+}

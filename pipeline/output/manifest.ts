@@ -7,7 +7,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { z } from 'zod';
-import { manifestSchema, type ClassQualityEntry, type FilterQualityEntry, type Manifest, type ManifestUnit } from './manifest-schema.ts';
+import { manifestSchema, type Manifest } from './manifest-schema.ts';
 
 export type {
   ClassQualityEntry,
@@ -15,6 +15,7 @@ export type {
   DatasetQualityEntry,
   DatasetSummary,
   FilterQualityEntry,
+  LiveFiles,
   LectureSettingsEntry,
   LucidSettingsEntry,
   Manifest,
@@ -25,7 +26,7 @@ export type {
   ManifestUnit,
   UnitSettings,
 } from './manifest-schema.ts';
-export { manifestSchema } from './manifest-schema.ts';
+export { classQualityOf, filterQualityOf, manifestSchema } from './manifest-schema.ts';
 
 export const SCHEMA_VERSION = 1;
 export const MANIFEST_FILE = 'manifest.json';
@@ -76,14 +77,4 @@ export async function readManifestIfAny(dir: string): Promise<Manifest | undefin
   } catch {
     return undefined;
   }
-}
-
-/** A filter unit's quality numbers (undefined for classes and for atlases made before them). */
-export function filterQualityOf(unit: ManifestUnit): FilterQualityEntry | undefined {
-  return unit.kind === 'filter' && unit.quality && 'rank' in unit.quality ? unit.quality : undefined;
-}
-
-/** A class unit's quality numbers (undefined for filters and for atlases made before them). */
-export function classQualityOf(unit: ManifestUnit): ClassQualityEntry | undefined {
-  return unit.kind === 'class' && unit.quality && 'top5' in unit.quality ? unit.quality : undefined;
 }

@@ -133,9 +133,9 @@ export function estimateUnit(tier: MediaTier, u: UnitShape): UnitEstimate {
   return { ...parts, total };
 }
 
-/** Estimated published bytes of the whole atlas under a tier. */
-export function estimateAtlas(tier: MediaTier, units: UnitShape[]): number {
-  return SITE_BYTES + units.reduce((s, u) => s + estimateUnit(tier, u).total, 0);
+/** Estimated published bytes of the whole atlas under a tier; `fixed`: bytes published whatever the tier (the live page's model weights). */
+export function estimateAtlas(tier: MediaTier, units: UnitShape[], fixed = 0): number {
+  return SITE_BYTES + fixed + units.reduce((s, u) => s + estimateUnit(tier, u).total, 0);
 }
 
 /** `budget`: the richest tier that fits; `full`: lossless everything, no budget; a tier's name: that tier whatever the budget (benches, previews). */
@@ -149,6 +149,8 @@ export interface MediaPlan {
   /** Estimated bytes of the whole published site under `tier`. */
   estimate: number;
   units: number;
+  /** Bytes counted whatever the tier: the live page's model weights (`output/live-graph.ts`), published once per model. */
+  fixed: number;
 }
 
 /** Why no tier fits: the caller turns it into a config error (exit 2) before any work. */
@@ -170,14 +172,14 @@ export class BudgetTooSmall extends Error {
  * The richest tier whose estimate fits the budget (profile `budget`), or the tier the profile names
  * whatever its size (`full`: hosting without Pages' limit). Throws BudgetTooSmall when none fits.
  */
-export function planMedia(units: UnitShape[], budget: number, profile: MediaProfile = 'budget'): MediaPlan {
+export function planMedia(units: UnitShape[], budget: number, profile: MediaProfile = 'budget', fixed = 0): MediaPlan {
   const forced = TIERS.find((t) => t.name === profile);
-  if (forced) return { profile, budget, tier: forced, estimate: estimateAtlas(forced, units), units: units.length };
+  if (forced) return { profile, budget, tier: forced, estimate: estimateAtlas(forced, units, fixed), units: units.length, fixed };
   for (const tier of TIERS) {
-    const estimate = estimateAtlas(tier, units);
-    if (estimate <= budget) return { profile, budget, tier, estimate, units: units.length };
+    const estimate = estimateAtlas(tier, units, fixed);
+    if (estimate <= budget) return { profile, budget, tier, estimate, units: units.length, fixed };
   }
-  throw new BudgetTooSmall(budget, estimateAtlas(TIERS[TIERS.length - 1]!, units), units.length);
+  throw new BudgetTooSmall(budget, estimateAtlas(TIERS[TIERS.length - 1]!, units, fixed), units.length);
 }
 
 const UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3, tb: 1024 ** 4 };

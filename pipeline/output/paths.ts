@@ -61,6 +61,11 @@ export function sheetFile(modelId: string, method: string, layer: string, sheet:
   return `${modelId}/${method}/layers/${slug(layer)}/sheet-${sheet}.${format === 'png' ? 'png' : 'jpg'}`;
 }
 
+/** The live page's model files (graph JSON and weight shards), relative to the data folder: once per model. */
+export function liveDir(modelId: string): string {
+  return `${modelId}/live`;
+}
+
 /** Page paths, relative to the site's base (no leading slash, trailing slash). */
 export const pages = {
   home: () => '',
@@ -69,6 +74,8 @@ export const pages = {
   classes: () => 'classes/',
   class: (id: number) => `classes/${id}/`,
   search: () => 'search/',
+  /** The live page; `query` its settings (src/lib/live/query.ts), e.g. `layer=conv_pw_5_relu&filter=3`. */
+  live: (query?: URLSearchParams) => `live/${query && query.size ? `?${query.toString()}` : ''}`,
   /** The static search index (src/pages/search.json.ts). */
   searchIndex: () => 'search.json',
 };

@@ -18,7 +18,8 @@ import type { AtlasContext } from '../run/prepare.ts';
 import type { TodoUnit } from '../run/reuse.ts';
 import { writeFileAtomic } from './atomic.ts';
 import { encodeUnit, type EncodedUnit } from './encode-unit.ts';
-import { MANIFEST_FILE, SCHEMA_VERSION, type Manifest, type ManifestLayer, type ManifestUnit } from './manifest.ts';
+import { MANIFEST_FILE, SCHEMA_VERSION, type LiveFiles, type Manifest, type ManifestLayer, type ManifestUnit } from './manifest.ts';
+import { liveSchema } from './manifest-schema.ts';
 import { slug, unitFileVariants, unitFiles, unitKey } from './paths.ts';
 import { readFramesZip } from './frames-zip.ts';
 import type { PlannedSheet } from './sheets.ts';
@@ -54,6 +55,7 @@ export class AtlasWriter {
   private readonly encodeLimit = pLimit(2);
   /** The dataset phase's results, applied to every unit entry (examples are never carried over from a previous run). */
   private dataset: DatasetResult | undefined;
+  private live: LiveFiles | undefined;
 
   constructor(private readonly o: WriterOptions) {
     this.manifestFile = path.join(o.outDir, MANIFEST_FILE);
@@ -67,6 +69,19 @@ export class AtlasWriter {
   /** Sets the dataset examples and numbers the manifest gives each unit (call writeManifest after). */
   setDataset(result: DatasetResult): void {
     this.dataset = result;
+  }
+
+  /** Sets the live page's model files the manifest names (call writeManifest after). */
+  setLive(live: LiveFiles): void {
+    // As the manifest reads back (the schema's key order), so an unchanged record rewrites nothing.
+    this.live = liveSchema.parse(live);
+  }
+
+  /** This run's live files; until they are written, the previous run's when made from the same weights. */
+  private liveSummary(): Pick<Manifest, 'live'> {
+    const previous = this.o.previous?.live;
+    const live = this.live ?? (previous && 'graph' in previous && previous.weightsHash === this.o.ctx.weightsHash ? previous : undefined);
+    return live ? { live } : {};
   }
 
   /** This run's dataset summary; until the dataset phase ends, the previous one (when the config still has a dataset). */
@@ -198,11 +213,13 @@ export class AtlasWriter {
       methods: config.render.methods.map((id) => ({ id, name: METHODS[id]!.name, description: METHODS[id]!.description })),
       layers: ctx.layers.map((l) => ({ name: l.name, slug: slug(l.name), className: l.className, outputShape: l.outputShape, filterCount: l.filterCount, filters: l.filters, sheets: sheetsOf(l.name) })),
       classes: ctx.classes,
+      // In the schema's order (as the manifest reads back), so that an unchanged manifest compares equal.
+      ...this.datasetSummary(),
+      ...this.liveSummary(),
       units: this.o.planned
         .map((u) => this.o.units.get(unitKey(u)))
         .filter((u): u is ManifestUnit => u !== undefined)
         .map((u) => applyDataset(u, this.dataset, !!config.dataset)),
-      ...this.datasetSummary(),
     };
   }
 }

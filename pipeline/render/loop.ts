@@ -94,7 +94,7 @@ async function movesOf(value: tf.Tensor1D, span: tf.Tensor1D): Promise<boolean[]
 
 export async function renderBatch(plan: RenderPlan, ctx: RenderContext): Promise<UnitResult[]> {
   const { parameterization: param, optimizer } = plan;
-  const rec = new BatchRecorder(plan.units);
+  const rec = new BatchRecorder(plan.units, ctx.observer);
   let params = param.init(plan.units, plan.size);
   /** Units still optimizing; undefined: all (always during the first `steps`). */
   let active: boolean[] | undefined;
@@ -108,6 +108,7 @@ export async function renderBatch(plan: RenderPlan, ctx: RenderContext): Promise
   const widths = tf.tensor1d(inputWidths(ctx.pixels));
   try {
     for (let step = 0; step < (continuation?.maxSteps ?? plan.steps); step++) {
+      if (ctx.signal?.aborted) break;
       if (continuation && step >= plan.steps) {
         const leads = await leadsOf(plan, ctx, params, lead!);
         active = plan.units.map((_, i) => active?.[i] !== false && leads[i]! < continuation.margin);
@@ -124,7 +125,7 @@ export async function renderBatch(plan: RenderPlan, ctx: RenderContext): Promise
       params = next;
       await rec.values(value, active);
       // Progress counts the planned steps (its total); continued steps are not known in advance.
-      if (step < plan.steps) ctx.onStep?.(step);
+      if (step < plan.steps) await ctx.onStep?.(step);
     }
     await rec.values(await finalValue(plan, ctx, params));
     await record();

@@ -79,10 +79,20 @@ export interface Continuation {
 export interface RenderContext {
   engine: GradientEngine;
   pixels: PixelSpace;
-  /** Called after every step with the step index (for progress). */
-  onStep?: (step: number) => void;
+  /** Called after every step with the step index (for progress); awaited, so a page can yield to its event loop (draw, take a click). */
+  onStep?: (step: number) => void | Promise<void>;
   /** The only input size the model takes (it flattens a feature map): transforms end at this size. */
   inputSize?: [number, number];
+  /** Sees every recorded value and frame as it is recorded (the live page draws them). */
+  observer?: RenderObserver;
+  /** When aborted, the loop stops before its next step and ends as after its last one (final value, final frame). */
+  signal?: AbortSignal;
+}
+
+/** What the live page watches while a batch renders: per unit, each value and each frame (RGB bytes, deprocessed) as recorded. */
+export interface RenderObserver {
+  value?(values: Float32Array): void;
+  frame?(frames: Uint8Array[], width: number, height: number): void;
 }
 
 export interface UnitResult {

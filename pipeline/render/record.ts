@@ -4,7 +4,7 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import { toRgbBuffers } from './deprocess.ts';
-import type { BatchUnit, UnitResult } from './method.ts';
+import type { BatchUnit, RenderObserver, UnitResult } from './method.ts';
 
 export class BatchRecorder {
   private readonly curves: number[][];
@@ -12,7 +12,10 @@ export class BatchRecorder {
   /** Whether each unit took at least one step (`movable.ts`). */
   private readonly everMoved: boolean[];
 
-  constructor(private readonly units: BatchUnit[]) {
+  constructor(
+    private readonly units: BatchUnit[],
+    private readonly observer?: RenderObserver,
+  ) {
     this.curves = units.map(() => []);
     this.frames = units.map(() => []);
     this.everMoved = units.map(() => false);
@@ -25,8 +28,9 @@ export class BatchRecorder {
 
   /** Appends each unit's value (only the units `active` marks, when given); takes ownership of `values` ([B]). */
   async values(values: tf.Tensor1D, active?: boolean[]): Promise<void> {
-    const data = await values.data();
+    const data = (await values.data()) as Float32Array;
     values.dispose();
+    this.observer?.value?.(data);
     this.curves.forEach((c, i) => {
       if (active?.[i] !== false) c.push(data[i]!);
     });
@@ -35,6 +39,7 @@ export class BatchRecorder {
   /** Appends each unit's frame (only the units `active` marks, when given); takes ownership of `images` ([B, h, w, 3] bytes as int32). */
   async frame(images: tf.Tensor4D, active?: boolean[]): Promise<void> {
     const buffers = await toRgbBuffers(images);
+    this.observer?.frame?.(buffers, images.shape[2], images.shape[1]);
     images.dispose();
     buffers.forEach((b, i) => {
       if (active?.[i] !== false) this.frames[i]!.push(b);

@@ -4,11 +4,13 @@
  * curves, quality numbers), so it crosses a process boundary unchanged and the parent alone writes.
  */
 import type { GradientEngine } from '../engine/engine.ts';
-import { unitKey } from '../output/paths.ts';
+import type { LeanGraph } from '../engine/graph.ts';
+import { unitKey, type UnitKind } from '../output/paths.ts';
 import type { EncodedUnit } from '../output/writer.ts';
 import { renderBatchChained } from '../render/chain-loop.ts';
 import type { UnitResult } from '../render/method.ts';
 import { METHODS } from '../render/methods/index.ts';
+import type { PixelSpace } from '../render/pixels.ts';
 import { classQuality, filterQualityRecords, type UnitQuality } from '../render/quality.ts';
 import type { AtlasContext, StartPhoto } from './prepare.ts';
 import type { TodoUnit } from './reuse.ts';
@@ -77,21 +79,38 @@ export function describe(group: TodoUnit[]): string {
 async function qualityOf(ctx: AtlasContext, group: TodoUnit[], results: UnitResult[]): Promise<(UnitQuality | undefined)[] | undefined> {
   const ok = results.flatMap((r, i) => (r.error ? [] : [{ r, u: group[i]! }]));
   if (!ok.length) return undefined;
-  const [h, w] = ctx.size;
-  const inputs = ok.map((o) => o.r.input);
-  const indices = ok.map((o) => o.u.index);
-  const found: UnitQuality[] =
-    group[0]!.kind === 'class'
-      ? await classQuality(
-          ctx.graph,
-          ctx.pixels,
-          ctx.outputNode,
-          inputs,
-          w,
-          h,
-          indices,
-          ok.map((o) => o.u.seed),
-        )
-      : await filterQualityRecords({ graph: ctx.graph, pixels: ctx.pixels, layer: group[0]!.target, images: inputs, width: w, height: h, channels: indices, border: ctx.border });
+  const found = await unitQualities(
+    { graph: ctx.graph, pixels: ctx.pixels, outputNode: ctx.outputNode, border: ctx.border, size: ctx.size },
+    { kind: group[0]!.kind, layer: group[0]!.target },
+    ok.map((o) => ({ index: o.u.index, seed: o.u.seed, input: o.r.input })),
+  );
   return results.map((r) => (r.error ? undefined : found.shift()));
+}
+
+/** What quality numbers are measured with: the lean graph, its pixel space, the class node, the filters' border, the optimized images' size [h, w]. */
+export interface QualityModel {
+  graph: LeanGraph;
+  pixels: PixelSpace;
+  outputNode: string;
+  border: number;
+  size: [number, number];
+}
+
+/** The quality numbers of units of one kind and target from their final optimized images (RGB bytes); the live page measures its render with it too. */
+export async function unitQualities(m: QualityModel, target: { kind: UnitKind; layer: string }, units: { index: number; seed: number; input: Uint8Array }[]): Promise<UnitQuality[]> {
+  const [h, w] = m.size;
+  const inputs = units.map((u) => u.input);
+  const indices = units.map((u) => u.index);
+  if (target.kind === 'class')
+    return classQuality(
+      m.graph,
+      m.pixels,
+      m.outputNode,
+      inputs,
+      w,
+      h,
+      indices,
+      units.map((u) => u.seed),
+    );
+  return filterQualityRecords({ graph: m.graph, pixels: m.pixels, layer: target.layer, images: inputs, width: w, height: h, channels: indices, border: m.border });
 }

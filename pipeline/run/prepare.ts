@@ -20,6 +20,7 @@ import { METHODS, methodIds } from '../render/methods/index.ts';
 import { NOTES_AT_224, scaledToImage } from '../render/methods/shaping.ts';
 import { resolvePixels } from '../render/pixel-presets.ts';
 import type { PixelSpace } from '../render/pixels.ts';
+import { liveUnavailableReason, liveWeightBytes } from '../output/live-graph.ts';
 
 export interface AtlasContext {
   loaded: LoadedConfig;
@@ -133,7 +134,9 @@ function planAtlasMedia(loaded: LoadedConfig, graph: LeanGraph, layers: PlannedL
     return unitShape(u.kind, METHODS[u.method]!.settings(config, u.kind, { size, capped }) as unknown as ShapeSettings);
   });
   try {
-    return planMedia(shapes, parseBytes(config.site.budget)!, config.site.media);
+    // The live page's weights are published once, whatever the tier (none when the model is too large to offer live).
+    const live = liveWeightBytes(graph.lowered);
+    return planMedia(shapes, parseBytes(config.site.budget)!, config.site.media, liveUnavailableReason(live) ? 0 : live);
   } catch (err) {
     if (err instanceof BudgetTooSmall) throw new AtlasError(`site.budget: ${err.message}`, { key: 'site.budget', path: ['site', 'budget'] });
     throw err;

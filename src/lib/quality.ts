@@ -2,7 +2,7 @@
  * A unit's quality numbers (pipeline/render/quality.ts, stored in ManifestUnit.quality) as the rows
  * a unit page shows. Atlases made before a number existed simply lack its row.
  */
-import { classQualityOf, filterQualityOf, type FilterQualityEntry, type ManifestUnit } from '../../pipeline/output/manifest.ts';
+import { classQualityOf, filterQualityOf, type FilterQualityEntry, type ManifestUnit } from '../../pipeline/output/manifest-schema.ts';
 
 type FilterRank = Omit<FilterQualityEntry, 'preActivation'>;
 

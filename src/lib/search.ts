@@ -15,6 +15,8 @@ export interface SearchIndex {
   classes: { i: number; l: string; p?: string; t?: 1 }[];
   /** The folder of the class thumbnails. */
   ct?: string;
+  /** The live page's path when the atlas offers live rendering: an unrendered class links to it (`lv + "?class=" + i`). */
+  lv?: string;
 }
 
 /** A result: r (rank, lower first), its text and kind, page path (none: no page) and thumbnail, relative to the base. */
@@ -54,7 +56,13 @@ function classHits(idx: SearchIndex, words: string[], nums: number[]): Hit[] {
   const out: Hit[] = [];
   for (const c of idx.classes) {
     const after = c.p ? 0 : UNRENDERED;
-    const hit = { text: `${c.i} ${c.l}`, kind: c.p ? 'class' : 'class, not rendered in this atlas', p: c.p, t: c.t && idx.ct ? `${idx.ct}${c.i}.webp` : undefined };
+    const live = !c.p && idx.lv !== undefined;
+    const hit = {
+      text: `${c.i} ${c.l}`,
+      kind: c.p ? 'class' : live ? 'class, not rendered in this atlas: render it live' : 'class, not rendered in this atlas',
+      p: c.p ?? (live ? `${idx.lv}?class=${c.i}` : undefined),
+      t: c.t && idx.ct ? `${idx.ct}${c.i}.webp` : undefined,
+    };
     const r = words.length ? match(c.l, words) : -1;
     if (r >= 0 && (nums.length === 0 || nums.includes(c.i))) out.push({ r: r + after, ...hit });
     else if (!words.length && nums.includes(c.i)) out.push({ r: after, ...hit });

@@ -42,6 +42,7 @@ export const GET: APIRoute = async () => {
     model: m.model.id,
     layers: m.layers.map((l) => ({ n: l.name, p: pages.layer(l.name), c: l.className, f: l.filters, ...layerThumbs(m, l) })),
     ...classEntries(m),
+    ...(m.live && 'graph' in m.live ? { lv: pages.live() } : {}),
   };
   return new Response(JSON.stringify(index), { headers: { 'Content-Type': 'application/json' } });
 };

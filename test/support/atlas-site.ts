@@ -32,6 +32,8 @@ export interface AtlasOptions {
   dataset?: string;
   /** `site.media` (default: the config's default, `budget`). */
   media?: string;
+  /** `render.backend` (default: the config's default, `auto`). */
+  backend?: string;
 }
 
 export const DEFAULT_LAYERS = { conv_pw_2_relu: '0-3', conv_pw_5_relu: [1, 7] };
@@ -53,6 +55,7 @@ export function configYaml(opts: AtlasOptions, output: string): string {
     '  filters: {steps: 3}',
     '  classes: {steps: 3}',
     `  batch: ${opts.batch ?? 8}`,
+    ...(opts.backend ? [`  backend: ${opts.backend}`] : []),
     `output: ${JSON.stringify(output)}`,
     ...(opts.dataset ? [`dataset: { folder: ${JSON.stringify(opts.dataset)} }`] : []),
     'site:',

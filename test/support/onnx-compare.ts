@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import onnxProto from 'onnx-proto';
-import { buildLoweredGraph, type LeanGraph } from '../../pipeline/engine/graph.ts';
+import { leanGraphOf, type LeanGraph } from '../../pipeline/engine/graph.ts';
 import { loadOrt } from '../../pipeline/engine/onnx/runtime.ts';
 import { readOnnx } from '../../pipeline/model/formats/onnx.ts';
 import { relErr, rng } from './engine.ts';
@@ -44,7 +44,7 @@ export interface NodeError {
 /** Loads `bytes` as the atlas does and compares `count` spread nodes and the output with ONNX Runtime. */
 export async function compareWithOrt(bytes: Uint8Array, file: string, count = 4): Promise<NodeError[]> {
   const { lowered, tensors } = readOnnx(bytes, file);
-  const graph = buildLoweredGraph(lowered, { file });
+  const graph = leanGraphOf(lowered, { file });
   try {
     const targets = pickNodes(graph, tensors, count);
     const [h, w, c] = graph.inputShape;
