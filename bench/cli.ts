@@ -20,6 +20,7 @@ import { buildLeanGraph } from '../pipeline/engine/graph.ts';
 import { lowerSpec } from '../pipeline/engine/lower.ts';
 import { OnnxEngine } from '../pipeline/engine/onnx/engine.ts';
 import { physicalCores } from '../pipeline/engine/cores.ts';
+import { relaunchWithCudaLibraries } from '../pipeline/engine/onnx/cuda-libs.ts';
 import { loadOrt, type ProviderName } from '../pipeline/engine/onnx/runtime.ts';
 import { tfjsEngine } from '../pipeline/engine/tfjs-engine.ts';
 import { datasetRow } from './dataset.ts';
@@ -183,6 +184,7 @@ function torchRow(py: string, net: string, model: string, layer: string, device:
 }
 
 async function main(): Promise<void> {
+  relaunchWithCudaLibraries();
   const wanted = option('backends')?.split(',') ?? (quick ? ['wasm'] : [...BACKEND_NAMES]);
   const available: BackendName[] = [];
   for (const name of wanted as BackendName[]) {
@@ -192,6 +194,8 @@ async function main(): Promise<void> {
         const { loadWebGpu } = await import('../pipeline/engine/webgpu.ts');
         await loadWebGpu({ allowSoftware: false });
       }
+      // onnx-webgpu as auto would take it (a hardware adapter) unless --webgpu-software.
+      if (name === 'onnx-webgpu' && !flag('webgpu-software')) (await import('../pipeline/engine/webgpu.ts')).prepareOrtWebGpu(false);
       const sel = await selectBackend(name);
       log(`backend ${name}: available${sel.detail ? ` (${sel.detail})` : ''}`);
       available.push(name);

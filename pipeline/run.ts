@@ -73,7 +73,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
   const atlasDir = path.resolve(loaded.dir, loaded.config.output);
   const outDir = options.output ? path.resolve(options.output) : options.shard ? shardDir(atlasDir, options.shard) : atlasDir;
   const backend = await selectBackend(options.backend ?? loaded.config.render.backend);
-  progress.log(`backend: ${backend.name}${backend.skipped.length ? ` (skipped ${backend.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')})` : ''}`);
+  progress.log(`backend: ${backend.name}${backend.detail ? `, ${backend.detail}` : ''}${backend.skipped.length ? ` (skipped ${backend.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')})` : ''}`);
   const ctx = await prepareAtlas(loaded, options.env ?? process.env);
   // The network runs on the selected engine (ONNX Runtime for an onnx-* backend, when it compiles this model).
   const { engine, fallback } = await createGradientEngine(backend, { nodes: ctx.graph.lowered }, () => tfjsEngine(ctx.graph));

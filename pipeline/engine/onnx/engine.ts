@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { FeatureRead, GradientEngine, Objective, ValueAndGrad } from '../engine.ts';
 import { compileFeatures, compileGradient, type LeanNode } from './compile.ts';
-import { PROVIDERS, type OrtModule, type OrtSession, type ProviderName } from './runtime.ts';
+import { sessionOptionsFor, type OrtModule, type OrtSession, type ProviderName } from './runtime.ts';
 
 export interface OnnxEngineOptions {
   ort: OrtModule;
@@ -123,13 +123,7 @@ export class OnnxEngine implements GradientEngine {
       p = (async () => {
         const t0 = performance.now();
         const { model, shapes } = compile();
-        const session = await this.options.ort.InferenceSession.create(model, {
-          executionProviders: [PROVIDERS[this.options.provider]],
-          graphOptimizationLevel: 'all',
-          executionMode: 'sequential',
-          interOpNumThreads: 1,
-          ...(this.options.threads ? { intraOpNumThreads: this.options.threads } : {}),
-        });
+        const session = await this.options.ort.InferenceSession.create(model, sessionOptionsFor(this.options.provider, this.options.threads));
         this.stats.compileMs += performance.now() - t0;
         return { session, shapes };
       })();

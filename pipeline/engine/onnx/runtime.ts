@@ -14,8 +14,11 @@ export interface OrtSession {
   release(): Promise<void>;
 }
 
+/** An execution provider by name, or by name with its options (`{ name: 'webgpu', preferredLayout: 'NHWC' }`). */
+export type OrtProviderConfig = string | { readonly name: string; readonly [option: string]: unknown };
+
 export interface OrtSessionOptions {
-  executionProviders: string[];
+  executionProviders: OrtProviderConfig[];
   intraOpNumThreads?: number;
   interOpNumThreads?: number;
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
@@ -31,8 +34,30 @@ export interface OrtModule {
 }
 
 /** The execution providers an `onnx-*` engine can ask for, by engine suffix. */
-export const PROVIDERS = { cpu: 'cpu', cuda: 'cuda', directml: 'dml', coreml: 'coreml' } as const;
+export const PROVIDERS = { cpu: 'cpu', cuda: 'cuda', directml: 'dml', coreml: 'coreml', webgpu: 'webgpu' } as const;
 export type ProviderName = keyof typeof PROVIDERS;
+
+/**
+ * The provider as a session asks for it. WebGPU lays images out NHWC (its convolutions' fast
+ * layout; ORT inserts the transposes once per graph, the model stays NCHW inside). CUDA takes
+ * device 0 of those CUDA_VISIBLE_DEVICES leaves visible.
+ */
+export function providerConfig(provider: ProviderName): OrtProviderConfig {
+  if (provider === 'webgpu') return { name: 'webgpu', preferredLayout: 'NHWC' };
+  if (provider === 'cuda') return { name: 'cuda', deviceId: 0 };
+  return PROVIDERS[provider];
+}
+
+/** The options of an engine's sessions on `provider`: whole-graph optimization, one inter-op thread, `threads` intra-op (default: ORT's own, all physical cores). */
+export function sessionOptionsFor(provider: ProviderName, threads?: number): OrtSessionOptions {
+  return {
+    executionProviders: [providerConfig(provider)],
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    interOpNumThreads: 1,
+    ...(threads ? { intraOpNumThreads: threads } : {}),
+  };
+}
 
 /** Imports onnxruntime-node; throws (code ERR_MODULE_NOT_FOUND) where it is not installed. */
 export async function loadOrt(): Promise<OrtModule> {
@@ -54,6 +79,6 @@ export async function probeProvider(ort: OrtModule, provider: ProviderName): Pro
   b.input('x', [1]);
   b.rename('x', 'y');
   b.output('y', [1]);
-  const session = await ort.InferenceSession.create(b.encode('probe'), { executionProviders: [PROVIDERS[provider]], logSeverityLevel: 4 });
+  const session = await ort.InferenceSession.create(b.encode('probe'), { executionProviders: [providerConfig(provider)], logSeverityLevel: 4 });
   await session.release();
 }
