@@ -9,7 +9,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { loadConfig, type LoadedConfig } from './config/load.ts';
 import { selectBackend, type BackendChoice, type SelectedBackend } from './engine/backend.ts';
-import { batchCandidates } from './engine/batch-size.ts';
+import { batchCandidates, memoryBudget } from './engine/batch-size.ts';
 import { createGradientEngine } from './engine/select-engine.ts';
 import { tfjsEngine } from './engine/tfjs-engine.ts';
 import { AtlasError } from './errors.ts';
@@ -117,6 +117,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
       total: planned.length,
       signal: options.signal,
       batchCandidates: batchCandidates(backend.name),
+      batchBudgetBytes: memoryBudget(backend.name),
     });
     progress.stop();
     // A shard's sheets would show only its own tiles, and its dataset ranks only its units: merge, then a rerun, makes them.
