@@ -10,8 +10,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, it } from 'node:test';
 import { CANDIDATES, selectBackend } from '../pipeline/engine/backend.ts';
+import { hasGpuDevice, prepareOrtWebGpu } from '../pipeline/engine/webgpu.ts';
 import type { Objective } from '../pipeline/engine/engine.ts';
 import { lowerSpec } from '../pipeline/engine/lower.ts';
 import { OnnxEngine } from '../pipeline/engine/onnx/engine.ts';
@@ -68,5 +72,23 @@ it('onnx-webgpu gives the values and input gradients of onnx-cpu on MobileNet v1
   } finally {
     cpu.dispose();
     gpu.dispose();
+  }
+});
+
+it('auto never takes a software Vulkan adapter; forced without a GPU, the loader is pointed at one', () => {
+  const lavapipe = { VK_ICD_FILENAMES: '/usr/share/vulkan/icd.d/lvp_icd.x86_64.json' };
+  assert.throws(() => prepareOrtWebGpu(false, { ...lavapipe }), hasGpuDevice() ? /software drivers only/ : /no GPU device/);
+  assert.match(prepareOrtWebGpu(true, { ...lavapipe }), /^software Vulkan \(\/usr\/share\/vulkan\/icd\.d\/lvp_icd/);
+  if (hasGpuDevice() || process.platform !== 'linux') return; // the rest is about machines without a GPU
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-icd-'));
+  try {
+    const icd = path.join(dir, 'vk_swiftshader_icd.json');
+    fs.writeFileSync(icd, '{}');
+    const env: NodeJS.ProcessEnv = {};
+    assert.match(prepareOrtWebGpu(true, env, [path.join(dir, 'absent.json'), icd]), /software Vulkan .*no GPU device here/);
+    assert.equal(env.VK_ICD_FILENAMES, icd);
+    assert.throws(() => prepareOrtWebGpu(true, {}, [path.join(dir, 'absent.json')]), /no software Vulkan driver Dawn accepts \(SwiftShader: install chromium/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
