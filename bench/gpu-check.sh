@@ -18,6 +18,7 @@ set -uo pipefail
 export PATH=$PATH:/usr/sbin:/sbin
 cd "$(dirname "$0")/.."
 mode=${1:-check}
+dry=; [ "$mode" = --dry-run ] && dry=1
 deadline=$((SECONDS + ${GPU_CHECK_SECONDS:-470}))
 left() { echo $((deadline - SECONDS)); }
 step() { echo "== $* ($(left) s left)"; }
@@ -29,7 +30,8 @@ unpack() { # name file
     node.xz) mkdir -p .gpu/node/bin && xz -dc "$2" > .gpu/node/bin/node && chmod +x .gpu/node/bin/node ;;
     modules.tar.xz) mkdir -p node_modules && xz -dc "$2" | tar -C node_modules -xf - ;;
     ort-cuda13.tar.xz) rm -rf node_modules/onnxruntime-node && mkdir -p node_modules && xz -dc "$2" | tar -C node_modules -xf - ;;
-    debs.tar) mkdir -p .gpu/debs && tar -C .gpu -xf "$2" && for f in .gpu/debs/*.deb; do $sudo dpkg -x "$f" /; done && $sudo ldconfig ;;
+    # The Vulkan loader and glvnd where the system looks, on the GPU machine only (a dry run leaves the system alone).
+    debs.tar) mkdir -p .gpu/debs && tar -C .gpu -xf "$2" && { [ -n "$dry" ] || ! nvidia-smi -L >/dev/null 2>&1 || { for f in .gpu/debs/*.deb; do $sudo dpkg -x "$f" /; done && $sudo ldconfig; }; } ;;
     models.tar.xz) xz -dc "$2" | tar -C .gpu -xf - ;;
     *) echo "unknown bundle file $1" && return 1 ;;
   esac
@@ -59,7 +61,6 @@ if [ "$mode" = --receive ]; then
   exit 0
 fi
 
-dry=; [ "$mode" = --dry-run ] && dry=1
 if [ -z "$dry" ]; then
   gpu=$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader) || { echo "no NVIDIA GPU visible (nvidia-smi failed)"; exit 1; }
   echo "$gpu"
