@@ -25,6 +25,8 @@ export interface OrtSessionOptions {
   executionMode?: 'sequential' | 'parallel';
   /** 0 verbose … 4 fatal. */
   logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
+  /** Outputs to leave on the device ('gpu-buffer': a WebGPU buffer the next run can take as an input). */
+  preferredOutputLocation?: Record<string, 'cpu' | 'gpu-buffer'>;
 }
 
 export interface OrtModule {
@@ -48,14 +50,28 @@ export function providerConfig(provider: ProviderName): OrtProviderConfig {
   return PROVIDERS[provider];
 }
 
-/** The options of an engine's sessions on `provider`: whole-graph optimization, one inter-op thread, `threads` intra-op (default: ORT's own, all physical cores). */
-export function sessionOptionsFor(provider: ProviderName, threads?: number): OrtSessionOptions {
+/**
+ * Whether a provider can leave outputs on its device for the next run to take as inputs. Node's
+ * binding binds 'gpu-buffer' outputs to WebGPU memory only: CUDA's outputs come back to the host.
+ */
+export function keepsOutputsOnDevice(provider: ProviderName): boolean {
+  return provider === 'webgpu';
+}
+
+/**
+ * The options of an engine's sessions on `provider`: whole-graph optimization, one inter-op thread,
+ * `threads` intra-op (default: ORT's own, all physical cores); `deviceOutputs` stay on the device
+ * where the provider can keep them there (`keepsOutputsOnDevice`), as a chain's state does.
+ */
+export function sessionOptionsFor(provider: ProviderName, threads?: number, deviceOutputs: readonly string[] = []): OrtSessionOptions {
+  const onDevice = keepsOutputsOnDevice(provider) && deviceOutputs.length > 0;
   return {
     executionProviders: [providerConfig(provider)],
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
     interOpNumThreads: 1,
     ...(threads ? { intraOpNumThreads: threads } : {}),
+    ...(onDevice ? { preferredOutputLocation: Object.fromEntries(deviceOutputs.map((name) => [name, 'gpu-buffer' as const])) } : {}),
   };
 }
 
