@@ -1,6 +1,6 @@
 /**
  * The Markdown table of a GPU check's rows (bench/gpu-check.sh → bench/results/<date>-<device>.jsonl)
- * for bench/gpu-results.md: per trunk and backend, ms per step at each batch, PyTorch's beside, and
+ * for bench/gpu-results.md: per trunk, backend and steps per call, ms per step at each batch, PyTorch's beside, and
  * the ratio (ours ÷ PyTorch's time); then the notes' job. Usage: node --import tsx bench/gpu-table.ts ROWS.jsonl
  */
 import fs from 'node:fs';
@@ -25,8 +25,10 @@ console.log('|---|---|---|---|---|');
 for (const [model, layer, label] of trunks) {
   const of = (r: Row) => r.model === model && r.layer === layer;
   const torch = steps.filter((r) => of(r) && r.backend.startsWith('pytorch'));
-  for (const backend of [...new Set(steps.filter((r) => of(r) && !r.backend.startsWith('pytorch')).map((r) => r.backend))]) {
-    const ours = steps.filter((r) => of(r) && r.backend === backend);
+  // One line per backend and chain length (onnx-* rows time 1 and K steps per call).
+  const lineOf = (r: Row) => `${r.backend}${((r.stepsPerCall as number | undefined) ?? 1) > 1 ? `, ${r.stepsPerCall} steps/call` : ''}`;
+  for (const backend of [...new Set(steps.filter((r) => of(r) && !r.backend.startsWith('pytorch')).map(lineOf))]) {
+    const ours = steps.filter((r) => of(r) && lineOf(r) === backend);
     const ratios = batches.map((b) => {
       const [a, t] = [ms(ours, b), ms(torch, b)];
       return a && t ? (a / t).toFixed(2) : '–';
