@@ -115,6 +115,20 @@ export function vulkanDriverFiles(env: NodeJS.ProcessEnv = process.env): string[
   return list ? list.split(':').filter(Boolean) : [];
 }
 
+/** The Vulkan driver files (ICDs) installed where the loader looks on Linux. */
+export function installedVulkanDrivers(dirs = ['/etc/vulkan/icd.d', '/usr/share/vulkan/icd.d', '/usr/local/share/vulkan/icd.d', '/usr/local/nvidia/share/vulkan/icd.d']): string[] {
+  return dirs.flatMap((d) => {
+    try {
+      return fs
+        .readdirSync(d)
+        .filter((f) => f.endsWith('.json'))
+        .map((f) => `${d}/${f}`);
+    } catch {
+      return [];
+    }
+  });
+}
+
 /**
  * Readies ONNX Runtime's WebGPU provider (its own Dawn, on Vulkan / Metal / D3D12), whose adapter
  * JavaScript cannot see. In `auto` (not forced) only a machine with a GPU device qualifies, and not
@@ -129,6 +143,10 @@ export function prepareOrtWebGpu(forced: boolean, env: NodeJS.ProcessEnv = proce
   if (!forced) {
     if (!hasGpuDevice()) throw new Error('no GPU device (/dev/dri/renderD*, /dev/nvidia*)');
     if (softwareOnly) throw new Error(`Vulkan is pointed at software drivers only (${named.join(':')})`);
+    // Dawn would fall back to a software driver that it accepts (a newer lavapipe) where the GPU's own is missing.
+    const installed = named.length ? named : installedVulkanDrivers();
+    if (process.platform === 'linux' && !installed.some((f) => !SOFTWARE_ICD.test(f)))
+      throw new Error(`no Vulkan driver for the GPU (${installed.length ? `only ${installed.join(', ')}` : 'none installed'}): install the GPU's Vulkan driver`);
     return 'a hardware adapter';
   }
   if (softwareOnly) return `software Vulkan (${named.join(':')})`;
