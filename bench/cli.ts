@@ -1,9 +1,10 @@
 /**
- * `npm run bench [-- --json] [--quick] [--backends wasm,onnx-cpu] [--no-e2e] [--no-steps] [--workers 1,2] [--rounds 2] [--e2e-backends wasm,onnx-cpu] [--e2e-media compact,budget,full] [--e2e-units 48] [--no-torch] [--no-notes] [--no-dataset] [--no-lucid] [--webgpu-software] [--torch-device cuda] [--batches 1,16,64]`
+ * `npm run bench [-- --json] [--quick] [--backends wasm,onnx-cpu] [--no-e2e] [--no-steps] [--workers 1,2] [--rounds 2] [--e2e-backends wasm,onnx-cpu] [--e2e-media compact,budget,full] [--e2e-units 48] [--no-torch] [--no-notes] [--no-dataset] [--no-lucid] [--webgpu-software] [--torch-device cuda] [--batches 1,16,64] [--steps-per-call 4,8]`
  *
  * Times gradient steps (the lecture's ascent step: channel objective, input gradient, normalized
  * update) per backend × model × layer × size × batch: TF.js backends through the lean graph, onnx-*
- * through the ONNX engine (with its copy cost); issue 16's trunks (MobileNet v1 0.75, ResNet50V2,
+ * through the ONNX engine (with its copy cost), and on onnx-* also K steps chained per call
+ * (`stepsPerCall`, --steps-per-call); issue 16's trunks (MobileNet v1 0.75, ResNet50V2,
  * VGG16) on wasm and onnx-*, and the notes' job (512 filters × 300 steps of conv3_block4_out)
  * projected per backend; native PyTorch references of the same trunks (bench/torch_ref.py) when
  * Python with torch is importable; on wasm, a lucid unit-step beside a lecture unit-step for a class and a
@@ -12,7 +13,6 @@
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BACKEND_NAMES, CANDIDATES, selectBackend, type BackendName } from '../pipeline/engine/backend.ts';
@@ -25,9 +25,11 @@ import { loadOrt, type ProviderName } from '../pipeline/engine/onnx/runtime.ts';
 import { tfjsEngine } from '../pipeline/engine/tfjs-engine.ts';
 import { datasetRow } from './dataset.ts';
 import { endToEndRow, speedups } from './end-to-end.ts';
-import { benchSpec, M25, M75, RESNET, TRUNKS, timeEngineStep, VGG } from './engines.ts';
+import { benchSpec, M25, M75, RESNET, TRUNKS, timeChainedStep, timeEngineStep, VGG } from './engines.ts';
+import { MAX_STEPS_PER_CALL } from '../pipeline/render/chain-loop.ts';
 import { loadGraph, SHARED_MODELS } from './lucid-common.ts';
 import { lucidStepRows } from './lucid-steps.ts';
+import { printTables } from './tables.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -42,6 +44,8 @@ const quick = flag('quick');
 const modelsDir = SHARED_MODELS;
 /** --batches: the batch sizes to time instead of the plan's (a GPU is far from busy at 4). */
 const batches = option('batches')?.split(',').map(Number);
+/** --steps-per-call: the chain lengths K timed on onnx-* beside one step per call (default: the render loop's, MAX_STEPS_PER_CALL). */
+const stepsPerCall = option('steps-per-call')?.split(',').map(Number) ?? [MAX_STEPS_PER_CALL];
 
 interface StepCase {
   model: string;
@@ -55,6 +59,8 @@ interface StepCase {
 export interface StepRow extends StepCase {
   kind: 'step';
   backend: string;
+  /** Steps per engine call: 1, or K steps chained into one ONNX model (`render/chain-loop.ts`). */
+  stepsPerCall: number;
   msPerStep: number;
   unitStepsPerSec: number;
   steps: number;
@@ -121,7 +127,12 @@ async function benchBackend(backend: BackendName, onnx?: ProviderName): Promise<
         const before = { ...engine.stats };
         const ms = await timeEngineStep(engine, c.layer, c.size, c.batch, c.steps ?? steps);
         const copyMs = (engine.stats.copyMs - before.copyMs) / (engine.stats.runs - before.runs);
-        emit({ kind: 'step', backend, ...c, msPerStep: round(ms), unitStepsPerSec: round((c.batch * 1000) / ms), steps: c.steps ?? steps, threads, copyMsPerStep: round(copyMs) });
+        emit({ kind: 'step', backend, ...c, stepsPerCall: 1, msPerStep: round(ms), unitStepsPerSec: round((c.batch * 1000) / ms), steps: c.steps ?? steps, threads, copyMsPerStep: round(copyMs) });
+        for (const k of stepsPerCall.filter((k) => k > 1)) {
+          const calls = Math.max(3, Math.ceil((c.steps ?? steps) / k));
+          const chained = await timeChainedStep(engine, c.layer, c.size, c.batch, k, calls);
+          emit({ kind: 'step', backend, ...c, stepsPerCall: k, msPerStep: round(chained), unitStepsPerSec: round((c.batch * 1000) / chained), steps: calls * k, threads });
+        }
       }
       engine.dispose();
       continue;
@@ -129,7 +140,7 @@ async function benchBackend(backend: BackendName, onnx?: ProviderName): Promise<
     const graph = buildLeanGraph(spec);
     for (const c of list) {
       const ms = await timeEngineStep(tfjsEngine(graph), c.layer, c.size, c.batch, c.steps ?? steps);
-      emit({ kind: 'step', backend, ...c, msPerStep: round(ms), unitStepsPerSec: round((c.batch * 1000) / ms), steps: c.steps ?? steps });
+      emit({ kind: 'step', backend, ...c, stepsPerCall: 1, msPerStep: round(ms), unitStepsPerSec: round((c.batch * 1000) / ms), steps: c.steps ?? steps });
     }
     graph.dispose();
   }
@@ -176,6 +187,7 @@ function torchRow(py: string, net: string, model: string, layer: string, device:
     layer,
     size: 224,
     batch,
+    stepsPerCall: 1,
     msPerStep: round(r.msPerStep),
     unitStepsPerSec: round((batch * 1000) / r.msPerStep),
     steps,
@@ -224,7 +236,17 @@ async function main(): Promise<void> {
           for (const ours of out.filter(
             (r) => r.kind === 'step' && r.model === model && r.layer === layer && r.size === 224 && r.batch === batch && r.backend !== 'cpu' && available.includes(r.backend as BackendName),
           )) {
-            emit({ kind: 'ratio', model, layer, size: 224, batch, backend: ours.backend, reference: row.backend, ratio: round((ours.msPerStep as number) / row.msPerStep) });
+            emit({
+              kind: 'ratio',
+              model,
+              layer,
+              size: 224,
+              batch,
+              backend: ours.backend,
+              stepsPerCall: ours.stepsPerCall,
+              reference: row.backend,
+              ratio: round((ours.msPerStep as number) / row.msPerStep),
+            });
           }
         }
     }
@@ -262,37 +284,7 @@ async function main(): Promise<void> {
     for (const s of speedups(out.filter((r) => r.kind === 'e2e'))) emit({ kind: 'e2e-speedup', ...s });
   }
   if (!flag('no-dataset')) emit(await datasetRow(quick ? 1 : 4));
-  if (!json) printTables();
-}
-
-function printTables(): void {
-  const steps = out.filter((r) => r.kind === 'step');
-  const cols = ['backend', 'model', 'layer', 'size', 'batch', 'msPerStep', 'unitStepsPerSec'];
-  const table = (rows: Record<string, unknown>[], keys: string[]) => {
-    const w = keys.map((k) => Math.max(k.length, ...rows.map((r) => String(r[k]).length)));
-    const line = (vals: string[]) => vals.map((v, i) => (i >= 3 ? v.padStart(w[i]!) : v.padEnd(w[i]!))).join('  ');
-    console.log(line(keys));
-    console.log(w.map((n) => '-'.repeat(n)).join('  '));
-    for (const r of rows) console.log(line(keys.map((k) => String(r[k]))));
-  };
-  console.log(`\nGradient steps (${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} CPUs: ${os.cpus()[0]?.model ?? '?'})`);
-  table(steps, cols);
-  for (const r of out.filter((r) => r.kind === 'projection')) console.log(`\nNotes' job (${r.units} filters × ${r.steps} steps of ${r.model} ${r.layer}, batch ${r.batch}) on ${r.backend}: ${r.hours} h`);
-  for (const r of out.filter((r) => r.kind === 'ratio')) console.log(`\n${r.model} → ${r.layer}, 224, batch ${r.batch}: ${r.backend} is ${r.ratio}× the time of ${r.reference}`);
-  for (const r of out.filter((r) => r.kind === 'e2e'))
-    console.log(
-      `\nEnd to end (${r.backend}, ${r.model}, ${r.units} units × ${r.steps} steps, media ${r.media}, batch auto, ${r.workers} worker${r.workers === 1 ? '' : 's'}, load ${r.load1} before): ${r.seconds} s, ${r.unitsPerMinute} units/min, ${r.cpuSeconds} CPU s (${r.coresBusy} cores busy)`,
-    );
-  for (const r of out.filter((r) => r.kind === 'e2e-speedup' && r.workers !== 1))
-    console.log(
-      `${r.backend}, media ${r.media}: ${r.workers} workers give ${r.ratio}× the units/min of 1 (medians of ${r.rounds} rounds; 1 worker keeps ${out.find((o) => o.kind === 'e2e-speedup' && o.backend === r.backend && o.media === r.media && o.workers === 1)?.coresBusy} cores busy)`,
-    );
-  for (const r of out.filter((r) => r.kind === 'lucid-step'))
-    console.log(
-      `\nLucid vs lecture (${r.backend}, ${r.model} → ${r.layer}, ${r.size} px, batch ${r.batch}, median of ${r.steps} steps each, interleaved): CPU time per unit-step lucid ${r.lucidMsPerUnitStep} ms, lecture ${r.lectureMsPerUnitStep} ms, ${r.ratio}×; wall time ${r.lucidWallMsPerUnitStep} ms, ${r.lectureWallMsPerUnitStep} ms, ${r.wallRatio}×`,
-    );
-  for (const r of out.filter((r) => r.kind === 'dataset'))
-    console.log(`\nDataset examples (${r.backend}, ${r.model}, forward pass over ${r.layers} layers + logits, batch ${r.batch}): ${r.photosPerSec} photos/s`);
+  if (!json) printTables(out);
 }
 
 await main();

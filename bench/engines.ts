@@ -3,12 +3,21 @@
  * - the trunks of issue 16 (MobileNet v1 0.75 → conv_pw_13_relu, ResNet50V2 → conv3_block4_out,
  *   VGG16 → block5_conv3), the last two built by `architectures.ts` with seeded weights;
  * - one ascent step on a `GradientEngine`: the lecture's channel objective (border 2, redirected
- *   ReLU) as an engine objective, then the lecture's normalized update in TF.js.
+ *   ReLU) as an engine objective, then the lecture's normalized update in TF.js;
+ * - the same step chained on the ONNX engine: K steps per call of one compiled model
+ *   (`engine/onnx/chain.ts`), the state fed back as ORT tensors, no frames asked for.
  */
 import * as tf from '@tensorflow/tfjs';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { GradientEngine } from '../pipeline/engine/engine.ts';
+import { compileChain } from '../pipeline/engine/onnx/chain.ts';
+import { chainStepOf } from '../pipeline/engine/onnx/chain-methods.ts';
+import type { OnnxEngine } from '../pipeline/engine/onnx/engine.ts';
+import type { OrtTensor } from '../pipeline/engine/onnx/runtime.ts';
+import type { RenderPlan } from '../pipeline/render/method.ts';
+import { normalizedAscent } from '../pipeline/render/optimizers.ts';
+import { pixelImage } from '../pipeline/render/param/index.ts';
 import { specFromLayersModel } from '../pipeline/model/from-layers.ts';
 import { loadModelSpec } from '../pipeline/model/load.ts';
 import type { ModelSpec } from '../pipeline/model/spec.ts';
@@ -63,6 +72,60 @@ export async function timeEngineStep(engine: GradientEngine, layer: string, size
     if (i > 0) times.push(performance.now() - t0);
   }
   x.dispose();
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)]!;
+}
+
+/**
+ * Median ms per step of `calls` calls of `k` chained ascent steps on the ONNX engine (after one
+ * untimed call, which compiles): the same objective and update as `timeEngineStep`.
+ */
+export async function timeChainedStep(engine: OnnxEngine, layer: string, size: number, batch: number, k: number, calls: number): Promise<number> {
+  const objective = channelObjective(
+    layer,
+    Array.from({ length: batch }, (_, i) => i),
+    2,
+    true,
+  );
+  const units = Array.from({ length: batch }, (_, i) => ({ key: `u${i}`, seed: i }));
+  const plan: RenderPlan = {
+    units,
+    objective,
+    size: [size, size],
+    steps: k,
+    frameEvery: 1,
+    parameterization: pixelImage(),
+    optimizer: normalizedAscent(1),
+    l2: 0,
+    deprocess: { mode: 'clip', crop: 0 },
+    chain: { method: 'lecture', options: { stepSize: 1, projected: false } },
+  };
+  const chain = { plan, pixels: { range: [-1, 1] as [number, number] }, inputShape: [size, size, 3] as [number, number, number] };
+  const step = chainStepOf(chain);
+  if (typeof step === 'string') throw new Error(step);
+  const { session, shapes } = await engine.session(`bench-chain|${layer}|${size}|${k}`, () => {
+    const c = compileChain(engine.nodes, objective.read, step, chain, k);
+    return { model: c.model, shapes: [c.featureShape] };
+  });
+  const { Tensor } = engine.options.ort;
+  const featureShape = [batch, ...shapes[0]!];
+  const { dA, offset } = engine.linearHead(objective, featureShape);
+  const x = tf.randomUniform([batch, size, size, 3], -0.1, 0.1);
+  let params: OrtTensor = new Tensor('float32', x.dataSync() as Float32Array, x.shape);
+  x.dispose();
+  const fixed = {
+    dA: new Tensor('float32', dA, featureShape),
+    offset: new Tensor('float32', offset, [batch]),
+    active: new Tensor('float32', new Float32Array(batch).fill(1), [batch]),
+    frameAt: new Tensor('float32', new Float32Array(0), [0]),
+  };
+  const times: number[] = [];
+  for (let i = 0; i <= calls; i++) {
+    const t0 = performance.now();
+    const out = await engine.runTensors(session, { params, ...fixed });
+    params = out.params_out!;
+    if (i > 0) times.push((performance.now() - t0) / k);
+  }
   times.sort((a, b) => a - b);
   return times[Math.floor(times.length / 2)]!;
 }

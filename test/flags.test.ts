@@ -32,6 +32,11 @@ test('stalled: most consecutive frames identical; dead filters are only dead', (
   assert.deepEqual(unitFlags('filter', result([0, 1, 2, 2, 2], [a, b, b, b, b]), undefined), ['stalled']);
   assert.deepEqual(unitFlags('filter', result([0, 0, 0, 0], [a, a, a, a]), undefined), ['dead']);
   assert.deepEqual(unitFlags('class', result([0, 1, 2], [a, b, a]), undefined), []);
+  // A unit that never stepped (its objective could not move), and a filter whose objective never changed.
+  assert.deepEqual(unitFlags('filter', { ...result([-1.79, -1.79, -1.79], [a, a, a]), still: true }, undefined), ['dead']);
+  assert.deepEqual(unitFlags('class', { ...result([2, 2, 2], [a, a, a]), still: true }, undefined), ['dead']);
+  assert.deepEqual(unitFlags('filter', result([-1.79087, -1.790871, -1.79087], [a, b, a]), undefined), ['dead']);
+  assert.deepEqual(unitFlags('filter', result([-1.79, -1.78, -1.77], [a, b, a]), undefined), []);
 });
 
 test('projected ascent keeps the pixels in the valid range and otherwise steps as plain ascent', () => {

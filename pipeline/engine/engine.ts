@@ -63,6 +63,9 @@ export type Prefix = (params: tf.Tensor) => { input: tf.Tensor4D; penalty?: tf.T
 
 /** Engines that run the network in TF.js differentiate the whole step at once (`through`). */
 export interface FusedGradientEngine extends GradientEngine {
-  /** value [B] = head(read(prefix(θ).input)) − penalty, and ∂value/∂θ, in one differentiation. */
-  through(objective: Objective, prefix: Prefix, params: tf.Tensor): { value: tf.Tensor1D; grad: tf.Tensor };
+  /**
+   * value [B] = head(read(prefix(θ).input)) − penalty, ∂value/∂θ, and ∂head/∂input (what the
+   * dead-unit test reads, `render/movable.ts`), in one differentiation.
+   */
+  through(objective: Objective, prefix: Prefix, params: tf.Tensor): { value: tf.Tensor1D; grad: tf.Tensor; inputGrad: tf.Tensor4D };
 }

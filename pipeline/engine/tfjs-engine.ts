@@ -39,15 +39,26 @@ export function tfjsEngine(graph: LeanGraph): FusedGradientEngine {
       });
     },
     through(objective: Objective, prefix: Prefix, params: tf.Tensor) {
-      return tf.tidy(() => {
+      // The gradient reaching the model input is caught on its way back by an identity (`tap`).
+      let inputGrad: tf.Tensor4D | undefined;
+      const tap = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+        value: (args[0] as tf.Tensor).clone(),
+        gradFunc: (dy: tf.Tensor) => {
+          inputGrad = tf.keep(dy.clone()) as tf.Tensor4D;
+          return dy;
+        },
+      }));
+      const result = tf.tidy(() => {
         const f = (p: tf.Tensor) => {
           const { input, penalty } = prefix(p);
-          const value = evaluate(objective, graph, input);
+          const value = evaluate(objective, graph, tap(input) as tf.Tensor4D);
           return penalty ? (value.sub(penalty) as tf.Tensor1D) : value;
         };
         const { value, grad } = tf.valueAndGrad(f)(params, tf.ones([params.shape[0]!]));
         return { value: value as tf.Tensor1D, grad };
       });
+      // No gradient reached the input (an objective that does not depend on it): zero, so its span is 0.
+      return { ...result, inputGrad: inputGrad ?? tf.zeros([params.shape[0]!, 1, 1, 1]) };
     },
     async features(reads, x) {
       return tf.tidy(() => reads.map((r) => readFeatures(graph, x, r)));

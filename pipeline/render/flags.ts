@@ -1,7 +1,9 @@
 /**
  * Flags that tell a reader a unit's picture may not show what its page says. Pure: from the
  * rendered result and its quality numbers.
- * - `dead`: a filter whose objective stayed ~0 from start to end (no gradient ever reached it).
+ * - `dead`: a unit that never stepped because its objective could not move (`movable.ts`: its
+ *   gradient is float noise, e.g. a filter with all-zero weights), or a filter whose objective stayed
+ *   ~0 or constant (within float rounding) from start to end.
  * - `stalled`: the image stopped changing for most of the optimization (e.g. a ReLU6 channel at
  *   its cap has no gradient): the GIF shows almost nothing.
  * - `not-top1`: a class image that its own model does not classify as the class.
@@ -30,10 +32,18 @@ export function unchangedShare(frames: Uint8Array[]): number {
   return same / (frames.length - 1);
 }
 
+/** A curve whose values differ by no more than float rounding of its largest (relative 1e-6, a few float32 units). */
+export function flat(curve: number[]): boolean {
+  if (curve.length < 2) return false;
+  const hi = Math.max(...curve);
+  const lo = Math.min(...curve);
+  return hi - lo <= 1e-6 * Math.max(Math.abs(hi), Math.abs(lo), 1);
+}
+
 export function unitFlags(kind: UnitKind, r: UnitResult, quality: UnitQuality | undefined): string[] {
   if (r.error) return [];
   const flags: string[] = [];
-  const dead = kind === 'filter' && Math.max(...r.curve.map(Math.abs)) < 1e-6;
+  const dead = r.still === true || (kind === 'filter' && (Math.max(...r.curve.map(Math.abs)) < 1e-6 || flat(r.curve)));
   if (dead) flags.push('dead');
   else if (unchangedShare(r.frames) > STALLED_SHARE) flags.push('stalled');
   if (quality && 'top1IsTarget' in quality && !quality.top1IsTarget) flags.push('not-top1');

@@ -11,6 +11,11 @@
  * curve and frames end), the others go on, up to `maxSteps`. Every decision reads only the unit's own
  * image, so a unit stops at the same step alone as in any batch, and a unit that stops at step s is
  * exactly the unit a plain run of s steps makes.
+ *
+ * A step whose objective cannot move by more than float rounding (`movable.ts`: a filter with
+ * all-zero weights) is not taken for that unit: its image stays, and a unit that never moved is
+ * flagged `dead`. Engines that compile whole steps run the same loop in calls of K steps
+ * (`chain-loop.ts`, Node only); this module stays importable in a browser.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Prefix } from '../engine/engine.ts';
@@ -18,6 +23,7 @@ import { valueAndGradOfParams } from '../engine/step.ts';
 import { clipToBytes, displayBytes, displaySize } from './deprocess.ts';
 import type { RenderContext, RenderPlan, UnitResult } from './method.ts';
 import { toModelInput } from './pixels.ts';
+import { canMove, inputWidths } from './movable.ts';
 import { BatchRecorder } from './record.ts';
 
 /**
@@ -25,7 +31,7 @@ import { BatchRecorder } from './record.ts';
  * (the mean of R, G and B in every channel), which is all that model sees; so a grey model's images,
  * frames and PNGs are grey too, whatever the parameterization.
  */
-function imageOf(plan: RenderPlan, ctx: RenderContext, params: tf.Tensor): tf.Tensor4D {
+export function imageOf(plan: RenderPlan, ctx: RenderContext, params: tf.Tensor): tf.Tensor4D {
   const x = plan.parameterization.image(params);
   return ctx.pixels.channels === 1 ? (tf.tile(x.mean(3, true), [1, 1, 1, 3]) as tf.Tensor4D) : x;
 }
@@ -42,7 +48,7 @@ function prefixOf(plan: RenderPlan, ctx: RenderContext, step: number | undefined
 }
 
 /** Objective (minus penalty) of the untransformed images of `params`. */
-async function finalValue(plan: RenderPlan, ctx: RenderContext, params: tf.Tensor): Promise<tf.Tensor1D> {
+export async function finalValue(plan: RenderPlan, ctx: RenderContext, params: tf.Tensor): Promise<tf.Tensor1D> {
   const { input, penalty } = tf.tidy(() => prefixOf(plan, ctx, undefined)(params));
   const [features] = await ctx.engine.features([plan.objective.read], input);
   const value = tf.tidy(() => {
@@ -55,7 +61,7 @@ async function finalValue(plan: RenderPlan, ctx: RenderContext, params: tf.Tenso
 }
 
 /** Each unit's lead over its best rival class (`objective.lead`) on its current image, untransformed and clipped to the valid range. */
-async function leadsOf(plan: RenderPlan, ctx: RenderContext, params: tf.Tensor, lead: (features: tf.Tensor) => tf.Tensor1D): Promise<Float32Array> {
+export async function leadsOf(plan: RenderPlan, ctx: RenderContext, params: tf.Tensor, lead: (features: tf.Tensor) => tf.Tensor1D): Promise<Float32Array> {
   const input = tf.tidy(() => toModelInput(tf.clipByValue(imageOf(plan, ctx, params), -1, 1), ctx.pixels));
   const [features] = await ctx.engine.features([plan.objective.read], input);
   const leads = tf.tidy(() => lead(features!));
@@ -65,13 +71,25 @@ async function leadsOf(plan: RenderPlan, ctx: RenderContext, params: tf.Tensor, 
   return data;
 }
 
-/** The new parameters where `active`, the old ones elsewhere (a finished unit keeps its image). */
-function keepFinished(next: tf.Tensor, params: tf.Tensor, active: boolean[]): tf.Tensor {
+/** The new parameters where `active`, the old ones elsewhere (a finished or dead unit keeps its image); takes `next` over. */
+export function keepFinished(next: tf.Tensor, params: tf.Tensor, active: boolean[]): tf.Tensor {
   // As [units, rest]: WebGPU has no select of rank 6, the rank of lucid's Fourier parameters.
   const flat = (t: tf.Tensor) => t.reshape([active.length, -1]);
   const kept = tf.tidy(() => tf.where(tf.tensor2d(active, [active.length, 1], 'bool'), flat(next), flat(params)).reshape(params.shape));
   next.dispose();
   return kept;
+}
+
+/** The plan's continuation where its objective can tell a lead (class units), else undefined. */
+export function continuationOf(plan: RenderPlan): RenderPlan['continuation'] {
+  return plan.continuation && plan.objective.lead && plan.continuation.maxSteps > plan.steps ? plan.continuation : undefined;
+}
+
+/** Per unit, whether its step moves the objective (`movable.ts`); takes `span` over. */
+async function movesOf(value: tf.Tensor1D, span: tf.Tensor1D): Promise<boolean[]> {
+  const [v, s] = [await value.data(), await span.data()];
+  span.dispose();
+  return Array.from(v, (x, i) => canMove(x, s[i]!));
 }
 
 export async function renderBatch(plan: RenderPlan, ctx: RenderContext): Promise<UnitResult[]> {
@@ -86,7 +104,8 @@ export async function renderBatch(plan: RenderPlan, ctx: RenderContext): Promise
       only,
     );
   const lead = plan.objective.lead;
-  const continuation = plan.continuation && lead && plan.continuation.maxSteps > plan.steps ? plan.continuation : undefined;
+  const continuation = continuationOf(plan);
+  const widths = tf.tensor1d(inputWidths(ctx.pixels));
   try {
     for (let step = 0; step < (continuation?.maxSteps ?? plan.steps); step++) {
       if (continuation && step >= plan.steps) {
@@ -95,9 +114,12 @@ export async function renderBatch(plan: RenderPlan, ctx: RenderContext): Promise
         if (!active.includes(true)) break;
       }
       if (step % plan.frameEvery === 0) await record(active);
-      const { value, grad } = await valueAndGradOfParams(ctx.engine, plan.objective, prefixOf(plan, ctx, step), params);
+      const { value, grad, span } = await valueAndGradOfParams(ctx.engine, plan.objective, prefixOf(plan, ctx, step), params, widths);
+      const moves = await movesOf(value, span);
+      rec.moved(moves, active);
       const stepped = optimizer.step(params, grad, step);
-      const next = active ? keepFinished(stepped, params, active) : stepped;
+      const keep = plan.units.map((_, i) => active?.[i] !== false && moves[i]!);
+      const next = keep.every(Boolean) ? stepped : keepFinished(stepped, params, keep);
       tf.dispose([params, grad]);
       params = next;
       await rec.values(value, active);
@@ -111,7 +133,7 @@ export async function renderBatch(plan: RenderPlan, ctx: RenderContext): Promise
     const inputs = plan.deprocess.mode === 'clip' ? undefined : tf.tidy(() => clipToBytes(imageOf(plan, ctx, params)));
     return await rec.results(width, height, inputs);
   } finally {
-    params.dispose();
+    tf.dispose([params, widths]);
     optimizer.dispose();
     param.dispose();
   }

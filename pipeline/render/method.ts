@@ -57,6 +57,18 @@ export interface RenderPlan {
    * objective's `lead`, in log-odds) keeps going, up to `maxSteps` in all; the others stop there.
    */
   continuation?: Continuation;
+  /**
+   * The plan's step as plain data, for engines that compile whole steps into one model
+   * (`engine/onnx/chain-methods.ts` finds the method's `OnnxStep` by `method`); absent: one engine
+   * call per step. It must describe the same step as `parameterization`, `optimizer` and `transforms`.
+   */
+  chain?: ChainRecipe;
+}
+
+/** A method's step as data: the method id and whatever its ONNX step needs beyond the plan. */
+export interface ChainRecipe {
+  method: string;
+  options: Readonly<Record<string, unknown>>;
 }
 
 export interface Continuation {
@@ -91,6 +103,8 @@ export interface UnitResult {
   curve: number[];
   /** Non-finite values in the optimization, when any: the unit failed. */
   error?: string;
+  /** The unit never stepped: its objective could not move by more than float rounding (`movable.ts`). */
+  still?: true;
 }
 
 /** A unit's settings: every value that shaped its pixels (stored in the manifest, hashed into its cache key). */

@@ -9,10 +9,18 @@ import type { BatchUnit, UnitResult } from './method.ts';
 export class BatchRecorder {
   private readonly curves: number[][];
   private readonly frames: Uint8Array[][];
+  /** Whether each unit took at least one step (`movable.ts`). */
+  private readonly everMoved: boolean[];
 
   constructor(private readonly units: BatchUnit[]) {
     this.curves = units.map(() => []);
     this.frames = units.map(() => []);
+    this.everMoved = units.map(() => false);
+  }
+
+  /** Notes which units stepped (`moves`, per unit; only the units `active` marks, when given). */
+  moved(moves: ArrayLike<boolean | number>, active?: boolean[]): void {
+    for (let i = 0; i < this.units.length; i++) if (active?.[i] !== false && moves[i]) this.everMoved[i] = true;
   }
 
   /** Appends each unit's value (only the units `active` marks, when given); takes ownership of `values` ([B]). */
@@ -53,6 +61,7 @@ export class BatchRecorder {
         frames,
         curve,
         error: bad >= 0 ? `objective became ${curve[bad]} at step ${bad}` : undefined,
+        ...(this.everMoved[i] ? {} : { still: true as const }),
       };
     });
   }

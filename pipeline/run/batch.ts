@@ -6,7 +6,7 @@
 import type { GradientEngine } from '../engine/engine.ts';
 import { unitKey } from '../output/paths.ts';
 import type { EncodedUnit } from '../output/writer.ts';
-import { renderBatch } from '../render/loop.ts';
+import { renderBatchChained } from '../render/chain-loop.ts';
 import type { UnitResult } from '../render/method.ts';
 import { METHODS } from '../render/methods/index.ts';
 import { classQuality, filterQualityRecords, type UnitQuality } from '../render/quality.ts';
@@ -48,7 +48,9 @@ export async function runBatch(b: BatchContext, group: TodoUnit[], onStep: () =>
     const target = { kind: head.kind, node: head.target, indices: group.map((u) => u.index), isLogit: ctx.scoreIsLogit };
     const objective = method.objective(head.settings, target);
     const photo = head.settings.photo ? b.photos.get(head.settings.photo)?.pixels : undefined;
-    results = await renderBatch(method.plan(head.settings, units, objective, photo), { engine: b.engine, pixels: ctx.pixels, onStep, ...(ctx.inputSize ? { inputSize: ctx.inputSize } : {}) });
+    const plan = method.plan(head.settings, units, objective, photo);
+    // On an onnx-* engine, in calls of K steps where the method's step compiles (else one step per call, the reason logged once).
+    results = await renderBatchChained(plan, { engine: b.engine, pixels: ctx.pixels, onStep, ...(ctx.inputSize ? { inputSize: ctx.inputSize } : {}) }, { log: b.log });
   } catch (err) {
     return failedBatch(group, `rendering failed: ${(err as Error).message}`);
   }

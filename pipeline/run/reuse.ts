@@ -8,6 +8,7 @@ import { exists } from '../output/atomic.ts';
 import type { Manifest, ManifestUnit } from '../output/manifest.ts';
 import { unitKey } from '../output/paths.ts';
 import { planUnits, type PlannedUnit } from '../plan.ts';
+import { flat } from '../render/flags.ts';
 import type { MethodSettings } from '../render/method.ts';
 import { METHODS } from '../render/methods/index.ts';
 import { unitSeed } from '../render/seed.ts';
@@ -57,6 +58,16 @@ function cacheKeyOf(ctx: AtlasContext, unit: PlannedUnit, settings: MethodSettin
   return h.digest('hex').slice(0, 32);
 }
 
+/**
+ * An entry made before a unit that cannot move stopped stepping (`render/movable.ts`): a filter whose
+ * objective never changed but that is not flagged dead was stepped on float noise, and its frames show
+ * that noise. It is rendered again under the same cache key (its settings did not change; live units'
+ * pixels did not either, so no key changes).
+ */
+function steppedOnNoise(u: ManifestUnit): boolean {
+  return u.kind === 'filter' && u.status === 'ok' && !u.flags.includes('dead') && flat(u.curve);
+}
+
 async function filesExist(outDir: string, files: Record<string, string | undefined>): Promise<boolean> {
   for (const f of Object.values(files)) if (f !== undefined && !(await exists(path.join(outDir, f)))) return false;
   return true;
@@ -87,7 +98,7 @@ export async function planReuse(
     const seed = unitSeed(config.render.seed, key);
     const cacheKey = cacheKeyOf(ctx, u, settings, seed, o.backend, settings.photo ? o.photos.get(settings.photo) : undefined);
     const old = previousUnits.get(key);
-    const same = old !== undefined && old.cacheKey === cacheKey && old.status === 'ok' && old.files !== undefined && (await filesExist(o.outDir, old.files));
+    const same = old !== undefined && old.cacheKey === cacheKey && old.status === 'ok' && !steppedOnNoise(old) && old.files !== undefined && (await filesExist(o.outDir, old.files));
     // Media settings are not in the cache key: a unit encoded under another tier is re-encoded from
     // its lossless frames when they are on disk, else rendered again (same key, same pixels).
     const otherTier = same && (old.media?.tier ?? 'full') !== tier;

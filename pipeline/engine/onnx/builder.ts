@@ -3,6 +3,9 @@
  * with typed attributes, float/int64 constants as initializers, fresh tensor names, and the encoded
  * `ModelProto`. The compiler (`compile.ts`) and the per-op rules (`rules-*.ts`) only call `op`,
  * `constant` and `ints`; nothing here knows about layers.
+ *
+ * Equal float constants are stored once (by content): a graph that instantiates the network several
+ * times (`chain.ts`: K steps unrolled) holds its weights, and the rules' derived weights, once.
  */
 import onnxProto from 'onnx-proto';
 
@@ -23,6 +26,8 @@ export class GraphBuilder {
   private readonly inputs: InstanceType<typeof onnx.ValueInfoProto>[] = [];
   private readonly outputs: InstanceType<typeof onnx.ValueInfoProto>[] = [];
   private readonly scalars = new Map<string, string>();
+  /** Float constants by a cheap fingerprint; equal contents share one initializer. */
+  private readonly byContent = new Map<string, { data: Uint32Array; name: string }[]>();
   private counter = 0;
 
   /** A fresh tensor name with a readable stem (names only need to be unique). */
@@ -44,11 +49,17 @@ export class GraphBuilder {
     return this.op(type, inputs, attrs)[0]!;
   }
 
-  /** A float32 initializer. */
+  /** A float32 initializer; one already holding the same dims and values is reused. */
   constant(data: Float32Array, dims: number[], stem = 'w'): string {
+    const bits = new Uint32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+    const key = `${dims.join(',')}|${fingerprint(bits)}`;
+    const same = this.byContent.get(key)?.find((c) => equalWords(c.data, bits));
+    if (same) return same.name;
     const name = this.fresh(stem);
-    const raw = new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
-    this.initializers.push(onnx.TensorProto.create({ name, dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData: raw }));
+    this.initializers.push(onnx.TensorProto.create({ name, dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData: new Uint8Array(bits.buffer) }));
+    const list = this.byContent.get(key) ?? [];
+    list.push({ data: bits, name });
+    this.byContent.set(key, list);
     return name;
   }
 
@@ -81,6 +92,16 @@ export class GraphBuilder {
     this.outputs.push(valueInfo(name, dims));
   }
 
+  /** A graph input with every dimension given (a string names a dynamic one); float32 unless `int64`. */
+  inputExact(name: string, dims: (number | string)[], type: 'float32' | 'int64' = 'float32'): void {
+    this.inputs.push(exactInfo(name, dims, type));
+  }
+
+  /** A float32 graph output with every dimension given (a string names a dynamic one). */
+  outputExact(name: string, dims: (number | string)[]): void {
+    this.outputs.push(exactInfo(name, dims, 'float32'));
+  }
+
   /** Renames tensor `from` to `to` with an Identity (graph outputs need fixed names). */
   rename(from: string, to: string): void {
     this.nodes.push(onnx.NodeProto.create({ opType: 'Identity', input: [from], output: [to] }));
@@ -104,6 +125,25 @@ function attribute(name: string, v: AttrValue) {
 }
 
 function valueInfo(name: string, dims: number[]) {
-  const dim = [{ dimParam: 'batch' }, ...dims.map((d) => ({ dimValue: d }))];
-  return onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim } } } });
+  return exactInfo(name, ['batch', ...dims], 'float32');
+}
+
+function exactInfo(name: string, dims: (number | string)[], type: 'float32' | 'int64') {
+  const dim = dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d }));
+  const elemType = type === 'int64' ? onnx.TensorProto.DataType.INT64 : onnx.TensorProto.DataType.FLOAT;
+  return onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType, shape: { dim } } } });
+}
+
+/** FNV-1a over the length and up to 64 evenly spaced words: cheap, and exact equality is checked after. */
+function fingerprint(words: Uint32Array): string {
+  let h = 0x811c9dc5 ^ words.length;
+  const stride = Math.max(1, Math.floor(words.length / 64));
+  for (let i = 0; i < words.length; i += stride) h = Math.imul(h ^ words[i]!, 0x01000193) >>> 0;
+  return `${words.length}:${h}`;
+}
+
+function equalWords(a: Uint32Array, b: Uint32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

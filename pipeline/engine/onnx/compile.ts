@@ -6,6 +6,9 @@
  *   Forward to the read node, then the backward pass in reverse topological order, every op's
  *   gradient written as ONNX forward ops by its rule (`rules-*.ts`).
  * - `compileFeatures(nodes, reads, inputShape)`: forward only, several feature maps.
+ * - `emitGradient(b, nodes, read, x)`: the same forward and backward emitted into a graph that is
+ *   being built, from a tensor of that graph (`chain.ts` instantiates the network once per unrolled
+ *   step; the builder stores the weights once however many times they are emitted).
  *
  * Inputs and outputs are NHWC with a dynamic batch; the spatial size is fixed per model (pads
  * depend on it), so the engine compiles one model per (read, input shape).
@@ -52,6 +55,14 @@ interface Forward {
 
 /** Emits the forward pass of every ancestor of `targets`, x (NHWC) as graph input "x". */
 function forward(nodes: LeanNode[], targets: string[], inputShape: number[]): Forward {
+  const b = new GraphBuilder();
+  b.input('x', inputShape);
+  return emitForward(b, nodes, targets, { name: fromKeras(b, 'x', inputShape), shape: inputShape });
+}
+
+/** Emits the forward pass of every ancestor of `targets` into `b`, from `x` (stored layout: NCHW for an image). */
+function emitForward(b: GraphBuilder, nodes: LeanNode[], targets: string[], x: Val): Forward {
+  const inputShape = x.shape;
   const byName = new Map(nodes.map((n) => [n.name, n]));
   const keep = new Set<string>();
   const stack = [...targets];
@@ -66,9 +77,7 @@ function forward(nodes: LeanNode[], targets: string[], inputShape: number[]): Fo
   const order = nodes.filter((n) => keep.has(n.name));
   const input = order.find((n) => n.op.op === 'input');
   if (!input) throw new Error(`the graph has no input node above ${targets.join(', ')}`);
-  const b = new GraphBuilder();
-  b.input('x', inputShape);
-  const fwds = new Map<string, Fwd>([[input.name, { out: { name: fromKeras(b, 'x', inputShape), shape: inputShape } }]]);
+  const fwds = new Map<string, Fwd>([[input.name, { out: x }]]);
   const ins = new Map<string, Val[]>();
   // The graph's own shapes hold for its declared input size; at another size only ours are known.
   const checkShapes = input.outputShape !== undefined && sameDims(input.outputShape, inputShape);
@@ -155,6 +164,25 @@ export function compileGradient(nodes: LeanNode[], read: FeatureRead, inputShape
   // A read that does not depend on the input (never in a real model) has a zero gradient.
   emitOutput(b, { name: dx ?? b.op1('Mul', [f.fwds.get(f.inputNode)!.out.name, b.scalar(0)]), shape: inputShape }, 'dx');
   return { model: b.encode('filter-atlas-gradient'), featureShape };
+}
+
+export interface EmittedGradient {
+  /** The feature map the read returns (stored layout). */
+  features: Val;
+  /** ∂⟨features, dA⟩/∂x, stored like x. */
+  dx: string;
+}
+
+/**
+ * The network's forward to `read` and its input gradient, emitted into `b` from `x` (stored layout,
+ * Keras shape without batch). `dA` gives the gradient at the features (stored layout) once they are
+ * emitted: a graph input, or computed from the features.
+ */
+export function emitGradient(b: GraphBuilder, nodes: LeanNode[], read: FeatureRead, x: Val, dA: (features: Val) => string): EmittedGradient {
+  const f = emitForward(b, nodes, [read.node], x);
+  const features = readVal(f.fwds.get(read.node)!, read);
+  const dx = backward(f, read, dA(features));
+  return { features, dx: dx ?? b.op1('Mul', [x.name, b.scalar(0)]) };
 }
 
 interface CompiledFeatures {

@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { FeatureRead, GradientEngine, Objective, ValueAndGrad } from '../engine.ts';
 import { compileFeatures, compileGradient, type LeanNode } from './compile.ts';
-import { sessionOptionsFor, type OrtModule, type OrtSession, type ProviderName } from './runtime.ts';
+import { sessionOptionsFor, type OrtModule, type OrtSession, type OrtTensor, type ProviderName } from './runtime.ts';
 
 export interface OnnxEngineOptions {
   ort: OrtModule;
@@ -29,7 +29,7 @@ export interface OnnxStats {
   compileMs: number;
 }
 
-interface Compiled {
+export interface Compiled {
   session: OrtSession;
   shapes: number[][];
 }
@@ -45,10 +45,30 @@ export class OnnxEngine implements GradientEngine {
   private readonly constantGrads = new WeakMap<Objective, Map<string, Float32Array>>();
 
   constructor(
-    private readonly nodes: LeanNode[],
-    private readonly options: OnnxEngineOptions,
+    readonly nodes: LeanNode[],
+    readonly options: OnnxEngineOptions,
   ) {
     this.name = `onnx-${options.provider}`;
+  }
+
+  /** A model compiled once per `key` and its session (the chain's models share the cache); `shapes` as the compiler gives them. */
+  session(key: string, compile: () => { model: Uint8Array; shapes: number[][] }): Promise<Compiled> {
+    return this.compiled(key, compile);
+  }
+
+  /** A linear head's gradient at the features [B, ...featureShape] (a constant) and its value at zero features [B]. */
+  linearHead(objective: Objective, shape: number[]): { dA: Float32Array; offset: Float32Array } {
+    const offset = tf.tidy(() => objective.head(tf.zeros(shape)).dataSync() as Float32Array);
+    return { dA: this.constantGrad(objective, shape), offset };
+  }
+
+  /** One run on ORT tensors as they are (a chain's state stays an ORT tensor between calls); counted in `stats`. */
+  async runTensors(session: OrtSession, feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>> {
+    const t0 = performance.now();
+    const out = await session.run(feeds);
+    this.stats.runMs += performance.now() - t0;
+    this.stats.runs++;
+    return out;
   }
 
   async valueAndGrad(objective: Objective, x: tf.Tensor4D): Promise<ValueAndGrad> {

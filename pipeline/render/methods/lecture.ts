@@ -87,5 +87,6 @@ export const lectureMethod: Method<LectureUnitSettings> = {
     l2: s.l2,
     deprocess: { mode: s.deprocess, crop: s.crop },
     continuation: continuationOf(s),
+    chain: { method: 'lecture', options: { stepSize: s.stepSize, projected: !!s.projected } },
   }),
 };
