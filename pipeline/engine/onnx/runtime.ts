@@ -7,6 +7,10 @@ import { GraphBuilder } from './builder.ts';
 export interface OrtTensor {
   readonly data: unknown;
   readonly dims: readonly number[];
+  /** 'cpu', or 'gpu-buffer' for an output a session left on the device (`sessionOptionsFor`'s `deviceOutputs`). */
+  readonly location?: string;
+  /** Frees a device tensor's buffer. */
+  dispose?(): void;
 }
 
 export interface OrtSession {
