@@ -40,6 +40,8 @@ receive() {
   local manifest
   manifest=$(ls .gpu/load-*/MANIFEST 2>/dev/null | head -1)
   [ -n "$manifest" ] || return 0
+  # A checkout with its own packages (where the bundle was made) keeps them: the bundle is for a bare machine.
+  if [ -d node_modules/@tensorflow/tfjs ] && [ ! -d .gpu/done ]; then echo "  node_modules is here already: the bundle is left packed"; return 0; fi
   mkdir -p .gpu/done
   local missing=0
   while read -r sum name parts; do
