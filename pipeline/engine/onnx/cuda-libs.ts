@@ -88,7 +88,7 @@ export function ldconfigCache(): Map<string, string> {
   return cache;
 }
 
-/** Folders where CUDA toolkits install their libraries, which the loader does not search unless configured. */
+/** Folders where CUDA toolkits (and the driver, in containers and WSL) put their libraries, which the loader does not search unless configured. */
 function cudaDirs(env: NodeJS.ProcessEnv, toolkits: string): string[] {
   const roots = [env.CUDA_PATH, env.CUDA_HOME].filter((r): r is string => !!r);
   try {
@@ -103,7 +103,9 @@ function cudaDirs(env: NodeJS.ProcessEnv, toolkits: string): string[] {
   } catch {
     // no /usr/local
   }
-  return roots.flatMap((r) => [path.join(r, 'lib64'), path.join(r, 'lib'), path.join(r, 'targets', `${process.arch === 'arm64' ? 'sbsa' : 'x86_64'}-linux`, 'lib')]);
+  const lib = roots.flatMap((r) => [path.join(r, 'lib64'), path.join(r, 'lib'), path.join(r, 'targets', `${process.arch === 'arm64' ? 'sbsa' : 'x86_64'}-linux`, 'lib')]);
+  // The driver's libcuda.so.1 where NVIDIA's container runtime and WSL 2 put it.
+  return [...lib, '/usr/local/nvidia/lib64', '/usr/local/nvidia/lib', '/usr/lib/wsl/lib'];
 }
 
 /** python3's site-packages folders (ATLAS_PYTHON, else python3 on the PATH), or none without Python. */
