@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [--quick] [--backends wasm,onnx-cpu] [--no-e2e] [--no-steps] [--workers 1,2] [--rounds 2] [--e2e-backends wasm,onnx-cpu] [--e2e-media compact,budget,full] [--e2e-units 48] [--no-torch] [--no-notes] [--no-dataset] [--no-lucid] [--webgpu-software] [--torch-device cuda] [--batches 1,16,64] [--steps-per-call 4,8]`
+ * `npm run bench [-- --json] [--quick] [--backends wasm,onnx-cpu] [--no-e2e] [--no-steps] [--workers 1,2] [--rounds 2] [--e2e-backends wasm,onnx-cpu] [--e2e-media compact,budget,full] [--e2e-units 48] [--no-torch] [--no-notes] [--no-dataset] [--no-lucid] [--webgpu-software] [--torch-device cuda] [--batches 1,16,64] [--steps-per-call 4,8] [--trunks]`
  *
  * Times gradient steps (the lecture's ascent step: channel objective, input gradient, normalized
  * update) per backend × model × layer × size × batch: TF.js backends through the lean graph, onnx-*
@@ -91,7 +91,8 @@ function plan(backend: string): { cases: StepCase[]; steps: number } {
     TRUNKS.filter((t) => models.includes(t.model) && (t.model === M75 || !flag('no-notes'))).flatMap((t) =>
       (batches ?? [1, 2, 4]).map((batch) => ({ ...t, size: 224, batch, ...(steps ? { steps } : {}) })),
     );
-  if (backend.startsWith('onnx-')) return { cases: trunks([M75, RESNET, VGG]), steps: 5 };
+  // --trunks: those alone on every backend (the GPU check's grid, bench/gpu-check.sh).
+  if (backend.startsWith('onnx-') || flag('trunks')) return { cases: trunks([M75, RESNET, VGG]), steps: backend.startsWith('onnx-') ? 5 : 3 };
   if (backend === 'cpu')
     return {
       cases: [
@@ -227,7 +228,11 @@ async function main(): Promise<void> {
     if (!py) log('pytorch reference: skipped (no python with torch; Debian: apt-get install python3-torch, or set ATLAS_PYTHON)');
     else {
       const notes = quick || flag('no-notes') ? [] : TRUNKS.filter((t) => t.model !== M75).map((t): [string, string, string] => [t.model, t.model, t.layer]);
-      const nets: [string, string, string][] = [[quick ? '0.25' : '0.75', quick ? M25 : M75, 'conv_pw_13_relu'], ...(quick ? [] : [['0.25', M25, 'conv_pw_13_relu'] as [string, string, string]]), ...notes];
+      const nets: [string, string, string][] = [
+        [quick ? '0.25' : '0.75', quick ? M25 : M75, 'conv_pw_13_relu'],
+        ...(quick || flag('trunks') ? [] : [['0.25', M25, 'conv_pw_13_relu'] as [string, string, string]]),
+        ...notes,
+      ];
       for (const [net, model, layer] of nets)
         for (const batch of batches ?? [1]) {
           const row = torchRow(py, net, model, layer, device, batch);

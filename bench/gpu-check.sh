@@ -113,12 +113,20 @@ rows="$results/$(date -u +%F)-$slug.jsonl"
 : > "$rows"
 tag() { sed -u "s/^{/{\"device\":\"$device\",/" >> "$rows"; }
 
-step "steps at batch 1, 16, 64: ${backends[*]} and PyTorch CUDA"
-list=$(IFS=,; echo "${backends[*]}")
+common=(--no-lucid --no-e2e --no-dataset --json)
 if [ -n "$dry" ]; then
-  timeout "$(left)" node --import tsx bench/cli.ts --quick --backends "$list" --no-torch --no-lucid --no-e2e --no-dataset --json | tag
+  step "steps: ${backends[*]}"
+  timeout "$(left)" node --import tsx bench/cli.ts --quick --backends "$(IFS=,; echo "${backends[*]}")" --no-torch "${common[@]}" | tag
 else
-  timeout "$(( $(left) - 150 ))" node --import tsx bench/cli.ts --backends "$list" --batches 1,16,64 --torch-device cuda --no-lucid --no-e2e --no-dataset --json | tag
+  # PyTorch first (its rows are the yardstick), then each backend with an equal share of the time
+  # left before the notes' job (150 s), so that a slow one cannot starve the others.
+  step "PyTorch CUDA at batch 1, 16, 64 on the three trunks"
+  timeout 150 node --import tsx bench/cli.ts --backends "${backends[0]}" --no-steps --trunks --batches 1,16,64 --torch-device cuda "${common[@]}" | tag
+  for i in "${!backends[@]}"; do
+    share=$(( ($(left) - 150) / (${#backends[@]} - i) ))
+    step "${backends[$i]} at batch 1, 16, 64 on the three trunks (at most $share s)"
+    timeout "$share" node --import tsx bench/cli.ts --backends "${backends[$i]}" --trunks --batches 1,16,64 --no-torch "${common[@]}" | tag
+  done
 fi
 echo "  $(wc -l < "$rows") rows"
 
