@@ -94,7 +94,8 @@ if [ -z "$dry" ]; then
 fi
 
 step "which GPU backends come up"
-candidates=(onnx-cuda onnx-webgpu webgpu); [ -n "$dry" ] && candidates=(onnx-cpu onnx-webgpu)
+# GPU_CHECK_BACKENDS overrides the list (to try the script's own flow on another machine).
+read -ra candidates <<< "${GPU_CHECK_BACKENDS:-onnx-cuda onnx-webgpu webgpu}"; [ -n "$dry" ] && candidates=(onnx-cpu onnx-webgpu)
 backends=()
 for b in "${candidates[@]}"; do
   # As auto would take them (hardware adapters only); the CLI's relaunch puts CUDA's libraries on LD_LIBRARY_PATH.
@@ -121,7 +122,12 @@ else
   # PyTorch first (its rows are the yardstick), then each backend with an equal share of the time
   # left before the notes' job (150 s), so that a slow one cannot starve the others.
   step "PyTorch CUDA at batch 1, 16, 64 on the three trunks"
-  timeout 150 node --import tsx bench/cli.ts --backends "${backends[0]}" --no-steps --trunks --batches 1,16,64 --torch-device cuda "${common[@]}" | tag
+  # The bench's Python: ATLAS_PYTHON, else python3 (on the lent machines, the one with PyTorch).
+  if ${ATLAS_PYTHON:-python3} -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
+    timeout 150 node --import tsx bench/cli.ts --backends "${backends[0]}" --no-steps --trunks --batches 1,16,64 --torch-device cuda "${common[@]}" | tag
+  else
+    echo "  skipped: ${ATLAS_PYTHON:-python3} has no PyTorch that sees a CUDA GPU (set ATLAS_PYTHON)"
+  fi
   for i in "${!backends[@]}"; do
     share=$(( ($(left) - 150) / (${#backends[@]} - i) ))
     step "${backends[$i]} at batch 1, 16, 64 on the three trunks (at most $share s)"
