@@ -146,7 +146,7 @@ step "the notes' job end to end on $best"
 if [ -n "$dry" ]; then
   timeout "$(left)" node --import tsx bench/notes-job.ts --backend "$best" --units 2 --steps 2 | tag
 else
-  timeout "$(left)" node --import tsx bench/notes-job.ts --backend "$best" --limit "$(( $(left) - 20 ))" | tag
+  timeout "$(left)" node --import tsx bench/notes-job.ts --backend "$best" --limit "$(( $(left) * 2 / 3 ))" | tag
 fi
 
 [ -n "${OUT:-}" ] && cp "$rows" "$OUT/"
