@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [--quick] [--backends wasm,onnx-cpu] [--no-e2e] [--no-steps] [--workers 1,2] [--rounds 2] [--e2e-backends wasm,onnx-cpu] [--e2e-media compact,budget,full] [--e2e-units 48] [--no-torch] [--no-notes] [--no-dataset] [--no-lucid] [--webgpu-software] [--torch-device cuda] [--batches 1,16,64] [--steps-per-call 4,8]`
+ * `npm run bench [-- --json] [--quick] [--backends wasm,onnx-cpu] [--no-e2e] [--no-steps] [--workers 1,2] [--rounds 2] [--e2e-backends wasm,onnx-cpu] [--e2e-media compact,budget,full] [--e2e-units 48] [--no-torch] [--no-notes] [--no-dataset] [--no-lucid] [--webgpu-software] [--torch-device cuda] [--batches 1,16,64] [--steps-per-call 4,8] [--trunks]`
  *
  * Times gradient steps (the lecture's ascent step: channel objective, input gradient, normalized
  * update) per backend × model × layer × size × batch: TF.js backends through the lean graph, onnx-*
@@ -20,6 +20,7 @@ import { buildLeanGraph } from '../pipeline/engine/graph.ts';
 import { lowerSpec } from '../pipeline/engine/lower.ts';
 import { OnnxEngine } from '../pipeline/engine/onnx/engine.ts';
 import { physicalCores } from '../pipeline/engine/cores.ts';
+import { relaunchWithCudaLibraries } from '../pipeline/engine/onnx/cuda-libs.ts';
 import { loadOrt, type ProviderName } from '../pipeline/engine/onnx/runtime.ts';
 import { tfjsEngine } from '../pipeline/engine/tfjs-engine.ts';
 import { datasetRow } from './dataset.ts';
@@ -106,7 +107,8 @@ function plan(backend: string): { cases: StepCase[]; steps: number } {
     TRUNKS.filter((t) => models.includes(t.model) && (t.model === M75 || !flag('no-notes'))).flatMap((t) =>
       (batches ?? [1, 2, 4]).map((batch) => ({ ...t, size: 224, batch, ...(steps ? { steps } : {}) })),
     );
-  if (backend.startsWith('onnx-')) return { cases: trunks([M75, RESNET, VGG]), steps: 5 };
+  // --trunks: those alone on every backend (the GPU check's grid, bench/gpu-check.sh).
+  if (backend.startsWith('onnx-') || flag('trunks')) return { cases: trunks([M75, RESNET, VGG]), steps: backend.startsWith('onnx-') ? 5 : 3 };
   if (backend === 'cpu')
     return {
       cases: [
@@ -211,6 +213,7 @@ function torchRow(py: string, net: string, model: string, layer: string, device:
 }
 
 async function main(): Promise<void> {
+  relaunchWithCudaLibraries();
   emit({ ...benchMeta('bench', args) });
   const wanted = option('backends')?.split(',') ?? (quick ? ['wasm'] : [...BACKEND_NAMES]);
   const available: BackendName[] = [];
@@ -221,6 +224,8 @@ async function main(): Promise<void> {
         const { loadWebGpu } = await import('../pipeline/engine/webgpu.ts');
         await loadWebGpu({ allowSoftware: false });
       }
+      // onnx-webgpu as auto would take it (a hardware adapter) unless --webgpu-software.
+      if (name === 'onnx-webgpu' && !flag('webgpu-software')) (await import('../pipeline/engine/webgpu.ts')).prepareOrtWebGpu(false);
       const sel = await selectBackend(name);
       log(`backend ${name}: available${sel.detail ? ` (${sel.detail})` : ''}`);
       available.push(name);
@@ -240,7 +245,11 @@ async function main(): Promise<void> {
     if (!py) log('pytorch reference: skipped (no python with torch; Debian: apt-get install python3-torch, or set ATLAS_PYTHON)');
     else {
       const notes = quick || flag('no-notes') ? [] : TRUNKS.filter((t) => t.model !== M75).map((t): [string, string, string] => [t.model, t.model, t.layer]);
-      const nets: [string, string, string][] = [[quick ? '0.25' : '0.75', quick ? M25 : M75, 'conv_pw_13_relu'], ...(quick ? [] : [['0.25', M25, 'conv_pw_13_relu'] as [string, string, string]]), ...notes];
+      const nets: [string, string, string][] = [
+        [quick ? '0.25' : '0.75', quick ? M25 : M75, 'conv_pw_13_relu'],
+        ...(quick || flag('trunks') ? [] : [['0.25', M25, 'conv_pw_13_relu'] as [string, string, string]]),
+        ...notes,
+      ];
       for (const [net, model, layer] of nets)
         for (const batch of batches ?? [1]) {
           const row = torchRow(py, net, model, layer, device, batch);

@@ -1,89 +1,154 @@
 #!/usr/bin/env bash
-# The GPU path, checked once on a Linux machine with an NVIDIA GPU and its driver (nvidia-smi works):
-# installs what is missing from package registries only (apt, npm, PyPI), then runs `npm run bench`
-# on every GPU backend that comes up, within 8 minutes in all:
-#   - tensorflow-gpu: @tensorflow/tfjs-node-gpu (an optionalDependency) with CUDA 11 / cuDNN 8
-#     runtime libraries from PyPI (nvidia-*-cu11 wheels) on LD_LIBRARY_PATH;
-#   - webgpu: Dawn (the `webgpu` package) through Vulkan, with the NVIDIA Vulkan ICD.
-# A machine that reaches no registry gets everything from .gpu/, packed beforehand by bench/gpu-bundle.sh
-# on a machine that has run `npm ci` (Node, the packages, libvulkan1, the models); tfjs-node-gpu's
-# libtensorflow and CUDA 11 wheels cannot travel that way (over 500 MB), so only webgpu comes up there.
-# The PyTorch reference runs on the GPU (--torch-device cuda) when python3 has torch with CUDA.
-# Usage, from the repository root (with ../shared/models or ATLAS_MODELS): bash bench/gpu-check.sh [BENCH FLAGS]
-# (flags go on to the bench, e.g. --no-steps --no-torch for the lucid and end-to-end rows alone).
-# Results: bench-out/bench-gpu.jsonl (one JSON row per measurement) and the table on stdout.
+# The GPU check, in one run on a Linux machine with an NVIDIA GPU (nvidia-smi works) and a python3
+# with PyTorch on CUDA (the reference): every GPU backend that comes up (onnx-cuda, onnx-webgpu, TF.js
+# webgpu) timed at batch 1, 16 and 64 on the three trunks (MobileNet v1 0.75 → conv_pw_13_relu,
+# ResNet50V2 → conv3_block4_out, VGG16 → block5_conv3) beside PyTorch CUDA, then the notes' job end to
+# end (512 filters × 300 steps of conv3_block4_out, bench/notes-job.ts) on the fastest backend, within
+# about 8 minutes in all (the job stops early when time runs short, and says how far it got).
+#
+# Offline: what it needs comes from .gpu/ (bench/gpu-bundle.sh), one load per call. A call with
+# --receive only puts together and unpacks the files whose parts are all there, and exits.
+# Online (no .gpu/): `npm ci`, then `npm run setup:cuda` for the CUDA provider.
+#
+# Rows: bench/results/<date>-<device>.jsonl (the bench's JSON lines, each with "device"), copied to
+# $OUT when set; a Markdown table for bench/gpu-results.md on stdout (bench/gpu-table.ts).
+# --dry-run: no GPU needed; checks this script on the CPU (onnx-cpu, tiny sizes, rows under bench-out/).
+# Usage, from the repository root (with ../shared/models or ATLAS_MODELS): bash bench/gpu-check.sh [--receive|--dry-run]
 set -uo pipefail
 export PATH=$PATH:/usr/sbin:/sbin
 cd "$(dirname "$0")/.."
-mkdir -p bench-out .atlas-cache
-deadline=$((SECONDS + 470))
+mode=${1:-check}
+dry=; [ "$mode" = --dry-run ] && dry=1
+deadline=$((SECONDS + ${GPU_CHECK_SECONDS:-470}))
 left() { echo $((deadline - SECONDS)); }
 step() { echo "== $* ($(left) s left)"; }
-
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || { echo "no NVIDIA GPU visible (nvidia-smi failed)"; exit 1; }
 sudo=; [ "$(id -u)" = 0 ] || sudo=sudo
 
-if [ -f .gpu/node.xz ]; then
+# --- the bundle: put files together once all their parts are here, check and unpack them ----------
+unpack() { # name file
+  case $1 in
+    node.xz) mkdir -p .gpu/node/bin && xz -dc "$2" > .gpu/node/bin/node && chmod +x .gpu/node/bin/node ;;
+    modules.tar.xz) mkdir -p node_modules && xz -dc "$2" | tar -C node_modules -xf - ;;
+    ort-cuda13.tar.xz) rm -rf node_modules/onnxruntime-node && mkdir -p node_modules && xz -dc "$2" | tar -C node_modules -xf - ;;
+    # The Vulkan loader and glvnd where the system looks, on the GPU machine only (a dry run leaves the system alone).
+    debs.tar) mkdir -p .gpu/debs && tar -C .gpu -xf "$2" && { [ -n "$dry" ] || ! nvidia-smi -L >/dev/null 2>&1 || { for f in .gpu/debs/*.deb; do $sudo dpkg -x "$f" /; done && $sudo ldconfig; }; } ;;
+    models.tar.xz) xz -dc "$2" | tar -C .gpu -xf - ;;
+    *) echo "unknown bundle file $1" && return 1 ;;
+  esac
+}
+receive() {
+  local manifest
+  manifest=$(ls .gpu/load-*/MANIFEST 2>/dev/null | head -1)
+  [ -n "$manifest" ] || return 0
+  # A checkout with its own packages (where the bundle was made) keeps them: the bundle is for a bare machine.
+  if [ -d node_modules/@tensorflow/tfjs ] && [ ! -d .gpu/done ]; then echo "  node_modules is here already: the bundle is left packed"; return 0; fi
+  mkdir -p .gpu/done
+  local missing=0
+  while read -r sum name parts; do
+    [ -f ".gpu/done/$name" ] && continue
+    local found
+    found=$(ls .gpu/load-*/"$name".part-* 2>/dev/null | wc -l)
+    if [ "$found" -lt "$parts" ]; then echo "  $name: $found of $parts parts here"; missing=1; continue; fi
+    # Parts in order of their number, wherever their load is.
+    cat $(ls .gpu/load-*/"$name".part-* | awk -F'.part-' '{print $NF" "$0}' | sort -n | cut -d' ' -f2) > ".gpu/$name"
+    if [ "$(sha256sum ".gpu/$name" | cut -d' ' -f1)" != "$sum" ]; then echo "  $name: checksum differs, parts damaged"; rm -f ".gpu/$name"; missing=1; continue; fi
+    unpack "$name" ".gpu/$name" && rm -f ".gpu/$name" .gpu/load-*/"$name".part-* && touch ".gpu/done/$name" && echo "  $name: unpacked"
+  done < "$manifest"
+  return $missing
+}
+
+if [ "$mode" = --receive ]; then
+  step "receiving .gpu loads"
+  receive
+  exit 0
+fi
+
+if [ -z "$dry" ]; then
+  gpu=$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader) || { echo "no NVIDIA GPU visible (nvidia-smi failed)"; exit 1; }
+  echo "$gpu"
+  device=$(echo "$gpu" | cut -d, -f1)
+else
+  device="cpu dry run"
+fi
+slug=$(echo "$device" | tr 'A-Z ' 'a-z-' | tr -cd 'a-z0-9.-')
+
+if ls .gpu/load-*/MANIFEST >/dev/null 2>&1; then
   step "offline bundle .gpu/ (bench/gpu-bundle.sh)"
-  mkdir -p /tmp/gpu-node/bin && xz -dc .gpu/node.xz > /tmp/gpu-node/bin/node && chmod +x /tmp/gpu-node/bin/node && export PATH=/tmp/gpu-node/bin:$PATH
-  [ -d node_modules/@tensorflow/tfjs ] || { mkdir -p node_modules && xz -dc .gpu/modules.tar.xz | tar -C node_modules -xf -; }
-  # The Vulkan loader and glvnd where the system looks (NVIDIA's libGLX_nvidia answers no Vulkan call without glvnd).
-  for f in .gpu/debs/*.deb; do $sudo dpkg -x "$f" /; done; $sudo ldconfig
-  [ -n "${ATLAS_MODELS:-}" ] || export ATLAS_MODELS=$(pwd)/.gpu/models
-  offline=1
+  receive || { echo "parts are missing: carry every .gpu/load-* (one per call) before the check"; exit 1; }
 fi
-offline=${offline:-}
-# The driver's own ICD file, where the container mounts it (NVIDIA's images put it under /usr/local/nvidia).
-[ -z "${VK_DRIVER_FILES:-}" ] && [ -f /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json ] && export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
-
-[ -n "$offline" ] || step "Node 22 and system packages"
-if [ -z "$offline" ] && ! node -e 'process.exit(+process.versions.node.split(".")[0] >= 22 ? 0 : 1)' 2>/dev/null; then
-  command -v npm >/dev/null || { $sudo apt-get update -q && $sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm; }
-  npm install -g --prefix /opt/node22 node@22 && export PATH=/opt/node22/bin:$PATH
-fi
-# Vulkan loader for Dawn; python3-pip for the CUDA runtime wheels.
-[ -n "$offline" ] || $sudo apt-get install -y -q libvulkan1 python3-pip python3-venv >/dev/null 2>&1 || { $sudo apt-get update -q && $sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q libvulkan1 python3-pip python3-venv; }
-# Containers often lack the NVIDIA Vulkan ICD file although the driver library is mounted.
-if ! ls /usr/share/vulkan/icd.d/nvidia_icd*.json /etc/vulkan/icd.d/nvidia_icd*.json >/dev/null 2>&1; then
-  lib=$(ldconfig -p | awk '/libGLX_nvidia.so.0/{print $NF; exit}')
-  [ -n "$lib" ] && $sudo mkdir -p /etc/vulkan/icd.d && echo "{\"file_format_version\":\"1.0.0\",\"ICD\":{\"library_path\":\"$lib\",\"api_version\":\"1.3.0\"}}" | $sudo tee /etc/vulkan/icd.d/nvidia_icd.json >/dev/null
+[ -x .gpu/node/bin/node ] && export PATH=$(pwd)/.gpu/node/bin:$PATH
+[ -d .gpu/models ] && [ -z "${ATLAS_MODELS:-}" ] && export ATLAS_MODELS=$(pwd)/.gpu/models
+node -e 'process.exit(+process.versions.node.split(".")[0] >= 22 ? 0 : 1)' 2>/dev/null || { echo "needs Node 22 or newer (or .gpu/ from bench/gpu-bundle.sh)"; exit 1; }
+if [ ! -d node_modules/@tensorflow/tfjs ]; then
+  step "npm ci, and the CUDA provider (npm run setup:cuda)"
+  npm ci --no-audit --no-fund --include=optional && npm run setup:cuda
 fi
 
-[ -n "$offline" ] || step "npm dependencies (optional ones included: tfjs-node-gpu, webgpu)"
-[ -d node_modules/@tensorflow/tfjs ] || [ -n "$offline" ] || npm ci --no-audit --no-fund --include=optional || true
-
-[ -n "$offline" ] || step "CUDA 11 / cuDNN 8 runtime for tfjs-node-gpu (PyPI wheels)"
-if [ -z "$offline" ] && [ ! -d .atlas-cache/gpu-venv ]; then
-  python3 -m venv .atlas-cache/gpu-venv && timeout "$(left)" .atlas-cache/gpu-venv/bin/pip install -q nvidia-cuda-runtime-cu11 nvidia-cublas-cu11 nvidia-cufft-cu11 nvidia-curand-cu11 nvidia-cusolver-cu11 nvidia-cusparse-cu11 'nvidia-cudnn-cu11<9' || true
+if [ -z "$dry" ]; then
+  # Vulkan for Dawn (TF.js webgpu, onnx-webgpu): the driver's own ICD file where the container mounts it.
+  [ -z "${VK_DRIVER_FILES:-}" ] && [ -f /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json ] && export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+  if [ -z "${VK_DRIVER_FILES:-}" ] && ! ls /usr/share/vulkan/icd.d/nvidia_icd*.json /etc/vulkan/icd.d/nvidia_icd*.json >/dev/null 2>&1; then
+    lib=$(ldconfig -p | awk '/libGLX_nvidia.so.0/{print $NF; exit}')
+    [ -n "$lib" ] && $sudo mkdir -p /etc/vulkan/icd.d && echo "{\"file_format_version\":\"1.0.0\",\"ICD\":{\"library_path\":\"$lib\",\"api_version\":\"1.3.0\"}}" | $sudo tee /etc/vulkan/icd.d/nvidia_icd.json >/dev/null
+  fi
 fi
-for d in .atlas-cache/gpu-venv/lib/python3*/site-packages/nvidia/*/lib; do [ -d "$d" ] && LD_LIBRARY_PATH="$(pwd)/$d:${LD_LIBRARY_PATH:-}"; done
-export LD_LIBRARY_PATH
 
 step "which GPU backends come up"
+# GPU_CHECK_BACKENDS overrides the list (to try the script's own flow on another machine).
+read -ra candidates <<< "${GPU_CHECK_BACKENDS:-onnx-cuda onnx-webgpu webgpu}"; [ -n "$dry" ] && candidates=(onnx-cpu onnx-webgpu)
 backends=()
-for b in tensorflow-gpu webgpu; do
-  # A software WebGPU adapter (llvmpipe, lavapipe) does not count: it is slower than wasm.
-  if timeout 90 node --import tsx --input-type=module -e "
-    import { selectBackend } from './pipeline/engine/backend.ts';
-    import { loadWebGpu } from './pipeline/engine/webgpu.ts';
-    try { if ('$b' === 'webgpu') await loadWebGpu({ allowSoftware: false }); const s = await selectBackend('$b'); console.log('$b:', s.detail ?? 'up'); process.exit(0); }
-    catch (e) { console.log('$b: not available:', e.message.split('\\n')[0]); process.exit(1); }"; then backends+=("$b"); fi
+for b in "${candidates[@]}"; do
+  # As auto would take them (hardware adapters only); the CLI's relaunch puts CUDA's libraries on LD_LIBRARY_PATH.
+  if timeout 120 node --import tsx --input-type=module -e "
+    import { relaunchWithCudaLibraries } from './pipeline/engine/onnx/cuda-libs.ts';
+    import { CANDIDATES, selectBackend } from './pipeline/engine/backend.ts';
+    relaunchWithCudaLibraries();
+    try { const s = await selectBackend('auto', CANDIDATES.filter((c) => c.name === '$b')); console.log('  $b:', s.detail ?? 'up'); process.exit(0); }
+    catch (e) { console.log('  $b: not available:', e.message.replace(/^no TensorFlow.js backend could start: /, '')); process.exit(1); }" 2>&1 | grep -v XDG_RUNTIME_DIR; then backends+=("$b"); fi  # pipefail: node's status
 done
-if [ ${#backends[@]} = 0 ]; then
-  echo "no GPU backend came up; see the messages above. What Vulkan sees:"
-  ls -l /dev/nvidia* /usr/share/vulkan/icd.d /etc/vulkan/icd.d /usr/local/nvidia/share/vulkan/icd.d 2>&1 | head -20
-  ldconfig -p | grep -Ei 'libvulkan|libGLX_nvidia' | head
-  lib=$(ldconfig -p | awk '/libGLX_nvidia.so.0/{print $NF; exit}'); [ -n "$lib" ] && ldd "$lib" | grep 'not found'
-  exit 1
+[ ${#backends[@]} -gt 0 ] || { echo "no GPU backend came up; see the reasons above"; ls -l /dev/nvidia* /etc/vulkan/icd.d /usr/share/vulkan/icd.d 2>&1 | head; exit 1; }
+
+results=bench/results; [ -n "$dry" ] && results=bench-out
+mkdir -p "$results"
+rows="$results/$(date -u +%F)-$slug.jsonl"
+: > "$rows"
+tag() { sed -u "s/^{/{\"device\":\"$device\",/" >> "$rows"; }
+
+common=(--no-lucid --no-e2e --no-dataset --json)
+if [ -n "$dry" ]; then
+  step "steps: ${backends[*]}"
+  timeout "$(left)" node --import tsx bench/cli.ts --quick --backends "$(IFS=,; echo "${backends[*]}")" --no-torch "${common[@]}" | tag
+else
+  # PyTorch first (its rows are the yardstick), then each backend with an equal share of the time
+  # left before the notes' job (150 s), so that a slow one cannot starve the others.
+  step "PyTorch CUDA at batch 1, 16, 64 on the three trunks"
+  # The bench's Python: ATLAS_PYTHON, else python3 (on the lent machines, the one with PyTorch).
+  if ${ATLAS_PYTHON:-python3} -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
+    timeout 150 node --import tsx bench/cli.ts --backends "${backends[0]}" --no-steps --trunks --batches 1,16,64 --torch-device cuda "${common[@]}" | tag
+  else
+    echo "  skipped: ${ATLAS_PYTHON:-python3} has no PyTorch that sees a CUDA GPU (set ATLAS_PYTHON)"
+  fi
+  for i in "${!backends[@]}"; do
+    share=$(( ($(left) - 150) / (${#backends[@]} - i) ))
+    step "${backends[$i]} at batch 1, 16, 64 on the three trunks (at most $share s)"
+    timeout "$share" node --import tsx bench/cli.ts --backends "${backends[$i]}" --trunks --batches 1,16,64 --no-torch "${common[@]}" | tag
+  done
+fi
+echo "  $(wc -l < "$rows") rows"
+
+# The fastest backend at ResNet50V2 conv3_block4_out, batch 64 (the notes' job's layer), else the first up.
+best=$(node -e '
+  const rows = require("fs").readFileSync(process.argv[1], "utf8").split("\n").filter(Boolean).map(JSON.parse)
+    .filter((r) => r.kind === "step" && r.model === "resnet50v2" && !r.backend.startsWith("pytorch"));
+  rows.sort((a, b) => b.unitStepsPerSec - a.unitStepsPerSec);
+  console.log(rows[0]?.backend ?? process.argv[2]);' "$rows" "${backends[0]}")
+step "the notes' job end to end on $best"
+if [ -n "$dry" ]; then
+  timeout "$(left)" node --import tsx bench/notes-job.ts --backend "$best" --units 2 --steps 2 | tag
+else
+  timeout "$(left)" node --import tsx bench/notes-job.ts --backend "$best" --limit "$(( $(left) * 2 / 3 ))" | tag
 fi
 
-step "npm run bench on ${backends[*]}"
-list=$(IFS=,; echo "${backends[*]}")
-# The reference on the GPU when python3's torch sees CUDA, else none (a CPU reference says nothing here).
-torch=--no-torch
-python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null && torch="--torch-device cuda"
-timeout "$(left)" node --import tsx bench/cli.ts --backends "$list" $torch --e2e-backends "$list" --workers 1 --rounds 1 --e2e-units 24 --no-dataset --json "$@" > bench-out/bench-gpu.jsonl
-status=$?
-cat bench-out/bench-gpu.jsonl
-[ $status = 0 ] || echo "bench stopped (exit $status: 124 means the 8-minute budget ran out)"
-exit $status
+[ -n "${OUT:-}" ] && cp "$rows" "$OUT/"
+step "done: $rows"
+node --import tsx bench/gpu-table.ts "$rows"

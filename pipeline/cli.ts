@@ -7,6 +7,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { BACKEND_NAMES, type BackendChoice } from './engine/backend.ts';
+import { relaunchWithCudaLibraries } from './engine/onnx/cuda-libs.ts';
 import { AtlasError } from './errors.ts';
 import { handleInterrupts } from './interrupt.ts';
 import { LockHeldError } from './lock.ts';
@@ -89,6 +90,8 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.badInput;
   }
   const { backend, workers } = flags;
+  // Where the CUDA provider's libraries need LD_LIBRARY_PATH (PyTorch's nvidia-* packages), this process starts again with it, once.
+  if (!backend || backend === 'auto' || backend === 'onnx-cuda') relaunchWithCudaLibraries();
   const interrupts = handleInterrupts();
   try {
     const shard = values.shard ? parseShard(values.shard) : shardFromEnv(process.env);

@@ -9,7 +9,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { loadConfig, type LoadedConfig } from './config/load.ts';
 import { selectBackend, type BackendChoice, type SelectedBackend } from './engine/backend.ts';
-import { batchCandidates } from './engine/batch-size.ts';
+import { batchCandidates, memoryBudget } from './engine/batch-size.ts';
 import { createGradientEngine } from './engine/select-engine.ts';
 import { tfjsEngine } from './engine/tfjs-engine.ts';
 import { AtlasError } from './errors.ts';
@@ -75,7 +75,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
   const atlasDir = path.resolve(loaded.dir, loaded.config.output);
   const outDir = options.output ? path.resolve(options.output) : options.shard ? shardDir(atlasDir, options.shard) : atlasDir;
   const backend = await selectBackend(options.backend ?? loaded.config.render.backend);
-  progress.log(`backend: ${backend.name}${backend.skipped.length ? ` (skipped ${backend.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')})` : ''}`);
+  progress.log(`backend: ${backend.name}${backend.detail ? `, ${backend.detail}` : ''}${backend.skipped.length ? ` (skipped ${backend.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')})` : ''}`);
   const ctx = await prepareAtlas(loaded, options.env ?? process.env);
   // The network runs on the selected engine (ONNX Runtime for an onnx-* backend, when it compiles this model).
   const { engine, fallback } = await createGradientEngine(backend, { nodes: ctx.graph.lowered }, () => tfjsEngine(ctx.graph));
@@ -119,6 +119,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
       total: planned.length,
       signal: options.signal,
       batchCandidates: batchCandidates(backend.name),
+      batchBudgetBytes: memoryBudget(backend.name),
     });
     progress.stop();
     // A shard's sheets would show only its own tiles, and its dataset ranks only its units: merge, then a rerun, makes them.

@@ -16,10 +16,10 @@ const fake = (name: BackendCandidate['name'], ok: boolean, calls: string[], reas
 });
 
 describe('backend selection', () => {
-  it('the default order is tensorflow-gpu → tensorflow → onnx GPU providers → webgpu → onnx-cpu → wasm → cpu', () => {
+  it('the default order is tensorflow-gpu → tensorflow → onnx GPU providers → onnx-webgpu → webgpu → onnx-cpu → wasm → cpu', () => {
     assert.deepEqual(
       CANDIDATES.map((c) => c.name),
-      ['tensorflow-gpu', 'tensorflow', 'onnx-cuda', 'onnx-directml', 'onnx-coreml', 'webgpu', 'onnx-cpu', 'wasm', 'cpu'],
+      ['tensorflow-gpu', 'tensorflow', 'onnx-cuda', 'onnx-directml', 'onnx-coreml', 'onnx-webgpu', 'webgpu', 'onnx-cpu', 'wasm', 'cpu'],
     );
     assert.deepEqual(
       [...BACKEND_NAMES],
@@ -106,7 +106,7 @@ describe('batch size choice', () => {
   it('probes up to 64 on a GPU backend, up to 8 on a CPU one, within the memory budget', async () => {
     assert.deepEqual(batchCandidates('wasm'), [1, 2, 4, 8]);
     assert.deepEqual(batchCandidates('onnx-cpu'), [1, 2, 4, 8]);
-    for (const gpu of ['webgpu', 'tensorflow-gpu', 'onnx-cuda'] as const) assert.equal(Math.max(...batchCandidates(gpu)), 64);
+    for (const gpu of ['webgpu', 'tensorflow-gpu', 'onnx-cuda', 'onnx-webgpu'] as const) assert.equal(Math.max(...batchCandidates(gpu)), 64);
     // A GPU step that costs the same time up to 64 images (latency-bound): 64 wins.
     const seen: number[] = [];
     const c = await chooseBatch(

@@ -51,7 +51,7 @@ describe('onnx backend selection', () => {
       order.slice(0, order.indexOf('onnx-cpu')),
     );
     for (const s of sel.skipped) {
-      assert.match(s.name, /^onnx-(cuda|directml|coreml)$/);
+      assert.match(s.name, /^onnx-(cuda|directml|coreml|webgpu)$/);
       assert.ok(s.reason.length > 0);
     }
   });

@@ -4,10 +4,17 @@
  * see `onnx/`; TF.js on wasm still runs parameterization, transforms and the optimizer beside it).
  *
  * Order of preference: tensorflow-gpu (tfjs-node-gpu, CUDA) → tensorflow (tfjs-node, native CPU)
- * → onnx-cuda / onnx-directml / onnx-coreml (ORT with a GPU provider) → webgpu (a hardware adapter)
- * → onnx-cpu (ORT's CPU provider) → wasm (XNNPACK) → cpu (plain JS). The native packages are
+ * → onnx-cuda / onnx-directml / onnx-coreml (ORT with a native GPU provider) → onnx-webgpu (ORT's
+ * WebGPU provider, a hardware adapter) → webgpu (TF.js on Dawn, a hardware adapter) → onnx-cpu
+ * (ORT's CPU provider) → wasm (XNNPACK) → cpu (plain JS). The native packages are
  * optionalDependencies: where they could not install, their import fails and the next candidate runs.
  * A new backend is one more entry in `CANDIDATES`.
+ *
+ * onnx-webgpu sits ahead of TF.js's webgpu without a GPU measurement of its own yet: on the H200 of
+ * `bench/gpu-results.md`, TF.js WebGPU's step costs the same ~29 ms from batch 1 to 64 on MobileNet
+ * (a few hundred dispatches from JavaScript, each a host round trip) and its convolutions are far
+ * behind cuDNN (VGG16 at 64: 565 ms against PyTorch's 30 ms); ORT runs the whole forward and
+ * backward graph natively, with fused kernels, on the same Dawn. `bench/gpu-check.sh` measures both.
  */
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
@@ -53,21 +60,33 @@ async function importOptional(pkg: string): Promise<unknown> {
 }
 
 /**
- * An ONNX Runtime candidate: ORT imports (`loadOrt`), the provider opens a model, and the wasm
- * backend that runs TF.js beside it loads. `loadOrt` is a parameter so that the selection logic can
- * be tested where ORT is absent.
+ * What a provider needs before ORT opens it, checked where ORT's own error would not say: CUDA's
+ * libraries (which, where, the command that installs a missing one), WebGPU's adapter (hardware
+ * only unless forced). Returns a note for the log; throws the reason the provider cannot run.
+ */
+async function providerPrerequisites(provider: ProviderName, forced: boolean): Promise<string | undefined> {
+  if (provider === 'cuda') return (await import('./onnx/cuda-libs.ts')).checkCudaLibraries();
+  if (provider === 'webgpu') return (await import('./webgpu.ts')).prepareOrtWebGpu(forced);
+  return undefined;
+}
+
+/**
+ * An ONNX Runtime candidate: the provider's prerequisites, ORT imports (`loadOrt`), the provider
+ * opens a model, and the wasm backend that runs TF.js beside it loads. `loadOrt` is a parameter so
+ * that the selection logic can be tested where ORT is absent.
  */
 export function onnxCandidate(provider: ProviderName, loadOrt?: () => Promise<OrtModule>): BackendCandidate {
   return {
     name: `onnx-${provider}`,
     tfName: 'wasm',
     onnx: provider,
-    async load() {
+    async load(forced) {
       const runtime = await import('./onnx/runtime.ts');
       const ort = await (loadOrt ?? runtime.loadOrt)();
+      const note = await providerPrerequisites(provider, forced);
       await runtime.probeProvider(ort, provider);
       await WASM.load(false);
-      return `ONNX Runtime, ${provider} provider; TF.js on wasm beside it`;
+      return `ONNX Runtime, ${provider} provider${note ? ` (${note})` : ''}; TF.js on wasm beside it`;
     },
   };
 }
@@ -100,6 +119,7 @@ export const CANDIDATES: BackendCandidate[] = [
   onnxCandidate('cuda'),
   onnxCandidate('directml'),
   onnxCandidate('coreml'),
+  onnxCandidate('webgpu'),
   {
     name: 'webgpu',
     tfName: 'webgpu',
@@ -153,5 +173,5 @@ function firstLine(err: unknown): string {
   const code = (err as NodeJS.ErrnoException)?.code;
   if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') return 'not installed';
   const text = err instanceof Error ? err.message : String(err);
-  return text.split('\n')[0]!.slice(0, 200);
+  return text.split('\n')[0]!.slice(0, 400);
 }

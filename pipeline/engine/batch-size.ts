@@ -1,9 +1,12 @@
 /**
  * Batch size per target layer: the largest useful batch within a memory budget, chosen by a short
  * probe (B = 1 vs larger B, a couple of gradient steps each) for the best unit-steps per second.
- * On a CPU backend a bigger batch rarely pays; on a GPU it usually does. The probe decides.
+ * On a CPU backend a bigger batch rarely pays; on a GPU it usually does. The probe decides, on the
+ * engine that renders (ONNX Runtime for onnx-*), within the device's memory: half the GPU's free
+ * memory where nvidia-smi tells it, and a batch whose probe runs out of memory is not taken.
  */
 import * as tf from '@tensorflow/tfjs';
+import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import { GPU_BACKENDS, type BackendName } from './backend.ts';
 import type { GradientEngine, Objective } from './engine.ts';
@@ -48,6 +51,38 @@ export function defaultBudget(): number {
   return Math.min(os.freemem() / 4, 4 * 2 ** 30);
 }
 
+/** Free memory of the first visible NVIDIA GPU (nvidia-smi; CUDA_VISIBLE_DEVICES's first), or undefined where none answers. */
+export function nvidiaFreeBytes(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const first = env.CUDA_VISIBLE_DEVICES?.split(',')[0]?.trim();
+  try {
+    const out = execFileSync('nvidia-smi', ['--query-gpu=memory.free', '--format=csv,noheader,nounits', ...(first ? ['-i', first] : [])], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 10_000,
+    });
+    const mib = Number(out.trim().split('\n')[0]);
+    return Number.isFinite(mib) && mib > 0 ? mib * 2 ** 20 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The memory `batch: auto` may fill on a backend: on a GPU backend half the GPU's free memory
+ * (the rest for the runtime's workspaces and arenas), where the driver says it; otherwise (CPU
+ * backends, GPUs without nvidia-smi) `defaultBudget`.
+ */
+export function memoryBudget(backend: BackendName, gpuFree: () => number | undefined = nvidiaFreeBytes): number {
+  const free = GPU_BACKENDS.has(backend) ? gpuFree() : undefined;
+  return free ? free / 2 : defaultBudget();
+}
+
+/** An error of a step that did not get its memory: ORT's arena or CUDA, Dawn, TF.js's buffers, wasm's heap. */
+export function isOutOfMemory(err: unknown): boolean {
+  const text = err instanceof Error ? err.message : String(err);
+  return /out of memory|\bOOM\b|fail(ed)? to allocate|allocat(e|ion) fail|memory.*(exceeded|exhausted)|buffer size|max(imum)? ?buffer/i.test(text);
+}
+
 /**
  * The batch sizes `auto` probes on a backend. A CPU gains little past 8; a GPU is latency-bound
  * there (measured on an H200 through WebGPU, MobileNet v1 0.75 at 224 px: 418 unit-steps/s at
@@ -83,13 +118,22 @@ export async function chooseBatch(time: (batch: number) => Promise<number>, perU
   const margin = options.margin ?? 1.05;
   const probes: BatchProbe[] = [];
   let best: BatchProbe | undefined;
+  let stopped = '';
   for (const batch of candidates) {
-    const ms = await time(batch);
+    let ms: number;
+    try {
+      ms = await time(batch);
+    } catch (err) {
+      // The estimate let a batch through that the device could not hold: it and larger ones are out.
+      if (batch === 1 || !isOutOfMemory(err)) throw err;
+      stopped = `; B=${batch} ran out of memory (${(err as Error).message.split('\n')[0]!.slice(0, 160)})`;
+      break;
+    }
     const probe = { batch, msPerStep: ms, unitStepsPerSec: (batch * 1000) / ms };
     probes.push(probe);
     if (!best || probe.unitStepsPerSec > best.unitStepsPerSec * margin) best = probe;
   }
-  return { batch: best!.batch, probes, limit };
+  return { batch: best!.batch, probes, limit: limit + stopped };
 }
 
 /**
@@ -130,7 +174,7 @@ export async function pickBatchSize(engine: GradientEngine, graph: LeanGraph, ta
 export async function formBatches<T extends Pick<PlannedUnit, 'method' | 'kind' | 'target'>>(
   units: T[],
   setting: number | 'auto',
-  probe: { engine: GradientEngine; graph: LeanGraph; size: [number, number]; candidates?: number[] },
+  probe: { engine: GradientEngine; graph: LeanGraph; size: [number, number]; candidates?: number[]; budgetBytes?: number },
   log?: (line: string) => void,
   lanes = 1,
 ): Promise<T[][]> {
@@ -139,10 +183,14 @@ export async function formBatches<T extends Pick<PlannedUnit, 'method' | 'kind' 
   for (const u of units) counts.set(u.target, (counts.get(u.target) ?? 0) + 1);
   const perTarget = new Map<string, number>();
   for (const [target, count] of counts) {
-    const choice = await pickBatchSize(probe.engine, probe.graph, target, probe.size, { units: Math.ceil(count / lanes), ...(probe.candidates ? { candidates: probe.candidates } : {}) });
+    const choice = await pickBatchSize(probe.engine, probe.graph, target, probe.size, {
+      units: Math.ceil(count / lanes),
+      ...(probe.candidates ? { candidates: probe.candidates } : {}),
+      ...(probe.budgetBytes ? { budgetBytes: probe.budgetBytes } : {}),
+    });
     perTarget.set(target, choice.batch);
     const probes = choice.probes.map((p) => `B=${p.batch} ${p.unitStepsPerSec.toFixed(1)}/s`).join(', ');
-    log?.(`batch ${target}: ${choice.batch}${probes ? ` (unit-steps/s: ${probes})` : ''}`);
+    log?.(`batch ${target}: ${choice.batch}${probes ? ` (unit-steps/s: ${probes}; ${choice.limit})` : ''}`);
   }
   return batches(units, (target) => perTarget.get(target)!);
 }

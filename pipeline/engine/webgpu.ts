@@ -98,3 +98,61 @@ export async function loadWebGpu(options: WebGpuOptions = {}): Promise<WebGpuInf
   loaded = { adapter: name, software };
   return loaded;
 }
+
+/**
+ * Vulkan drivers (ICD files) that render on the CPU. Dawn, inside ONNX Runtime's WebGPU provider,
+ * takes SwiftShader (Chromium ships its Vulkan ICD) but turns Mesa's lavapipe before 25.x away
+ * ("Vulkan shaderUniform*ArrayDynamicIndexing required": lavapipe 22.3 lacks the image-array
+ * indexing features), and ORT's Linux build has no OpenGL backend to fall back to.
+ */
+export const SOFTWARE_VULKAN_ICDS = ['/usr/lib/chromium/vk_swiftshader_icd.json', '/opt/google/chrome/vk_swiftshader_icd.json', '/usr/share/vulkan/icd.d/lvp_icd.x86_64.json'];
+
+const SOFTWARE_ICD = /swiftshader|lvp_icd|lavapipe|llvmpipe/i;
+
+/** The ICD files the Vulkan loader is told to use (VK_DRIVER_FILES, else VK_ICD_FILENAMES), if any. */
+export function vulkanDriverFiles(env: NodeJS.ProcessEnv = process.env): string[] {
+  const list = env.VK_DRIVER_FILES || env.VK_ICD_FILENAMES;
+  return list ? list.split(':').filter(Boolean) : [];
+}
+
+/** The Vulkan driver files (ICDs) installed where the loader looks on Linux. */
+export function installedVulkanDrivers(dirs = ['/etc/vulkan/icd.d', '/usr/share/vulkan/icd.d', '/usr/local/share/vulkan/icd.d', '/usr/local/nvidia/share/vulkan/icd.d']): string[] {
+  return dirs.flatMap((d) => {
+    try {
+      return fs
+        .readdirSync(d)
+        .filter((f) => f.endsWith('.json'))
+        .map((f) => `${d}/${f}`);
+    } catch {
+      return [];
+    }
+  });
+}
+
+/**
+ * Readies ONNX Runtime's WebGPU provider (its own Dawn, on Vulkan / Metal / D3D12), whose adapter
+ * JavaScript cannot see. In `auto` (not forced) only a machine with a GPU device qualifies, and not
+ * when Vulkan is pointed at software drivers only: a software adapter is slower than the CPU.
+ * Forced on a Linux machine without a GPU device, with no driver named, the loader is pointed at
+ * the first software ICD present (SwiftShader first: the one Dawn accepts). Returns a note for the
+ * log; throws the reason otherwise.
+ */
+export function prepareOrtWebGpu(forced: boolean, env: NodeJS.ProcessEnv = process.env, icds = SOFTWARE_VULKAN_ICDS): string {
+  const named = vulkanDriverFiles(env);
+  const softwareOnly = named.length > 0 && named.every((f) => SOFTWARE_ICD.test(f));
+  if (!forced) {
+    if (!hasGpuDevice()) throw new Error('no GPU device (/dev/dri/renderD*, /dev/nvidia*)');
+    if (softwareOnly) throw new Error(`Vulkan is pointed at software drivers only (${named.join(':')})`);
+    // Dawn would fall back to a software driver that it accepts (a newer lavapipe) where the GPU's own is missing.
+    const installed = named.length ? named : installedVulkanDrivers();
+    if (process.platform === 'linux' && !installed.some((f) => !SOFTWARE_ICD.test(f)))
+      throw new Error(`no Vulkan driver for the GPU (${installed.length ? `only ${installed.join(', ')}` : 'none installed'}): install the GPU's Vulkan driver`);
+    return 'a hardware adapter';
+  }
+  if (softwareOnly) return `software Vulkan (${named.join(':')})`;
+  if (named.length || process.platform !== 'linux' || hasGpuDevice()) return 'the adapter Dawn picks';
+  const icd = icds.find((f) => fs.existsSync(f));
+  if (!icd) throw new Error(`no GPU device, and no software Vulkan driver Dawn accepts (SwiftShader: install chromium; looked for ${icds.join(', ')})`);
+  env.VK_ICD_FILENAMES = icd;
+  return `software Vulkan (${icd}): no GPU device here`;
+}

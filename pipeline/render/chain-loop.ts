@@ -1,8 +1,8 @@
 /**
  * The render loop in calls of K steps (Node only): on an `onnx-*` engine, a plan whose method gives
  * an ONNX step (`engine/onnx/chain-methods.ts`) runs as one compiled model per K steps
- * (`engine/onnx/chain.ts`); the state stays an ORT tensor between calls (host arrays on onnx-cpu;
- * device buffers where a provider keeps outputs there). It records exactly what `loop.ts` records:
+ * (`engine/onnx/chain.ts`); the state stays an ORT tensor between calls (host arrays on onnx-cpu and
+ * onnx-cuda; WebGPU buffers on onnx-webgpu, fed back as the next call's inputs). It records exactly what `loop.ts` records:
  * each step's value, a frame every `frameEvery` steps, the final value on the untransformed image;
  * class continuation runs in calls of one step, each after the lead check `loop.ts` makes, with the
  * finished units masked in the graph. Everything else runs `loop.ts` itself, the reason logged once.
@@ -70,12 +70,6 @@ export async function renderBatchChained(plan: RenderPlan, ctx: RenderContext, o
   return new ChainRun(plan, ctx, ctx.engine as OnnxEngine, found.step, found.chain).render(options.stepsPerCall ?? chainLength(plan));
 }
 
-/** ORT tensors' values on the host (`getData` where a provider keeps them on a device). */
-async function hostData(t: OrtTensor): Promise<Float32Array> {
-  const device = t as OrtTensor & { getData?: () => Promise<unknown> };
-  return (device.getData ? await device.getData() : t.data) as Float32Array;
-}
-
 class ChainRun {
   private readonly rec: BatchRecorder;
   private readonly batch: number;
@@ -103,14 +97,15 @@ class ChainRun {
     const key = ['chain', k, JSON.stringify(plan.chain), plan.l2, JSON.stringify(ctx.pixels), plan.size, ctx.inputSize ?? '', JSON.stringify(plan.objective.read)].join('|');
     const c = await this.engine.session(key, () => {
       const compiled = compileChain(this.engine.nodes, plan.objective.read, this.step, this.chain, k);
-      return { model: compiled.model, shapes: [compiled.featureShape] };
+      // The state stays on the device between calls where the provider can keep it there (WebGPU).
+      return { model: compiled.model, shapes: [compiled.featureShape], deviceOutputs: this.step.state.map((s) => `${s.name}_out`) };
     });
     return { session: c.session, featureShape: c.shapes[0]! };
   }
 
   /** The parameters (`state[0]`) as a TF.js tensor. */
   private async params(): Promise<tf.Tensor> {
-    return tf.tensor(await hostData(this.state[0]!), [this.batch, ...this.step.state[0]!.shape]);
+    return tf.tensor(await this.engine.toHost(this.state[0]!), [this.batch, ...this.step.state[0]!.shape]);
   }
 
   /** Runs steps `from` … `from + k − 1` (all units, or those `active` marks) and records them. */
@@ -136,12 +131,14 @@ class ChainRun {
     const values = step.stepFeeds?.(steps) ?? [];
     (step.stepInputs ?? []).forEach((s, i) => (feeds[s.name] = this.tensor(values[i]!, s.perUnit ? [k, this.batch, ...s.shape] : [k, ...s.shape])));
     const out = await this.engine.runTensors(session, feeds);
+    const before = this.state;
     this.state = step.state.map((s) => out[`${s.name}_out`]!);
+    for (const t of before) t.dispose?.(); // a device buffer is freed at once, not when collected
     const [h, w] = plan.size;
-    const frames = await hostData(out.frames!);
+    const frames = await this.engine.toHost(out.frames!);
     const size = this.batch * h * w * 3;
     // Per step, in the loop's order: its frame (the image before the step), then its value.
-    const [vals, moved] = [await hostData(out.values!), await hostData(out.moved!)];
+    const [vals, moved] = [await this.engine.toHost(out.values!), await this.engine.toHost(out.moved!)];
     for (let j = 0, f = 0; j < k; j++) {
       if (frameAt[f] === j) {
         const image = tf.tensor4d(frames.subarray(f * size, (f + 1) * size), [this.batch, h, w, 3]);
@@ -154,7 +151,7 @@ class ChainRun {
       }
       this.rec.moved(moved.subarray(j * this.batch, (j + 1) * this.batch), active);
       await this.rec.values(tf.tensor1d(vals.slice(j * this.batch, (j + 1) * this.batch)), active);
-      if (from + j < plan.steps) this.ctx.onStep?.(from + j);
+      if (from + j < plan.steps) await this.ctx.onStep?.(from + j);
     }
   }
 
@@ -188,6 +185,7 @@ class ChainRun {
         params.dispose();
       }
     } finally {
+      for (const t of this.state) t.dispose?.();
       init.dispose();
       plan.optimizer.dispose();
       plan.parameterization.dispose();

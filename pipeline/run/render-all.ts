@@ -45,6 +45,8 @@ export interface RenderAllOptions {
   signal?: AbortSignal;
   /** The batch sizes `batch: auto` probes (`batchCandidates` of the run's backend); default up to 8. */
   batchCandidates?: number[];
+  /** The memory `batch: auto` may fill (`memoryBudget` of the run's backend); default `defaultBudget`. */
+  batchBudgetBytes?: number;
 }
 
 export async function renderAll(o: RenderAllOptions): Promise<RenderOutcome> {
@@ -56,7 +58,7 @@ export async function renderAll(o: RenderAllOptions): Promise<RenderOutcome> {
   const queue = await formBatches(
     o.todo,
     setting,
-    { engine: o.batch.engine, graph: ctx.graph, size: ctx.size, ...(o.batchCandidates ? { candidates: o.batchCandidates } : {}) },
+    { engine: o.batch.engine, graph: ctx.graph, size: ctx.size, ...(o.batchCandidates ? { candidates: o.batchCandidates } : {}), ...(o.batchBudgetBytes ? { budgetBytes: o.batchBudgetBytes } : {}) },
     (line) => progress.log(line),
     runner.lanes,
   );

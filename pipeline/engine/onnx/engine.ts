@@ -11,8 +11,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { FeatureRead, GradientEngine, Objective, ValueAndGrad } from '../engine.ts';
+import { GraphBuilder } from './builder.ts';
 import { compileFeatures, compileGradient, type LeanNode } from './compile.ts';
-import { PROVIDERS, type OrtModule, type OrtSession, type OrtTensor, type ProviderName } from './runtime.ts';
+import { sessionOptionsFor, type OrtModule, type OrtSession, type OrtTensor, type ProviderName } from './runtime.ts';
 
 export interface OnnxEngineOptions {
   ort: OrtModule;
@@ -27,6 +28,13 @@ export interface OnnxStats {
   copyMs: number;
   runMs: number;
   compileMs: number;
+}
+
+/** A compiled model, what its outputs' shapes are, and which outputs to leave on the device. */
+export interface Compilation {
+  model: Uint8Array;
+  shapes: number[][];
+  deviceOutputs?: string[];
 }
 
 export interface Compiled {
@@ -51,9 +59,31 @@ export class OnnxEngine implements GradientEngine {
     this.name = `onnx-${options.provider}`;
   }
 
-  /** A model compiled once per `key` and its session (the chain's models share the cache); `shapes` as the compiler gives them. */
-  session(key: string, compile: () => { model: Uint8Array; shapes: number[][] }): Promise<Compiled> {
+  /**
+   * A model compiled once per `key` and its session (the chain's models share the cache); `shapes` as
+   * the compiler gives them; `deviceOutputs` stay on the device where the provider can keep them
+   * there (WebGPU), to be fed back as the next run's inputs.
+   */
+  session(key: string, compile: () => Compilation): Promise<Compiled> {
     return this.compiled(key, compile);
+  }
+
+  /**
+   * An output's values on the host. A device tensor is read through a run of an Identity model (its
+   * output lands on the host): `getData` on a WebGPU buffer aborts the process in ORT 1.30's Node binding.
+   */
+  async toHost(t: OrtTensor): Promise<Float32Array> {
+    if (t.location !== 'gpu-buffer') return t.data as Float32Array;
+    const read = await this.compiled(`read|${t.dims.slice(1)}`, () => {
+      const b = new GraphBuilder();
+      const dims = t.dims.slice(1);
+      b.input('x', dims);
+      b.rename('x', 'y');
+      b.output('y', dims);
+      return { model: b.encode('read'), shapes: [] };
+    });
+    const out = await this.runTensors(read.session, { x: t });
+    return out.y!.data as Float32Array;
   }
 
   /** A linear head's gradient at the features [B, ...featureShape] (a constant) and its value at zero features [B]. */
@@ -137,19 +167,13 @@ export class OnnxEngine implements GradientEngine {
     return g;
   }
 
-  private compiled(key: string, compile: () => { model: Uint8Array; shapes: number[][] }): Promise<Compiled> {
+  private compiled(key: string, compile: () => Compilation): Promise<Compiled> {
     let p = this.sessions.get(key);
     if (!p) {
       p = (async () => {
         const t0 = performance.now();
-        const { model, shapes } = compile();
-        const session = await this.options.ort.InferenceSession.create(model, {
-          executionProviders: [PROVIDERS[this.options.provider]],
-          graphOptimizationLevel: 'all',
-          executionMode: 'sequential',
-          interOpNumThreads: 1,
-          ...(this.options.threads ? { intraOpNumThreads: this.options.threads } : {}),
-        });
+        const { model, shapes, deviceOutputs } = compile();
+        const session = await this.options.ort.InferenceSession.create(model, sessionOptionsFor(this.options.provider, this.options.threads, deviceOutputs));
         this.stats.compileMs += performance.now() - t0;
         return { session, shapes };
       })();
