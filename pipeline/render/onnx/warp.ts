@@ -7,11 +7,15 @@
  *
  * The four corners of every output pixel and their weights are computed in the graph from the map
  * (floor, fractions, per-axis inside masks), on channel planes (NCHW: every broadcast runs along
- * whole planes). Forward: one Gather of the corners from the batch's flat planes, weighted and summed. Adjoint,
- * exact: the weighted output gradients added into the corners by one ScatterND with
- * `reduction: add` (opset 16), duplicates summed (on ORT's CPU about twice as fast as
- * ScatterElements; both are the warp's largest cost). ONNX's GridSample is
- * not used: it has no adjoint op, and the scatter needs the corners anyway.
+ * whole planes). Forward: one Gather of the corners from the batch's flat planes, weighted and
+ * summed. Adjoint, exact, in 2×2 blocks: each output pixel's weighted gradient, 4 corners × C
+ * values, is added at its top-left corner into a block buffer of (h + 1)·(w + 1) rows by one
+ * ScatterND (`reduction: add`, duplicates summed: one index per output pixel, where a scatter per
+ * corner and channel needs 4·C; on ORT's CPU a scatter costs about the same per index whatever its
+ * slice's length), and the image's gradient is the sum of the buffer's four corner planes, each
+ * shifted by one row or column. ONNX's GridSample is not used: it has no adjoint op, and its
+ * coordinates in [-1, 1] round the sampling points (measured: enough to part an Adam ascent from
+ * the TF.js path's within a few steps).
  */
 import type { GraphBuilder } from '../../engine/onnx/builder.ts';
 import type { Part } from './part.ts';
@@ -78,10 +82,13 @@ export function affineWarpPart(b: GraphBuilder, x: string, affine: string, size:
   return {
     out: y,
     vjp: (dOut) => {
-      const spread = reshape(mul(reshape(dOut, [-1, c, 1, n]), weight), [-1]);
-      const zeros = b.op1('ConstantOfShape', [b.op1('Shape', [flat])]);
-      const dx = b.op1('ScatterND', [zeros, b.op1('Unsqueeze', [reshape(index, [-1]), b.ints([1])]), spread], { reduction: 'add' });
-      return reshape(dx, [-1, c, h, w]);
+      // Each corner's weighted gradient per output pixel, c values: [B, 4, n, c], scattered as rows of the batch's pixels [B·h·w, c].
+      const spread = b.op1('Transpose', [mul(reshape(dOut, [-1, c, 1, n]), weight)], { perm: [0, 2, 3, 1] });
+      const rows = reshape(add(cornerIndex, planeOffsets(b, affine, 1, h * w)), [-1, 1]);
+      const pixels = b.op1('Mul', [b.op1('Slice', [b.op1('Shape', [affine]), b.ints([0]), b.ints([1])]), b.ints([h * w])]);
+      const zeros = b.op1('Expand', [b.scalar(0), b.op1('Concat', [pixels, b.ints([c])], { axis: 0 })]);
+      const dx = b.op1('ScatterND', [zeros, rows, reshape(spread, [-1, c])], { reduction: 'add' });
+      return b.op1('Transpose', [reshape(dx, [-1, h, w, c])], { perm: [0, 3, 1, 2] });
     },
   };
 }
