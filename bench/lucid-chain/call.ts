@@ -2,10 +2,13 @@
  * One chained lucid call on onnx-cpu, timed by this process's CPU time (user + system): the job's
  * filter batch (MobileNet v1 0.75 → conv_pw_6_relu 0–3, 224 px, batch 4) or its class batch
  * (`--classes`), K steps per call (default 8). Compiles the model once, runs `--runs` calls on the
- * same feeds after one untimed call, prints the median CPU and wall ms per call. `--profile` writes
- * ORT's profile (JSON, `onnxruntime_profile_*.json` in the working folder) and prints kernel time by op type.
+ * same feeds after one untimed call, prints the median CPU and wall ms per call. `--profile` turns
+ * on ORT's profile (a temporary JSON file, deleted after) and prints kernel time by op type, and with
+ * `--nodes` by op and output shape; the profile counts the untimed call too, and under load its
+ * kernel times include time spent descheduled. Session knobs to compare: `--level` (ORT's
+ * graphOptimizationLevel, default all), `--threads N` (intra-op threads), `--no-spin`.
  *
- *   ATLAS_MODELS=../shared/models node --import tsx bench/lucid-chain/call.ts [--classes] [--k 8] [--runs 3] [--profile]
+ *   ATLAS_MODELS=../shared/models node --import tsx bench/lucid-chain/call.ts [--classes] [--k 8] [--runs 3] [--profile [--nodes]]
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -55,6 +58,7 @@ const session = await ort.InferenceSession.create(compiled.model, {
   executionMode: 'sequential',
   interOpNumThreads: 1,
   ...(process.argv.includes('--threads') ? { intraOpNumThreads: Number(arg('threads', '0')) } : {}),
+  ...(process.argv.includes('--no-spin') ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
   ...(profile ? { enableProfiling: true, profileFilePrefix: `/tmp/lucidspeed-ort-${process.pid}` } : {}),
 } as Parameters<typeof ort.InferenceSession.create>[1]);
 console.log(`model ${(compiled.model.length / 2 ** 20).toFixed(1)} MiB, compile + session ${(performance.now() - t0).toFixed(0)} ms`);
@@ -104,14 +108,12 @@ if (profile) {
   for (const [op, us] of [...byOp].sort((a, b) => b[1] - a[1]).slice(0, 14)) console.log(`${op.padEnd(22)} ${(us / 1000).toFixed(0).padStart(7)} ms ${((100 * us) / total).toFixed(1)} %`);
   if (process.argv.includes('--nodes')) {
     const byNode = new Map<string, number>();
-    const shapes = new Map<string, string>();
     for (const e of events as { cat: string; name: string; dur: number; args?: { op_name?: string; output_type_shape?: unknown } }[]) {
       if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
       const key = `${e.args?.op_name} ${JSON.stringify(e.args?.output_type_shape)}`;
       byNode.set(key, (byNode.get(key) ?? 0) + e.dur);
     }
     for (const [key, us] of [...byNode].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`${(us / 1000).toFixed(0).padStart(6)} ms ${key}`);
-    void shapes;
   }
   fs.unlinkSync(file);
 }
