@@ -6,29 +6,33 @@
  * graph serves every step.
  *
  * The four corners of every output pixel and their weights are computed in the graph from the map
- * (floor, fractions, per-axis inside masks), on channel planes (NCHW: every broadcast runs along
- * whole planes). Forward: one Gather of the corners from the batch's flat planes, weighted and summed. Adjoint,
- * exact: the weighted output gradients added into the corners by one ScatterND with
- * `reduction: add` (opset 16), duplicates summed (on ORT's CPU about twice as fast as
- * ScatterElements; both are the warp's largest cost). ONNX's GridSample is
- * not used: it has no adjoint op, and the scatter needs the corners anyway.
+ * (floor, fractions, per-axis inside masks) on [B, 1, 4, n], once for all channels. The image
+ * travels as rows of pixels (NHWC, [B·h·w, C]) where it is indexed, so that one index moves a pixel's
+ * C values: on ORT's CPU a gather or a scatter costs about the same per index whatever its slice, and
+ * a scatter per element (C times the indices) was the chained lucid step's largest op. Forward: one
+ * Gather of the corners' pixels, back on channel planes, weighted and summed. Adjoint, exact: the
+ * weighted output gradients added into the corners' pixels by one ScatterND with `reduction: add`
+ * (opset 16), duplicates summed, in the order corner by corner, pixel by pixel (the same additions,
+ * in the same order, as a scatter per plane element: bit-equal to it). The weighting and the sum
+ * run on channel planes, [B, c, 4, n] (ORT's CPU broadcasts a trailing axis of 1 or 3 slowly).
+ * ONNX's GridSample is not used: it has no adjoint op, and its coordinates in [-1, 1] round the
+ * sampling points (measured: enough to part an Adam ascent from the TF.js path's within a few steps).
  */
 import type { GraphBuilder } from '../../engine/onnx/builder.ts';
 import type { Part } from './part.ts';
 
-/** Each (image, channel) plane's offset in the batch's flat planes, int64 [B, c, 1, 1]; emitted once per graph (every step's batch is the same). */
-const offsets = new WeakMap<GraphBuilder, Map<string, string>>();
-function planeOffsets(b: GraphBuilder, affine: string, c: number, plane: number): string {
+/** Each image's first row in the batch's pixel rows (b·pixels), int64 [B, 1, 1, 1]; emitted once per graph and size (every step's batch is the same). */
+const offsets = new WeakMap<GraphBuilder, Map<number, string>>();
+function imageOffsets(b: GraphBuilder, affine: string, pixels: number): string {
   let perGraph = offsets.get(b);
   if (!perGraph) offsets.set(b, (perGraph = new Map()));
-  const key = `${c}|${plane}`;
-  let name = perGraph.get(key);
+  let name = perGraph.get(pixels);
   if (!name) {
-    const planes = b.op1('Mul', [b.op1('Gather', [b.op1('Shape', [affine]), b.ints([0])], { axis: 0 }), b.ints([c])]);
+    const batch = b.op1('Gather', [b.op1('Shape', [affine]), b.ints([0])], { axis: 0 });
     const scalar = (t: string) => b.op1('Squeeze', [t, b.ints([0])]);
-    const index = b.op1('Range', [scalar(b.ints([0])), scalar(planes), scalar(b.ints([1]))]);
-    name = b.op1('Reshape', [b.op1('Mul', [index, b.ints([plane])]), b.ints([-1, c, 1, 1])]);
-    perGraph.set(key, name);
+    const index = b.op1('Range', [scalar(b.ints([0])), scalar(batch), scalar(b.ints([1]))]);
+    name = b.op1('Reshape', [b.op1('Mul', [index, b.ints([pixels])]), b.ints([-1, 1, 1, 1])]);
+    perGraph.set(pixels, name);
   }
   return name;
 }
@@ -69,19 +73,20 @@ export function affineWarpPart(b: GraphBuilder, x: string, affine: string, size:
   // Corners k = 0..3: (y0, x0), (y0, x0 + 1), (y0 + 1, x0), (y0 + 1, x0 + 1), along axis 2: [B, 1, 4, n].
   const weight = reshape(b.op1('Concat', [mul(wy0, wx0), mul(wy0, wx1), mul(wy1, wx0), mul(wy1, wx1)], { axis: 1 }), [-1, 1, 4, n]);
   const cornerIndex = reshape(b.op1('Concat', [add(ry0, cx0), add(ry0, cx1), add(ry1, cx0), add(ry1, cx1)], { axis: 1 }), [-1, 1, 4, n]);
-  // Flat indices into the batch's planes, [B, c, 4, n]: each (image, channel) plane starts at (b·c + channel)·h·w.
-  const index = add(cornerIndex, planeOffsets(b, affine, c, h * w));
-  const flat = reshape(x, [-1]);
-
-  const gathered = b.op1('Gather', [flat, index], { axis: 0 });
+  // Rows of the batch's pixels [B·h·w, c] (NHWC): each image's start at b·h·w, [B, 1, 4, n].
+  const rows = add(cornerIndex, imageOffsets(b, affine, h * w));
+  const pixels = reshape(b.op1('Transpose', [x], { perm: [0, 2, 3, 1] }), [-1, c]);
+  // The corners' values back on channel planes, [B, c, 4, n], weighted and summed as planes.
+  const gathered = b.op1('Transpose', [reshape(b.op1('Gather', [pixels, rows], { axis: 0 }), [-1, 4, n, c])], { perm: [0, 3, 1, 2] });
   const y = reshape(b.op1('ReduceSum', [mul(gathered, weight), b.ints([2])], { keepdims: 0 }), [-1, c, oh, ow]);
   return {
     out: y,
     vjp: (dOut) => {
-      const spread = reshape(mul(reshape(dOut, [-1, c, 1, n]), weight), [-1]);
-      const zeros = b.op1('ConstantOfShape', [b.op1('Shape', [flat])]);
-      const dx = b.op1('ScatterND', [zeros, b.op1('Unsqueeze', [reshape(index, [-1]), b.ints([1])]), spread], { reduction: 'add' });
-      return reshape(dx, [-1, c, h, w]);
+      // Each corner's weighted gradient per output pixel, c values: [B, 4, n, c], scattered as rows of the batch's pixels [B·h·w, c].
+      const spread = b.op1('Transpose', [mul(reshape(dOut, [-1, c, 1, n]), weight)], { perm: [0, 2, 3, 1] });
+      const zeros = b.op1('ConstantOfShape', [b.op1('Shape', [pixels])]);
+      const dx = b.op1('ScatterND', [zeros, reshape(rows, [-1, 1]), reshape(spread, [-1, c])], { reduction: 'add' });
+      return b.op1('Transpose', [reshape(dx, [-1, h, w, c])], { perm: [0, 3, 1, 2] });
     },
   };
 }
