@@ -21,21 +21,16 @@ import { after, before, describe, test } from 'node:test';
 import { configSchema } from '../pipeline/config/schema.ts';
 import type { LeanGraph } from '../pipeline/engine/graph.ts';
 import { OnnxEngine } from '../pipeline/engine/onnx/engine.ts';
-import { loadOrt, type OrtModule } from '../pipeline/engine/onnx/runtime.ts';
 import { selectBackend } from '../pipeline/engine/backend.ts';
 import { renderBatchChained } from '../pipeline/render/chain-loop.ts';
 import { renderBatch } from '../pipeline/render/loop.ts';
 import type { RenderContext, RenderPlan, UnitResult } from '../pipeline/render/method.ts';
 import { lucidMethod } from '../pipeline/render/methods/lucid.ts';
+import { ortOrSkip } from './support/engine.ts';
+import { differences } from './support/render-compare.ts';
 import { M025, M075, sharedGraph } from './support/fixtures.ts';
 
-let ort: OrtModule | undefined;
-let skip: string | false = false;
-try {
-  ort = await loadOrt();
-} catch (err) {
-  skip = `onnxruntime-node cannot load here: ${(err as Error).message.split('\n')[0]}`;
-}
+const { ort, skip } = await ortOrSkip();
 
 const SIZE: [number, number] = [48, 48];
 const MARGIN = -2;
@@ -47,28 +42,6 @@ function lucidPlan(kind: 'filter' | 'class', node: string, indices: number[], lu
   const objective = lucidMethod.objective(settings, { kind, node, indices, isLogit: true });
   const units = indices.map((i) => ({ key: `lucid/${kind}/${node}/${i}`, seed: 2000 + i }));
   return lucidMethod.plan(settings, units, objective);
-}
-
-/** What differs between two renders of the same units: frame counts and bytes (by more than 1), curves (relative 1e-3). */
-function differences(a: UnitResult[], b: UnitResult[]): string[] {
-  const out: string[] = [];
-  a.forEach((u, i) => {
-    const v = b[i]!;
-    if (u.frames.length !== v.frames.length) out.push(`${u.key}: ${u.frames.length} frames vs ${v.frames.length}`);
-    if (u.curve.length !== v.curve.length) out.push(`${u.key}: curve of ${u.curve.length} vs ${v.curve.length}`);
-    u.frames.forEach((f, j) => {
-      const g = v.frames[j];
-      if (!g) return;
-      let worst = 0;
-      for (let q = 0; q < f.length; q++) worst = Math.max(worst, Math.abs(f[q]! - g[q]!));
-      if (worst > 1) out.push(`${u.key}: frame ${j} differs by ${worst}`);
-    });
-    u.curve.forEach((x, j) => {
-      const y = v.curve[j]!;
-      if (Math.abs(x - y) > 1e-3 * Math.max(1, Math.abs(x))) out.push(`${u.key}: curve[${j}] ${x} vs ${y}`);
-    });
-  });
-  return out;
 }
 
 /** Frames that changed over the render (the images do move). */

@@ -16,7 +16,6 @@ import type { LeanGraph } from '../pipeline/engine/graph.ts';
 import { compileChain } from '../pipeline/engine/onnx/chain.ts';
 import { chainStepOf } from '../pipeline/engine/onnx/chain-methods.ts';
 import { OnnxEngine } from '../pipeline/engine/onnx/engine.ts';
-import { loadOrt, type OrtModule } from '../pipeline/engine/onnx/runtime.ts';
 import { valueAndGradOfParams } from '../pipeline/engine/step.ts';
 import { tfjsEngine } from '../pipeline/engine/tfjs-engine.ts';
 import { chainLength, MAX_STEPS_PER_CALL, renderBatchChained } from '../pipeline/render/chain-loop.ts';
@@ -27,15 +26,11 @@ import { lectureMethod } from '../pipeline/render/methods/lecture.ts';
 import { inputWidths } from '../pipeline/render/movable.ts';
 import { toModelInput, type PixelSpace } from '../pipeline/render/pixels.ts';
 import { runPipeline } from '../pipeline/run.ts';
+import { ortOrSkip } from './support/engine.ts';
+import { differences } from './support/render-compare.ts';
 import { M025, M075, MODELS, sharedGraph, tempDir, writeConfig } from './support/fixtures.ts';
 
-let ort: OrtModule | undefined;
-let skip: string | false = false;
-try {
-  ort = await loadOrt();
-} catch (err) {
-  skip = `onnxruntime-node cannot load here: ${(err as Error).message.split('\n')[0]}`;
-}
+const { ort, skip } = await ortOrSkip();
 
 const SIZE: [number, number] = [64, 64];
 const PIXELS = { range: [-1, 1] as [number, number] };
@@ -47,33 +42,6 @@ function lecturePlan(kind: 'filter' | 'class', node: string, indices: number[], 
   const objective = lectureMethod.objective(settings, { kind, node, indices, isLogit: true });
   const units = indices.map((i) => ({ key: `lecture/${kind}/${node}/${i}`, seed: 1000 + i }));
   return lectureMethod.plan(settings, units, objective);
-}
-
-/**
- * What differs between two renders of the same units: frame counts and bytes (by more than 1),
- * curves (relative 1e-3: a class logit's gradient sums to ~300 over a 64-px image, so float-rounding
- * differences of 1e-6 in the pixels move it by ~3e-4).
- */
-function differences(a: UnitResult[], b: UnitResult[]): string[] {
-  const out: string[] = [];
-  a.forEach((u, i) => {
-    const v = b[i]!;
-    if (u.frames.length !== v.frames.length) out.push(`${u.key}: ${u.frames.length} frames vs ${v.frames.length}`);
-    if (u.curve.length !== v.curve.length) out.push(`${u.key}: curve of ${u.curve.length} vs ${v.curve.length}`);
-    u.frames.forEach((f, j) => {
-      const g = v.frames[j];
-      if (!g) return;
-      let worst = 0;
-      for (let q = 0; q < f.length; q++) worst = Math.max(worst, Math.abs(f[q]! - g[q]!));
-      if (worst > 1) out.push(`${u.key}: frame ${j} differs by ${worst}`);
-    });
-    u.curve.forEach((x, j) => {
-      const y = v.curve[j]!;
-      if (Math.abs(x - y) > 1e-3 * Math.max(1, Math.abs(x))) out.push(`${u.key}: curve[${j}] ${x} vs ${y}`);
-    });
-    if (u.still !== v.still) out.push(`${u.key}: still ${u.still} vs ${v.still}`);
-  });
-  return out;
 }
 
 test('K: all the steps up to the maximum, else a divisor of them from the maximum down to half of it, else the maximum', () => {

@@ -10,18 +10,11 @@ import { before, describe, it } from 'node:test';
 import type { FeatureRead, Objective } from '../pipeline/engine/engine.ts';
 import { compileGradient, unsupportedReason, type LeanNode } from '../pipeline/engine/onnx/compile.ts';
 import { OnnxEngine } from '../pipeline/engine/onnx/engine.ts';
-import { loadOrt, type OrtModule } from '../pipeline/engine/onnx/runtime.ts';
 import { ACTIVATION_NAMES, type LeanOp, type Weight } from '../pipeline/engine/ops.ts';
-import { relErr, rng } from './support/engine.ts';
+import { relErr, rng, ortOrSkip } from './support/engine.ts';
 import { buildReference, runReference } from './support/lean-ref.ts';
 
-let ort: OrtModule | undefined;
-let skip: string | false = false;
-try {
-  ort = await loadOrt();
-} catch (err) {
-  skip = `onnxruntime-node cannot load here: ${(err as Error).message.split('\n')[0]}`;
-}
+const { ort, skip } = await ortOrSkip();
 
 const weight = (shape: number[], seed: number, scale = 0.5): Weight => {
   const r = rng(seed);

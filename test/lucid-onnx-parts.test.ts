@@ -9,7 +9,6 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { selectBackend } from '../pipeline/engine/backend.ts';
 import { GraphBuilder } from '../pipeline/engine/onnx/builder.ts';
-import { loadOrt, type OrtModule } from '../pipeline/engine/onnx/runtime.ts';
 import { randomAffine, stepSeed, transformParams, type TransformSettings } from '../pipeline/render/affine.ts';
 import { adamPart, adamScalars } from '../pipeline/render/onnx/adam.ts';
 import { fourierParamShape, fourierPixels } from '../pipeline/render/onnx/fourier-pixels.ts';
@@ -19,15 +18,9 @@ import { adam, ADAM_DEFAULTS } from '../pipeline/render/optimizers.ts';
 import { colorMatrixT } from '../pipeline/render/param/color.ts';
 import { fourierBasis, initialSpectrum, pixelsOf } from '../pipeline/render/param/fourier.ts';
 import { affineWarp } from '../pipeline/render/transforms.ts';
-import { relErr } from './support/engine.ts';
+import { relErr, ortOrSkip } from './support/engine.ts';
 
-let ort: OrtModule | undefined;
-let skip: string | false = false;
-try {
-  ort = await loadOrt();
-} catch (err) {
-  skip = `onnxruntime-node cannot load here: ${(err as Error).message.split('\n')[0]}`;
-}
+const { ort, skip } = await ortOrSkip();
 
 before(async () => {
   await selectBackend('cpu');

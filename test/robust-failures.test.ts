@@ -1,8 +1,9 @@
 /**
  * Failure isolation and hostile names, on a tiny model the test builds: a layer whose activations
  * overflow to Infinity (objective non-finite → those units fail, with the reason), a dead filter
- * (flagged, still rendered), a unit whose image cannot be written (fails, the run goes on), a
- * path-like layer name and labels with "../", <script>, quotes, slashes and unicode.
+ * before and after its ReLU (flagged, not stepped, still rendered), a unit whose image cannot be
+ * written (fails, the run goes on), a path-like layer name and labels with "../", <script>,
+ * quotes, slashes and unicode.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
@@ -45,7 +46,7 @@ const readManifest = async (): Promise<Manifest> => JSON.parse(await fs.readFile
 test('non-finite objectives and unwritable images fail their units only; the run goes on and exits 1', async () => {
   const r = await runCli(['pipeline', '--config', cfg]);
   assert.equal(r.code, 1, r.stderr);
-  assert.match(r.stderr, /done: 8 computed, 0 reused, 3 failed \(1 dead filter flagged\)/);
+  assert.match(r.stderr, /done: 8 computed, 0 reused, 3 failed \(2 dead filters flagged\)/);
   const m = await readManifest();
   const byKey = new Map(m.units.map((u) => [u.key, u]));
   assert.equal(m.units.length, 11, 'every planned unit is listed, failed ones too');
@@ -60,12 +61,17 @@ test('non-finite objectives and unwritable images fail their units only; the run
   assert.equal(unwritable.status, 'failed');
   assert.match(unwritable.error!, /writing its images failed: .*EISDIR/);
 
-  const dead = byKey.get(`lecture/filter/${tiny.hostileLayer}/1`)!;
-  assert.equal(dead.status, 'ok');
-  assert.deepEqual(dead.flags, ['dead'], 'a dead filter is flagged');
-  assert.ok(dead.files, 'a dead filter is still rendered and shown');
-  // Only that filter is dead (other flags, such as `stalled` on this tiny model, say other things).
-  for (const u of m.units.filter((x) => x.key !== dead.key)) assert.ok(!u.flags.includes('dead'), `${u.key} flagged dead`);
+  // Filter 1 has no weights and a negative bias: after the ReLU it is 0, before it the constant -1.
+  // Neither can move, so neither steps, and both are flagged dead.
+  const dead = [`lecture/filter/${tiny.hostileLayer}/1`, `lecture/filter/${tiny.hostileConv}/1`].map((k) => byKey.get(k)!);
+  for (const u of dead) {
+    assert.equal(u.status, 'ok');
+    assert.deepEqual(u.flags, ['dead'], `${u.key}: a dead filter is flagged`);
+    assert.ok(u.files, `${u.key}: a dead filter is still rendered and shown`);
+    assert.equal(new Set(u.curve).size, 1, `${u.key}: its objective never changes`);
+  }
+  // Only those are dead (other flags, such as `stalled` on this tiny model, say other things).
+  for (const u of m.units.filter((x) => !dead.includes(x))) assert.ok(!u.flags.includes('dead'), `${u.key} flagged dead`);
 
   for (const u of m.units.filter((x) => x.status === 'ok')) {
     for (const f of Object.values(u.files!)) assert.ok((await fs.stat(path.join(out, f))).size > 0, f);

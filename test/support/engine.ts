@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import fs from 'node:fs';
 import path from 'node:path';
+import { loadOrt, type OrtModule } from '../../pipeline/engine/onnx/runtime.ts';
 import { MODELS } from './fixtures.ts';
 
 /** Runs fn on `backend` (already registered), returns its tensors' values as plain arrays. */
@@ -41,4 +42,13 @@ export const modelsDir = (): string => MODELS;
 export function sharedModel(id: string): string | undefined {
   const file = path.join(modelsDir(), id, 'model.json');
   return fs.existsSync(file) ? file : undefined;
+}
+
+/** ONNX Runtime, or why it cannot load here (a test's `skip` reason). */
+export async function ortOrSkip(): Promise<{ ort?: OrtModule; skip: string | false }> {
+  try {
+    return { ort: await loadOrt(), skip: false };
+  } catch (err) {
+    return { skip: `onnxruntime-node cannot load here: ${(err as Error).message.split('\n')[0]}` };
+  }
 }
