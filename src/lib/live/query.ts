@@ -8,6 +8,7 @@
  * neuron, cossim, share; classes: logit, logprob, probability); `photo` (a photo of the atlas's dataset,
  * lecture only); `backend` (webgpu, webgl, wasm); `autorun=1`.
  */
+import { closest, editDistance } from '../../../pipeline/errors.ts';
 
 /** What the page knows of the model before any weights load (from the manifest, at build time). */
 export interface LiveCatalog {
@@ -76,28 +77,10 @@ function oneOf<T extends string>(q: URLSearchParams, key: string, allowed: reado
   return raw as T;
 }
 
-/** The closest names to `name` (shared prefix, then edit distance), for "did you mean". */
-function closest(name: string, names: string[]): string | undefined {
-  const dist = (a: string, b: string) => {
-    const d = Array.from({ length: b.length + 1 }, (_, j) => j);
-    for (let i = 1; i <= a.length; i++) {
-      let prev = d[0]!;
-      d[0] = i;
-      for (let j = 1; j <= b.length; j++) {
-        const t = d[j]!;
-        d[j] = Math.min(d[j]! + 1, d[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-        prev = t;
-      }
-    }
-    return d[b.length]!;
-  };
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const n of names) {
-    const dd = dist(name, n);
-    if (dd < bestD) [best, bestD] = [n, dd];
-  }
-  return best !== undefined && bestD <= Math.max(2, name.length / 3) ? best : undefined;
+/** The closest layer name to `name` (pipeline/errors.ts), when it is close enough to be a typo. */
+function nearest(name: string, names: string[]): string | undefined {
+  const best = closest(name, names, 1)[0];
+  return best !== undefined && editDistance(name.toLowerCase(), best.toLowerCase()) <= Math.max(2, name.length / 3) ? best : undefined;
 }
 
 function target(q: URLSearchParams, c: LiveCatalog): LiveTarget {
@@ -108,7 +91,7 @@ function target(q: URLSearchParams, c: LiveCatalog): LiveTarget {
   if (layer === null) throw new Bad('say what to render: layer and filter (e.g. ?layer=conv_pw_5_relu&filter=3), or class (e.g. ?class=309)');
   const found = c.layers.find((l) => l.name === layer);
   if (!found) {
-    const near = closest(
+    const near = nearest(
       layer,
       c.layers.map((l) => l.name),
     );
