@@ -17,18 +17,14 @@
  * units here are ones that both TF.js backends agree on, and the test is short.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { configSchema } from '../pipeline/config/schema.ts';
-import type { LeanGraph } from '../pipeline/engine/graph.ts';
-import { OnnxEngine } from '../pipeline/engine/onnx/engine.ts';
-import { selectBackend } from '../pipeline/engine/backend.ts';
 import { renderBatchChained } from '../pipeline/render/chain-loop.ts';
 import { renderBatch } from '../pipeline/render/loop.ts';
 import type { RenderContext, RenderPlan, UnitResult } from '../pipeline/render/method.ts';
 import { lucidMethod } from '../pipeline/render/methods/lucid.ts';
-import { ortOrSkip } from './support/engine.ts';
+import { mobileNetEngines, ortOrSkip } from './support/engine.ts';
 import { differences } from './support/render-compare.ts';
-import { M025, M075, sharedGraph } from './support/fixtures.ts';
 
 const { ort, skip } = await ortOrSkip();
 
@@ -48,28 +44,12 @@ function lucidPlan(kind: 'filter' | 'class', node: string, indices: number[], lu
 const moved = (units: UnitResult[]) => units.every((u) => u.frames[0]!.some((v, i) => Math.abs(v - u.frames.at(-1)![i]!) > 8));
 
 describe('chained lucid steps on onnx-cpu equal one step per call', { skip }, () => {
-  let m75: LeanGraph;
-  let m25: LeanGraph;
-  let e75: OnnxEngine;
-  let e25: OnnxEngine;
-  before(async () => {
-    await selectBackend('wasm');
-    m75 = await sharedGraph(M075);
-    m25 = await sharedGraph(M025);
-    e75 = new OnnxEngine(m75.lowered, { ort: ort!, provider: 'cpu' });
-    e25 = new OnnxEngine(m25.lowered, { ort: ort!, provider: 'cpu' });
-  });
-  after(() => {
-    e75.dispose();
-    e25.dispose();
-    m75.dispose();
-    m25.dispose();
-  });
+  const g = mobileNetEngines(() => ort!);
 
   for (const view of ['image', 'window'] as const) {
     test(`filters, the model seeing ${view === 'image' ? "the image's own size" : "Lucid's padded window"}, K = 4 over 6 steps`, async () => {
       const make = () => lucidPlan('filter', 'conv_pw_5_relu', [0, 4, 30], { steps: 6, frameEvery: 2, transforms: { view } });
-      const ctx: RenderContext = { engine: e75, pixels: PIXELS };
+      const ctx: RenderContext = { engine: g.e75, pixels: PIXELS };
       const one = await renderBatch(make(), ctx);
       assert.ok(
         one.every((u) => u.curve.at(-1)! > u.curve[0]!),
@@ -82,7 +62,7 @@ describe('chained lucid steps on onnx-cpu equal one step per call', { skip }, ()
 
   test("a chain that draws another step's transforms is told apart", async () => {
     const make = () => lucidPlan('filter', 'conv_pw_5_relu', [0, 7], { steps: 4, frameEvery: 1 });
-    const ctx: RenderContext = { engine: e75, pixels: PIXELS };
+    const ctx: RenderContext = { engine: g.e75, pixels: PIXELS };
     const one = await renderBatch(make(), ctx);
     const plan = make();
     const units = plan.units.map((u) => ({ ...u, seed: u.seed + 1 }));
@@ -98,8 +78,8 @@ describe('chained lucid steps on onnx-cpu equal one step per call', { skip }, ()
   test('classes with continuation, K = 3', async () => {
     const maxSteps = 8;
     // A few lucid steps at 48 px make no class lead by the default margin: a lower one stops some units early.
-    const make = (): RenderPlan => ({ ...lucidPlan('class', m25.logitNode!, [130, 954, 409, 1, 2], { steps: 3, frameEvery: 2, classes: { maxSteps } }), continuation: { maxSteps, margin: MARGIN } });
-    const ctx: RenderContext = { engine: e25, pixels: PIXELS };
+    const make = (): RenderPlan => ({ ...lucidPlan('class', g.m25.logitNode!, [130, 954, 409, 1, 2], { steps: 3, frameEvery: 2, classes: { maxSteps } }), continuation: { maxSteps, margin: MARGIN } });
+    const ctx: RenderContext = { engine: g.e25, pixels: PIXELS };
     const one = await renderBatch(make(), ctx);
     const lengths = one.map((u) => u.curve.length - 1);
     assert.ok(lengths.some((n) => n > 3 && n < maxSteps) && lengths.includes(maxSteps), `steps per unit: ${lengths} (some stop while others continue)`);

@@ -26,9 +26,9 @@ import { lectureMethod } from '../pipeline/render/methods/lecture.ts';
 import { inputWidths } from '../pipeline/render/movable.ts';
 import { toModelInput, type PixelSpace } from '../pipeline/render/pixels.ts';
 import { runPipeline } from '../pipeline/run.ts';
-import { ortOrSkip } from './support/engine.ts';
+import { mobileNetEngines, ortOrSkip } from './support/engine.ts';
 import { differences } from './support/render-compare.ts';
-import { M025, M075, MODELS, sharedGraph, tempDir, writeConfig } from './support/fixtures.ts';
+import { M075, MODELS, sharedGraph, tempDir, writeConfig } from './support/fixtures.ts';
 
 const { ort, skip } = await ortOrSkip();
 
@@ -51,26 +51,11 @@ test('K: all the steps up to the maximum, else a divisor of them from the maximu
 });
 
 describe('chained steps on onnx-cpu equal one step per call', { skip }, () => {
-  let m75: LeanGraph;
-  let m25: LeanGraph;
-  let e75: OnnxEngine;
-  let e25: OnnxEngine;
-  before(async () => {
-    m75 = await sharedGraph(M075);
-    m25 = await sharedGraph(M025);
-    e75 = new OnnxEngine(m75.lowered, { ort: ort!, provider: 'cpu' });
-    e25 = new OnnxEngine(m25.lowered, { ort: ort!, provider: 'cpu' });
-  });
-  after(() => {
-    e75.dispose();
-    e25.dispose();
-    m75.dispose();
-    m25.dispose();
-  });
+  const g = mobileNetEngines(() => ort!);
 
   test('lecture filters, K = 2 and 3 over 5 steps (K does not divide them), and K = 8 (more than the steps)', async () => {
     const make = () => lecturePlan('filter', 'conv_pw_5_relu', [0, 7, 30], { filters: { steps: 5 } });
-    const ctx: RenderContext = { engine: e75, pixels: PIXELS };
+    const ctx: RenderContext = { engine: g.e75, pixels: PIXELS };
     const one = await renderBatch(make(), ctx);
     assert.ok(
       one.every((u) => u.curve.at(-1)! > u.curve[0]! && !u.still),
@@ -84,7 +69,7 @@ describe('chained steps on onnx-cpu equal one step per call', { skip }, () => {
   // L2 0.01, parts at step 5 while the same state still steps to within 3e-7: the next test).
   test('caffe-style pixels (BGR, [0, 255], mean and std) and an L2 penalty, K = 3', async () => {
     const make = () => lecturePlan('filter', 'conv_pw_5_relu', [3, 12], { filters: { steps: 5, l2: 0.01 } });
-    const ctx: RenderContext = { engine: e75, pixels: CAFFE };
+    const ctx: RenderContext = { engine: g.e75, pixels: CAFFE };
     const one = await renderBatch(make(), ctx);
     assert.ok(one.every((u) => !u.still && u.curve.at(-1)! > u.curve[0]!));
     assert.deepEqual(differences(one, await renderBatchChained(make(), ctx, { stepsPerCall: 3 })), []);
@@ -95,18 +80,18 @@ describe('chained steps on onnx-cpu equal one step per call', { skip }, () => {
     const chain = { plan, pixels: CAFFE, inputShape: [64, 64, 3] as [number, number, number] };
     const step = chainStepOf(chain);
     if (typeof step === 'string') throw new Error(step);
-    const compiled = compileChain(m75.lowered, plan.objective.read, step, chain, 1);
+    const compiled = compileChain(g.m75.lowered, plan.objective.read, step, chain, 1);
     const session = await ort!.InferenceSession.create(compiled.model);
     const batch = plan.units.length;
     const features = [batch, ...compiled.featureShape];
-    const { dA, offset } = e75.linearHead(plan.objective, features);
+    const { dA, offset } = g.e75.linearHead(plan.objective, features);
     const t = (data: Float32Array, dims: number[]) => new ort!.Tensor('float32', data, dims);
     const widths = tf.tensor1d(inputWidths(CAFFE));
     let x = plan.parameterization.init(plan.units, SIZE);
     try {
       for (let s = 0; s < plan.steps; s++) {
         const prefix = (p: tf.Tensor) => ({ input: toModelInput(p as tf.Tensor4D, CAFFE), penalty: tf.sum(tf.square(p), [1, 2, 3]).mul(plan.l2 / 2) as tf.Tensor1D });
-        const { value, grad, span } = await valueAndGradOfParams(e75, plan.objective, prefix, x, widths);
+        const { value, grad, span } = await valueAndGradOfParams(g.e75, plan.objective, prefix, x, widths);
         const next = plan.optimizer.step(x, grad, s);
         const out = await session.run({
           params: t(x.dataSync() as Float32Array, x.shape),
@@ -129,7 +114,7 @@ describe('chained steps on onnx-cpu equal one step per call', { skip }, () => {
 
   test('a plan the chain cannot take runs one step per call, the reason logged once', async () => {
     const make = () => lecturePlan('filter', 'conv_pw_5_relu', [1], { filters: { steps: 2 }, transforms: {} });
-    const ctx: RenderContext = { engine: e75, pixels: PIXELS };
+    const ctx: RenderContext = { engine: g.e75, pixels: PIXELS };
     const lines: string[] = [];
     const chained = await renderBatchChained(make(), ctx, { log: (l) => lines.push(l) });
     await renderBatchChained(make(), ctx, { log: (l) => lines.push(l) });
@@ -138,7 +123,7 @@ describe('chained steps on onnx-cpu equal one step per call', { skip }, () => {
   });
 
   test('a chain that steps the wrong way is told apart', async () => {
-    const ctx: RenderContext = { engine: e75, pixels: PIXELS };
+    const ctx: RenderContext = { engine: g.e75, pixels: PIXELS };
     const plan = lecturePlan('filter', 'conv_pw_5_relu', [0, 7], { filters: { steps: 3 } });
     const one = await renderBatch(lecturePlan('filter', 'conv_pw_5_relu', [0, 7], { filters: { steps: 3 } }), ctx);
     const wrong = { ...plan, chain: { method: 'lecture', options: { ...plan.chain!.options, stepSize: -(plan.chain!.options.stepSize as number) } } };
@@ -151,8 +136,8 @@ describe('chained steps on onnx-cpu equal one step per call', { skip }, () => {
   // (on any two engines alike).
   test('lecture classes with continuation (clipped, projected), K = 3', async () => {
     const maxSteps = 8;
-    const make = () => lecturePlan('class', m25.logitNode!, [130, 954, 409, 1, 2], { classes: { steps: 2, maxSteps, stepSize: 10 } });
-    const ctx: RenderContext = { engine: e25, pixels: PIXELS };
+    const make = () => lecturePlan('class', g.m25.logitNode!, [130, 954, 409, 1, 2], { classes: { steps: 2, maxSteps, stepSize: 10 } });
+    const ctx: RenderContext = { engine: g.e25, pixels: PIXELS };
     const one = await renderBatch(make(), ctx);
     const lengths = one.map((u) => u.curve.length - 1);
     assert.ok(lengths.some((n) => n > 2 && n < maxSteps) && lengths.includes(maxSteps), `steps per unit: ${lengths} (some stop while others continue)`);
@@ -164,7 +149,7 @@ describe('chained steps on onnx-cpu equal one step per call', { skip }, () => {
     const chain = { plan, pixels: PIXELS, inputShape: [64, 64, 3] as [number, number, number] };
     const step = chainStepOf(chain);
     if (typeof step === 'string') throw new Error(step);
-    const bytes = (k: number) => compileChain(m75.lowered, plan.objective.read, step, chain, k).model.byteLength;
+    const bytes = (k: number) => compileChain(g.m75.lowered, plan.objective.read, step, chain, k).model.byteLength;
     const [one, four] = [bytes(1), bytes(4)];
     assert.ok(four < 1.25 * one, `K=1: ${one} bytes, K=4: ${four}`);
   });

@@ -3,7 +3,10 @@ import * as tf from '@tensorflow/tfjs';
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadOrt, type OrtModule } from '../../pipeline/engine/onnx/runtime.ts';
-import { MODELS } from './fixtures.ts';
+import { after, before } from 'node:test';
+import type { LeanGraph } from '../../pipeline/engine/graph.ts';
+import { OnnxEngine } from '../../pipeline/engine/onnx/engine.ts';
+import { M025, M075, MODELS, sharedGraph } from './fixtures.ts';
 
 /** Runs fn on `backend` (already registered), returns its tensors' values as plain arrays. */
 export async function onBackend(backend: string, fn: () => tf.Tensor[]): Promise<Float32Array[]> {
@@ -51,4 +54,19 @@ export async function ortOrSkip(): Promise<{ ort?: OrtModule; skip: string | fal
   } catch (err) {
     return { skip: `onnxruntime-node cannot load here: ${(err as Error).message.split('\n')[0]}` };
   }
+}
+
+/** Both shared MobileNets' lean graphs and an onnx-cpu engine on each: made in the calling suite's `before`, disposed in its `after`. */
+export function mobileNetEngines(ort: () => OrtModule): { m75: LeanGraph; m25: LeanGraph; e75: OnnxEngine; e25: OnnxEngine } {
+  const g = {} as { m75: LeanGraph; m25: LeanGraph; e75: OnnxEngine; e25: OnnxEngine };
+  before(async () => {
+    g.m75 = await sharedGraph(M075);
+    g.m25 = await sharedGraph(M025);
+    g.e75 = new OnnxEngine(g.m75.lowered, { ort: ort(), provider: 'cpu' });
+    g.e25 = new OnnxEngine(g.m25.lowered, { ort: ort(), provider: 'cpu' });
+  });
+  after(() => {
+    for (const x of [g.e75, g.e25, g.m75, g.m25]) x?.dispose();
+  });
+  return g;
 }
