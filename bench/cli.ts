@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [--quick] [--backends wasm,onnx-cpu] [--no-e2e] [--no-steps] [--workers 1,2] [--rounds 2] [--e2e-backends wasm,onnx-cpu] [--e2e-media compact,budget,full] [--e2e-units 48] [--no-torch] [--no-notes] [--no-dataset] [--no-lucid] [--webgpu-software] [--torch-device cuda] [--batches 1,16,64] [--steps-per-call 4,8] [--trunks]`
+ * `npm run bench [-- --json] [--quick] [--backends wasm,onnx-cpu] [--no-e2e] [--no-steps] [--workers 1,2] [--rounds 2] [--e2e-backends wasm,onnx-cpu] [--e2e-media compact,budget,full] [--e2e-units 48] [--no-torch] [--no-notes] [--no-dataset] [--no-lucid] [--webgpu-software] [--torch-device cuda] [--batches 1,16,64] [--steps-per-call 4,8] [--step-rounds 3] [--trunks]`
  *
  * Times gradient steps (the lecture's ascent step: channel objective, input gradient, normalized
  * update) per backend × model × layer × size × batch: TF.js backends through the lean graph, onnx-*
@@ -43,6 +43,7 @@ const option = (name: string) => {
 const HELP = `usage: npm run bench [-- --json] [--quick] [--backends wasm,onnx-cpu] [--no-steps] [--no-e2e] [--no-torch] [--no-notes]
                  [--no-lucid] [--no-dataset] [--batches 1,16,64] [--workers 1,2] [--rounds 2] [--e2e-backends LIST]
                  [--e2e-media compact,full] [--e2e-units 48] [--webgpu-software] [--torch-device cuda] [--note TEXT]
+                 [--steps-per-call 4,8] [--step-rounds 3]
 
 Times gradient steps per backend, model, layer, size and batch; lucid against lecture steps; a small
 atlas end to end with 1 and 2 workers; the dataset pass; and PyTorch where it is importable.
@@ -62,6 +63,9 @@ const modelsDir = SHARED_MODELS;
 const batches = option('batches')?.split(',').map(Number);
 /** --steps-per-call: the chain lengths K timed on onnx-* beside one step per call (default: the render loop's, MAX_STEPS_PER_CALL). */
 const stepsPerCall = option('steps-per-call')?.split(',').map(Number) ?? [MAX_STEPS_PER_CALL];
+/** --step-rounds: on onnx-*, how many times one step per call and each K are timed, interleaved (default 1). */
+const stepRounds = Number(option('step-rounds') ?? 1);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 interface StepCase {
   model: string;
@@ -141,14 +145,38 @@ async function benchBackend(backend: BackendName, onnx?: ProviderName): Promise<
     if (ort && onnx) {
       const engine = new OnnxEngine(lowerSpec(spec).nodes, { ort, provider: onnx, threads });
       for (const c of list) {
-        const before = { ...engine.stats };
-        const ms = await timeEngineStep(engine, c.layer, c.size, c.batch, c.steps ?? steps);
-        const copyMs = (engine.stats.copyMs - before.copyMs) / (engine.stats.runs - before.runs);
-        emit({ kind: 'step', backend, ...c, stepsPerCall: 1, msPerStep: round(ms), unitStepsPerSec: round((c.batch * 1000) / ms), steps: c.steps ?? steps, threads, copyMsPerStep: round(copyMs) });
-        for (const k of stepsPerCall.filter((k) => k > 1)) {
-          const calls = Math.max(3, Math.ceil((c.steps ?? steps) / k));
-          const chained = await timeChainedStep(engine, c.layer, c.size, c.batch, k, calls);
-          emit({ kind: 'step', backend, ...c, stepsPerCall: k, msPerStep: round(chained), unitStepsPerSec: round((c.batch * 1000) / chained), steps: calls * k, threads });
+        // One step per call and each K, interleaved round by round (the order reversed every other
+        // round) so that they share the machine's load; each row is the median of its rounds' medians.
+        const ks = [1, ...stepsPerCall.filter((k) => k > 1)];
+        const times = new Map<number, number[]>(ks.map((k) => [k, []]));
+        const copy: number[] = [];
+        const callsOf = (k: number) => Math.max(3, Math.ceil((c.steps ?? steps) / k));
+        for (let r = 0; r < stepRounds; r++)
+          for (const k of r % 2 ? [...ks].reverse() : ks) {
+            if (k > 1) {
+              times.get(k)!.push(await timeChainedStep(engine, c.layer, c.size, c.batch, k, callsOf(k)));
+              continue;
+            }
+            const before = { ...engine.stats };
+            times.get(1)!.push(await timeEngineStep(engine, c.layer, c.size, c.batch, c.steps ?? steps));
+            copy.push((engine.stats.copyMs - before.copyMs) / (engine.stats.runs - before.runs));
+          }
+        const rounds = stepRounds > 1 ? { rounds: stepRounds } : {};
+        for (const k of ks) {
+          const ms = median(times.get(k)!);
+          const timed = (k === 1 ? (c.steps ?? steps) : callsOf(k) * k) * stepRounds;
+          emit({
+            kind: 'step',
+            backend,
+            ...c,
+            stepsPerCall: k,
+            msPerStep: round(ms),
+            unitStepsPerSec: round((c.batch * 1000) / ms),
+            steps: timed,
+            ...rounds,
+            threads,
+            ...(k === 1 ? { copyMsPerStep: round(median(copy)) } : {}),
+          });
         }
       }
       engine.dispose();

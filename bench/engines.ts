@@ -103,10 +103,15 @@ export async function timeChainedStep(engine: OnnxEngine, layer: string, size: n
   const chain = { plan, pixels: { range: [-1, 1] as [number, number] }, inputShape: [size, size, 3] as [number, number, number] };
   const step = chainStepOf(chain);
   if (typeof step === 'string') throw new Error(step);
-  const { session, shapes } = await engine.session(`bench-chain|${layer}|${size}|${k}`, () => {
-    const c = compileChain(engine.nodes, objective.read, step, chain, k);
-    return { model: c.model, shapes: [c.featureShape] };
-  });
+  // As the render loop runs it: on the CPU provider on several threads, the batch in slices side by side.
+  const { session, shapes } = await engine.session(
+    `bench-chain|${layer}|${size}|${k}`,
+    () => {
+      const c = compileChain(engine.nodes, objective.read, step, chain, k);
+      return { model: c.model, shapes: [c.featureShape], batchAxes: c.batchAxes };
+    },
+    batch,
+  );
   const { Tensor } = engine.options.ort;
   const featureShape = [batch, ...shapes[0]!];
   const { dA, offset } = engine.linearHead(objective, featureShape);

@@ -57,17 +57,39 @@ function groups(rows: Row[], keys: string[]): Row[][] {
   return [...out.values()];
 }
 
+/** "3/4", or "3" where the row does not say out of how many. */
+const outOf = (n: unknown, of: unknown) => (of === undefined ? s(n) : `${s(n)}/${s(of)}`);
+
 const joined = (rows: Row[], key: string) => rows.map((r) => s(r[key])).join(' / ');
 
 /** One table per kind of row the bench prints. */
 const TABLES: Record<string, (rows: Row[]) => string> = {
   steps: (rows) =>
     md(
-      ['backend', 'model', 'up to layer', 'size', 'batch', 'ms/step', 'unit-steps/s'],
+      ['backend', 'model', 'up to layer', 'size', 'steps/call', 'batch', 'ms/step', 'unit-steps/s'],
       groups(
         rows.filter((r) => r.kind === 'step'),
-        ['backend', 'model', 'layer', 'size'],
-      ).map((g) => [s(g[0]!.backend), s(g[0]!.model), `\`${s(g[0]!.layer)}\``, s(g[0]!.size), joined(g, 'batch'), joined(g, 'msPerStep'), joined(g, 'unitStepsPerSec')]),
+        ['backend', 'model', 'layer', 'size', 'stepsPerCall'],
+      ).map((g) => [s(g[0]!.backend), s(g[0]!.model), `\`${s(g[0]!.layer)}\``, s(g[0]!.size), s(g[0]!.stepsPerCall ?? 1), joined(g, 'batch'), joined(g, 'msPerStep'), joined(g, 'unitStepsPerSec')]),
+    ),
+  'lucid-job': (rows) =>
+    md(
+      ['checkout', 'workers', 'round', 'wall s', 'CPU s', 'filter batch s', 'class batch s', 'classes top-1', 'copies top-1', 'filters strictly top', 'mean z'],
+      rows
+        .filter((r) => r.kind === 'lucid-job')
+        .map((r) => [
+          `${s(r.tree)} (${s(r.commit)})`,
+          s(r.workers),
+          s(r.round),
+          s(r.wallS),
+          s(r.cpuS),
+          s(r.filterBatchS),
+          s(r.classBatchS),
+          outOf(r.classesTop1, r.classes),
+          s(r.classCopiesTop1),
+          outOf(r.filtersStrictlyTop, r.filters),
+          s(r.filtersMeanZ),
+        ]),
     ),
   lucid: (rows) =>
     md(

@@ -108,11 +108,42 @@ it("bench tables are rendered from the results' rows, with the date, machine and
     const meta = { ...benchMeta('bench', ['--json', '--backends', 'wasm', '--note', 'a quiet machine']), date: '2026-01-02T03:04:05Z' };
     assert.equal(meta.command, 'npm run bench -- --json --backends wasm');
     assert.equal(meta.note, 'a quiet machine');
-    const rows = [meta, ...[1, 2].map((batch) => ({ kind: 'step', backend: 'wasm', model: 'm', layer: 'l', size: 224, batch, msPerStep: 40 * batch + 1, unitStepsPerSec: 7 * batch }))];
+    const step = (batch: number, stepsPerCall?: number) => ({
+      kind: 'step',
+      backend: 'wasm',
+      model: 'm',
+      layer: 'l',
+      size: 224,
+      batch,
+      ...(stepsPerCall ? { stepsPerCall } : {}),
+      msPerStep: 40 * batch + (stepsPerCall ?? 1),
+      unitStepsPerSec: 7 * batch,
+    });
+    const job = {
+      kind: 'lucid-job',
+      tree: 'this',
+      commit: 'abc1234',
+      workers: 1,
+      round: 0,
+      wallS: 96.2,
+      cpuS: 179.5,
+      filterBatchS: 38.1,
+      classBatchS: 46.9,
+      classes: 4,
+      classesTop1: 4,
+      classCopiesTop1: 1,
+      filters: 4,
+      filtersStrictlyTop: 3,
+      filtersMeanZ: 3.321,
+    };
+    const rows = [meta, step(1), step(2), step(1, 8), step(2, 8), job];
     fs.writeFileSync(path.join(dir, 'run.jsonl'), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
     const page = 'Intro.\n\n<!-- bench-table: steps run.jsonl -->\nstale\n<!-- /bench-table -->\n\nOutro.\n';
     const out = renderBenchTables(page, readResults(dir));
-    assert.match(out, /\| wasm \| m \| `l` \| 224 \| 1 \/ 2 \| 41 \/ 81 \| 7 \/ 14 \|/);
+    assert.match(out, /\| wasm \| m \| `l` \| 224 \| 1 \| 1 \/ 2 \| 41 \/ 81 \| 7 \/ 14 \|/, 'rows without stepsPerCall are one step per call');
+    assert.match(out, /\| wasm \| m \| `l` \| 224 \| 8 \| 1 \/ 2 \| 48 \/ 88 \| 7 \/ 14 \|/, 'chained rows get their own line');
+    const jobTable = renderBenchTables('<!-- bench-table: lucid-job run.jsonl -->\n<!-- /bench-table -->', readResults(dir));
+    assert.match(jobTable, /\| this \(abc1234\) \| 1 \| 0 \| 96\.2 \| 179\.5 \| 38\.1 \| 46\.9 \| 4\/4 \| 1 \| 3\/4 \| 3\.321 \|/);
     assert.match(out, /Measured 2026-01-02 on \d+ CPUs .* with `npm run bench -- --json --backends wasm`; data: \[run\.jsonl\]\(\.\.\/bench\/results\/run\.jsonl\)\./);
     assert.ok(!out.includes('stale') && out.startsWith('Intro.') && out.endsWith('Outro.\n'));
     assert.equal(renderBenchTables(out, readResults(dir)), out, 'rendering is idempotent');

@@ -95,11 +95,16 @@ class ChainRun {
   private async model(k: number): Promise<{ session: OrtSession; featureShape: number[] }> {
     const { plan, ctx } = this;
     const key = ['chain', k, JSON.stringify(plan.chain), plan.l2, JSON.stringify(ctx.pixels), plan.size, ctx.inputSize ?? '', JSON.stringify(plan.objective.read)].join('|');
-    const c = await this.engine.session(key, () => {
-      const compiled = compileChain(this.engine.nodes, plan.objective.read, this.step, this.chain, k);
-      // The state stays on the device between calls where the provider can keep it there (WebGPU).
-      return { model: compiled.model, shapes: [compiled.featureShape], deviceOutputs: this.step.state.map((s) => `${s.name}_out`) };
-    });
+    const c = await this.engine.session(
+      key,
+      () => {
+        const compiled = compileChain(this.engine.nodes, plan.objective.read, this.step, this.chain, k);
+        // The state stays on the device between calls where the provider can keep it there (WebGPU); on
+        // the CPU a batch may run as slices side by side (`batch-split.ts`).
+        return { model: compiled.model, shapes: [compiled.featureShape], deviceOutputs: this.step.state.map((s) => `${s.name}_out`), batchAxes: compiled.batchAxes };
+      },
+      this.batch,
+    );
     return { session: c.session, featureShape: c.shapes[0]! };
   }
 

@@ -15,6 +15,7 @@
  */
 import type { FeatureRead } from '../engine.ts';
 import { FLOAT32_RESOLUTION, inputWidths } from '../../render/movable.ts';
+import type { BatchAxes } from './batch-split.ts';
 import { GraphBuilder } from './builder.ts';
 import type { ChainContext, OnnxStep } from './chain-step.ts';
 import { emitGradient, type LeanNode } from './compile.ts';
@@ -24,6 +25,8 @@ export interface CompiledChain {
   model: Uint8Array;
   /** The read's Keras shape without batch (dA's shape). */
   featureShape: number[];
+  /** Each input's and output's batch axis, for a run split by images (`batch-split.ts`). */
+  batchAxes: BatchAxes;
 }
 
 /** The objective's value per image: Σ over all but the batch axis of features·dA, plus the head's offset. */
@@ -107,5 +110,9 @@ export function compileChain(nodes: LeanNode[], read: FeatureRead, step: OnnxSte
   const frames = b.op1('Gather', [stack(b, images), b.op1('Cast', ['frameAt'], { to: 7 /* INT64 */ })], { axis: 0 });
   b.rename(b.op1('Transpose', [frames], { perm: [0, 1, 3, 4, 2] }), 'frames');
   b.outputExact('frames', ['frames', 'batch', h, w, 3]);
-  return { model: b.encode('filter-atlas-chain'), featureShape: featureShape! };
+  const batchAxes: BatchAxes = {
+    inputs: { dA: 0, offset: 0, active: 0, ...Object.fromEntries(step.state.map((s) => [s.name, 0])), ...Object.fromEntries((step.stepInputs ?? []).filter((s) => s.perUnit).map((s) => [s.name, 1])) },
+    outputs: { values: 1, moved: 1, frames: 1, ...Object.fromEntries(step.state.map((s) => [`${s.name}_out`, 0])) },
+  };
+  return { model: b.encode('filter-atlas-chain'), featureShape: featureShape!, batchAxes };
 }

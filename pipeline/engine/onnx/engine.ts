@@ -11,6 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { FeatureRead, GradientEngine, Objective, ValueAndGrad } from '../engine.ts';
+import { batchParts, SplitSession, type BatchAxes } from './batch-split.ts';
 import { GraphBuilder } from './builder.ts';
 import { compileFeatures, compileGradient, type LeanNode } from './compile.ts';
 import { sessionOptionsFor, type OrtModule, type OrtSession, type OrtTensor, type ProviderName } from './runtime.ts';
@@ -35,6 +36,8 @@ export interface Compilation {
   model: Uint8Array;
   shapes: number[][];
   deviceOutputs?: string[];
+  /** The model's batch axes: given them and a batch, a CPU engine on several threads runs the batch as slices side by side (`batch-split.ts`). */
+  batchAxes?: BatchAxes;
 }
 
 export interface Compiled {
@@ -62,10 +65,13 @@ export class OnnxEngine implements GradientEngine {
   /**
    * A model compiled once per `key` and its session (the chain's models share the cache); `shapes` as
    * the compiler gives them; `deviceOutputs` stay on the device where the provider can keep them
-   * there (WebGPU), to be fed back as the next run's inputs.
+   * there (WebGPU), to be fed back as the next run's inputs. With the `batch` it will run and the
+   * model's `batchAxes`, the CPU provider on several threads splits the batch between sessions on
+   * worker threads (`batchParts`): one session per core beats one session's intra-op threads there.
    */
-  session(key: string, compile: () => Compilation): Promise<Compiled> {
-    return this.compiled(key, compile);
+  session(key: string, compile: () => Compilation, batch?: number): Promise<Compiled> {
+    const split = this.options.provider === 'cpu' && batch ? batchParts(this.options.threads, batch) : undefined;
+    return split && split.parts > 1 ? this.compiled(`${key}|split ${split.parts}×${split.threadsPerPart}`, compile, split) : this.compiled(key, compile);
   }
 
   /**
@@ -167,13 +173,16 @@ export class OnnxEngine implements GradientEngine {
     return g;
   }
 
-  private compiled(key: string, compile: () => Compilation): Promise<Compiled> {
+  private compiled(key: string, compile: () => Compilation, split?: { parts: number; threadsPerPart: number }): Promise<Compiled> {
     let p = this.sessions.get(key);
     if (!p) {
       p = (async () => {
         const t0 = performance.now();
-        const { model, shapes, deviceOutputs } = compile();
-        const session = await this.options.ort.InferenceSession.create(model, sessionOptionsFor(this.options.provider, this.options.threads, deviceOutputs));
+        const { model, shapes, deviceOutputs, batchAxes } = compile();
+        const session =
+          split && batchAxes
+            ? await SplitSession.create(this.options.ort, model, batchAxes, split.parts, split.threadsPerPart)
+            : await this.options.ort.InferenceSession.create(model, sessionOptionsFor(this.options.provider, this.options.threads, deviceOutputs));
         this.stats.compileMs += performance.now() - t0;
         return { session, shapes };
       })();
