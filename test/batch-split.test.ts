@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { configSchema } from '../pipeline/config/schema.ts';
-import { batchParts, joinAxis, sliceAxis, sliceSizes, SplitSession } from '../pipeline/engine/onnx/batch-split.ts';
+import { batchParts, joinAxis, partsWithinMemory, sliceAxis, sliceSizes, SplitSession } from '../pipeline/engine/onnx/batch-split.ts';
 import { GraphBuilder } from '../pipeline/engine/onnx/builder.ts';
 import { OnnxEngine } from '../pipeline/engine/onnx/engine.ts';
 import { renderBatchChained } from '../pipeline/render/chain-loop.ts';
@@ -20,11 +20,15 @@ const { ort, skip } = await ortOrSkip();
 const PIXELS = { range: [-1, 1] as [number, number] };
 
 describe('slicing a batch', () => {
-  test('parts: one per thread up to one per image, the threads shared out; none without a thread count', () => {
+  test('parts: one per thread up to one per image and as many as memory holds, the threads shared out; none without a thread count', () => {
     assert.deepEqual(batchParts(2, 4), { parts: 2, threadsPerPart: 1 });
     assert.deepEqual(batchParts(16, 4), { parts: 4, threadsPerPart: 4 });
     assert.deepEqual(batchParts(2, 1), { parts: 1, threadsPerPart: 2 });
     assert.equal(batchParts(undefined, 8).parts, 1);
+    // Each part holds the weights again (twice the model's bytes, pre-packed); the extra copies may take half of free memory.
+    assert.equal(partsWithinMemory(4, 100e6, 16e9), 4);
+    assert.equal(partsWithinMemory(16, 528e6, 8e9), 4);
+    assert.equal(partsWithinMemory(4, 528e6, 1e9), 1);
     assert.deepEqual(sliceSizes(5, 2), [3, 2]);
     assert.deepEqual(sliceSizes(4, 4), [1, 1, 1, 1]);
     assert.deepEqual(sliceSizes(2, 3), [1, 1]);

@@ -10,8 +10,10 @@
  * `SplitSession` is an `OrtSession`: feeds are sliced along each tensor's batch axis (`BatchAxes`;
  * tensors it does not name go whole to every part), the parts run on their threads
  * (`split-worker.ts`), and the outputs are joined along their batch axes. float32 tensors only, host
- * memory only (the CPU provider's). A worker holds the process open only while it runs.
+ * memory only (the CPU provider's). A worker holds the process open only while it runs. Every part
+ * holds its own copy of the weights, so the parts are as many as free memory allows (`partsWithinMemory`).
  */
+import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { OrtModule, OrtSession, OrtTensor } from './runtime.ts';
 
@@ -28,6 +30,15 @@ export interface BatchAxes {
 export function batchParts(threads: number | undefined, batch: number): { parts: number; threadsPerPart: number } {
   const parts = Math.max(1, Math.min(threads ?? 1, batch));
   return { parts, threadsPerPart: Math.max(1, Math.floor((threads ?? 1) / parts)) };
+}
+
+/**
+ * At most `parts` sessions of a model of `modelBytes`, as many as free memory allows: every session
+ * holds its own copy of the weights (and ORT may pre-pack them: twice the bytes), while the
+ * activations are the batch's whichever way it is sliced. The extra copies may take half of `freeBytes`.
+ */
+export function partsWithinMemory(parts: number, modelBytes: number, freeBytes = os.freemem()): number {
+  return Math.max(1, Math.min(parts, 1 + Math.floor(freeBytes / 2 / (2 * Math.max(1, modelBytes)))));
 }
 
 /** Sizes of `parts` consecutive slices of `batch` images, the larger ones first (5 in 2: 3, 2). */

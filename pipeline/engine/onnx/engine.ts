@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { FeatureRead, GradientEngine, Objective, ValueAndGrad } from '../engine.ts';
-import { batchParts, SplitSession, type BatchAxes } from './batch-split.ts';
+import { batchParts, partsWithinMemory, SplitSession, type BatchAxes } from './batch-split.ts';
 import { GraphBuilder } from './builder.ts';
 import { compileFeatures, compileGradient, type LeanNode } from './compile.ts';
 import { sessionOptionsFor, type OrtModule, type OrtSession, type OrtTensor, type ProviderName } from './runtime.ts';
@@ -71,7 +71,7 @@ export class OnnxEngine implements GradientEngine {
    */
   session(key: string, compile: () => Compilation, batch?: number): Promise<Compiled> {
     const split = this.options.provider === 'cpu' && batch ? batchParts(this.options.threads, batch) : undefined;
-    return split && split.parts > 1 ? this.compiled(`${key}|split ${split.parts}×${split.threadsPerPart}`, compile, split) : this.compiled(key, compile);
+    return split && split.parts > 1 ? this.compiled(`${key}|split ${split.parts}`, compile, split) : this.compiled(key, compile);
   }
 
   /**
@@ -173,15 +173,17 @@ export class OnnxEngine implements GradientEngine {
     return g;
   }
 
-  private compiled(key: string, compile: () => Compilation, split?: { parts: number; threadsPerPart: number }): Promise<Compiled> {
+  private compiled(key: string, compile: () => Compilation, split?: { parts: number }): Promise<Compiled> {
     let p = this.sessions.get(key);
     if (!p) {
       p = (async () => {
         const t0 = performance.now();
         const { model, shapes, deviceOutputs, batchAxes } = compile();
+        // Each part holds its own weights: no more parts than free memory allows, and one session (all the threads) for one part.
+        const parts = split && batchAxes ? partsWithinMemory(split.parts, model.length) : 1;
         const session =
-          split && batchAxes
-            ? await SplitSession.create(this.options.ort, model, batchAxes, split.parts, split.threadsPerPart)
+          parts > 1
+            ? await SplitSession.create(this.options.ort, model, batchAxes!, parts, batchParts(this.options.threads, parts).threadsPerPart)
             : await this.options.ort.InferenceSession.create(model, sessionOptionsFor(this.options.provider, this.options.threads, deviceOutputs));
         this.stats.compileMs += performance.now() - t0;
         return { session, shapes };
