@@ -5,6 +5,7 @@
  * some units off) on the real MobileNets. Errors inside a part's thread reach the caller with ORT's
  * message, and the session still runs afterwards.
  */
+import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { configSchema } from '../pipeline/config/schema.ts';
@@ -14,6 +15,7 @@ import { OnnxEngine } from '../pipeline/engine/onnx/engine.ts';
 import { renderBatchChained } from '../pipeline/render/chain-loop.ts';
 import type { RenderPlan, UnitResult } from '../pipeline/render/method.ts';
 import { lucidMethod } from '../pipeline/render/methods/lucid.ts';
+import { channelObjective, classObjective } from '../pipeline/render/objectives.ts';
 import { mobileNetEngines, ortOrSkip, rng } from './support/engine.ts';
 
 const { ort, skip } = await ortOrSkip();
@@ -113,6 +115,32 @@ describe('a chained render split between worker threads', { skip }, () => {
     const lengths = one.map((u) => u.curve.length - 1);
     assert.ok(lengths.some((n) => n > 3 && n < maxSteps) && lengths.includes(maxSteps), `steps per unit: ${lengths} (some stop while others continue)`);
     same(one, await renderBatchChained(make(), { engine: engines.splitSmall, pixels: PIXELS }, { stepsPerCall: 3 }));
+  });
+
+  test('one step per call splits too: value, gradient and features as one session gives them, for a linear and a non-linear head', async () => {
+    const random = rng(11);
+    const x = tf.tensor4d(
+      Float32Array.from({ length: 3 * 64 * 64 * 3 }, () => random() - 0.5),
+      [3, 64, 64, 3],
+    );
+    try {
+      for (const objective of [channelObjective('conv_pw_5_relu', [0, 4, 30], 2), classObjective({ node: g.m75.logitNode!, isLogit: true }, [1, 2, 3], 'probability')]) {
+        const [one, split] = [await engines.one.valueAndGrad(objective, x), await engines.split.valueAndGrad(objective, x)];
+        assert.deepEqual([...(await split.value.data())], [...(await one.value.data())]);
+        assert.deepEqual([...(await split.grad.data())], [...(await one.grad.data())]);
+        assert.ok((await one.grad.abs().max().data())[0]! > 0, 'a gradient to compare');
+        tf.dispose([one.value, one.grad, split.value, split.grad]);
+      }
+      const read = [
+        { node: 'conv_pw_3_relu', pre: true, redirect: false },
+        { node: g.m75.logitNode!, pre: false, redirect: false },
+      ];
+      const [one, split] = [await engines.one.features(read, x), await engines.split.features(read, x)];
+      for (let i = 0; i < read.length; i++) assert.deepEqual([...(await split[i]!.data())], [...(await one[i]!.data())]);
+      tf.dispose([...one, ...split]);
+    } finally {
+      x.dispose();
+    }
   });
 
   test("a part's error reaches the caller with ORT's message; the session runs on; a model ORT refuses fails to open", async () => {

@@ -7,7 +7,9 @@
  * - other heads: a forward-only run gives the features, TF.js the value and dA, then M runs.
  *
  * Tensors cross as Float32Array copies (x out of TF.js, features and dx back in); `stats` keeps
- * the time spent copying apart from the time inside ORT.
+ * the time spent copying apart from the time inside ORT. On the CPU provider with several threads,
+ * a batch of more than one image runs in slices, one session per core on worker threads
+ * (`batch-split.ts`): the same numbers, faster than one session's intra-op threads.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { FeatureRead, GradientEngine, Objective, ValueAndGrad } from '../engine.ts';
@@ -109,10 +111,14 @@ export class OnnxEngine implements GradientEngine {
 
   async valueAndGrad(objective: Objective, x: tf.Tensor4D): Promise<ValueAndGrad> {
     const [batch, ...inShape] = x.shape;
-    const grad = await this.compiled(`g|${readKey(objective.read)}|${inShape}`, () => {
-      const c = compileGradient(this.nodes, objective.read, inShape);
-      return { model: c.model, shapes: [c.featureShape] };
-    });
+    const grad = await this.session(
+      `g|${readKey(objective.read)}|${inShape}`,
+      () => {
+        const c = compileGradient(this.nodes, objective.read, inShape);
+        return { model: c.model, shapes: [c.featureShape], batchAxes: { inputs: { x: 0, dA: 0 }, outputs: { features: 0, dx: 0 } } };
+      },
+      batch,
+    );
     const shape = [batch, ...grad.shapes[0]!];
     const xData = await this.copyOut(x);
     if (objective.linear) {
@@ -147,7 +153,14 @@ export class OnnxEngine implements GradientEngine {
   /** `features` with x's values already copied out. */
   private async featuresOf(reads: FeatureRead[], x: tf.Tensor4D, xData: Float32Array): Promise<tf.Tensor[]> {
     const [batch, ...inShape] = x.shape;
-    const compiled = await this.compiled(`f|${reads.map(forwardKey).join(',')}|${inShape}`, () => compileFeatures(this.nodes, reads, inShape));
+    const compiled = await this.session(
+      `f|${reads.map(forwardKey).join(',')}|${inShape}`,
+      () => {
+        const c = compileFeatures(this.nodes, reads, inShape);
+        return { ...c, batchAxes: { inputs: { x: 0 }, outputs: Object.fromEntries(c.shapes.map((_, i) => [`features${i}`, 0])) } };
+      },
+      batch,
+    );
     const out = await this.run(compiled.session, { x: [xData, x.shape] });
     const t0 = performance.now();
     const tensors = compiled.shapes.map((s, i) => tf.tensor(out[`features${i}`]!, [batch, ...s]));
