@@ -42,6 +42,9 @@ test('auto: one worker per physical core on wasm/cpu, one on backends that use e
   assert.equal(physicalCores(cpuinfo, 1), 1);
   assert.equal(workerCount('auto', 'tensorflow-gpu'), 1);
   assert.equal(workerCount('auto', 'webgpu'), 1);
+  // ONNX Runtime on a GPU: one process, not one per core each opening a session on the same device.
+  for (const gpu of ['onnx-cuda', 'onnx-webgpu', 'onnx-directml', 'onnx-coreml'] as const) assert.equal(workerCount('auto', gpu), 1, gpu);
+  assert.equal(workerCount('auto', 'onnx-cpu'), physicalCores());
   assert.equal(workerCount('auto', 'wasm'), physicalCores());
   assert.equal(workerCount(3, 'wasm'), 3);
 });

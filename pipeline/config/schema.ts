@@ -150,7 +150,7 @@ const render = z
       .union([z.literal('auto'), z.number().int().positive().max(256)])
       .default(1)
       .describe(
-        'Worker processes rendering batches at once: a number, or `auto`: one on `tensorflow`, `tensorflow-gpu` and `webgpu` (they use every core or the GPU themselves), else one per physical core. Same as `--workers`.',
+        'Worker processes rendering batches at once: a number, or `auto`: one on the GPU backends and `tensorflow` (they use the GPU or every core themselves), else one per physical core. Same as `--workers`.',
       ),
     backend: z
       .enum(['auto', ...BACKEND_NAMES])

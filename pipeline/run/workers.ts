@@ -7,22 +7,26 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { BackendName } from '../engine/backend.ts';
+import { GPU_BACKENDS, type BackendName } from '../engine/backend-names.ts';
 import { physicalCores } from '../engine/cores.ts';
 import { failedBatch, type BatchOutput } from './batch.ts';
 import type { BatchRunner } from './render-all.ts';
 import type { TodoUnit } from './reuse.ts';
 import type { ParentMessage, WorkerInit, WorkerMessage } from './worker-main.ts';
 
-/** Backends that drive a GPU, or use every core themselves (tfjs-node): one worker is enough. */
-const ONE_WORKER: BackendName[] = ['tensorflow-gpu', 'tensorflow', 'webgpu'];
+/**
+ * Backends that drive a GPU (every one of `GPU_BACKENDS`: a process per core would open as many
+ * sessions on one device, each with its own copy of the model), or use every core themselves
+ * (tfjs-node): one worker is enough.
+ */
+const oneWorker = (backend: BackendName) => GPU_BACKENDS.has(backend) || backend === 'tensorflow';
 /** Single-threaded CPU backends: a worker per core. */
 export const CORE_BACKENDS: BackendName[] = ['wasm', 'cpu'];
 
-/** Workers for `render.workers` / --workers: `auto` is one per physical core on wasm and cpu, one on the others. */
+/** Workers for `render.workers` / --workers: `auto` is one per physical core on the CPU backends (wasm, cpu, onnx-cpu), one on a GPU and on tfjs-node. */
 export function workerCount(setting: number | 'auto', backend: BackendName): number {
   if (setting !== 'auto') return setting;
-  return ONE_WORKER.includes(backend) ? 1 : physicalCores();
+  return oneWorker(backend) ? 1 : physicalCores();
 }
 
 interface Worker {
