@@ -43,9 +43,11 @@ const hasTime = fs.existsSync(TIME);
 
 const job = parse(fs.readFileSync(path.join(here, 'job.yaml'), 'utf8')) as Record<string, unknown> & { render: Record<string, unknown> };
 
+/** The checkout's commit, with `-dirty` where tracked files differ from it (the rows measure the working tree). */
 const commitOf = (dir: string) => {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: dir, encoding: 'utf8' }).trim();
+    const git = (...a: string[]) => execFileSync('git', a, { cwd: dir, encoding: 'utf8' }).trim();
+    return `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--untracked-files=no') ? '-dirty' : ''}`;
   } catch {
     return 'unknown';
   }
