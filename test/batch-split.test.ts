@@ -8,15 +8,14 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { configSchema } from '../pipeline/config/schema.ts';
 import { batchParts, joinAxis, partsWithinMemory, sliceAxis, sliceSizes, SplitSession } from '../pipeline/engine/onnx/batch-split.ts';
 import { GraphBuilder } from '../pipeline/engine/onnx/builder.ts';
 import { OnnxEngine } from '../pipeline/engine/onnx/engine.ts';
 import { renderBatchChained } from '../pipeline/render/chain-loop.ts';
 import type { RenderPlan, UnitResult } from '../pipeline/render/method.ts';
-import { lucidMethod } from '../pipeline/render/methods/lucid.ts';
 import { channelObjective, classObjective } from '../pipeline/render/objectives.ts';
 import { mobileNetEngines, ortOrSkip, rng } from './support/engine.ts';
+import { lucidPlan } from './support/lucid-plan.ts';
 
 const { ort, skip } = await ortOrSkip();
 const PIXELS = { range: [-1, 1] as [number, number] };
@@ -53,17 +52,6 @@ describe('slicing a batch', () => {
     assert.deepEqual([...sliceAxis({ data: Float32Array.of(0, 1, 2, 3, 4, 5), dims: [2, 3] }, 1, 1, 3).data], [1, 2, 4, 5]);
   });
 });
-
-function lucidPlan(kind: 'filter' | 'class', node: string, indices: number[], lucid: Record<string, unknown>): RenderPlan {
-  const config = configSchema.parse({ model: { id: 'm', source: 'x' }, render: { lucid } });
-  const settings = lucidMethod.settings(config, kind, { size: [48, 48], capped: kind === 'filter' });
-  const objective = lucidMethod.objective(settings, { kind, node, indices, isLogit: true });
-  return lucidMethod.plan(
-    settings,
-    indices.map((i) => ({ key: `lucid/${kind}/${node}/${i}`, seed: 3000 + i })),
-    objective,
-  );
-}
 
 /** Frames and curves of two renders, value for value. */
 const same = (a: UnitResult[], b: UnitResult[]) =>

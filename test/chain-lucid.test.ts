@@ -18,27 +18,17 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { configSchema } from '../pipeline/config/schema.ts';
 import { renderBatchChained } from '../pipeline/render/chain-loop.ts';
 import { renderBatch } from '../pipeline/render/loop.ts';
 import type { RenderContext, RenderPlan, UnitResult } from '../pipeline/render/method.ts';
-import { lucidMethod } from '../pipeline/render/methods/lucid.ts';
 import { mobileNetEngines, ortOrSkip } from './support/engine.ts';
+import { lucidPlan } from './support/lucid-plan.ts';
 import { differences } from './support/render-compare.ts';
 
 const { ort, skip } = await ortOrSkip();
 
-const SIZE: [number, number] = [48, 48];
 const MARGIN = -2;
 const PIXELS = { range: [-1, 1] as [number, number] };
-
-function lucidPlan(kind: 'filter' | 'class', node: string, indices: number[], lucid: Record<string, unknown>): RenderPlan {
-  const config = configSchema.parse({ model: { id: 'm', source: 'x' }, render: { lucid } });
-  const settings = lucidMethod.settings(config, kind, { size: SIZE, capped: kind === 'filter' });
-  const objective = lucidMethod.objective(settings, { kind, node, indices, isLogit: true });
-  const units = indices.map((i) => ({ key: `lucid/${kind}/${node}/${i}`, seed: 2000 + i }));
-  return lucidMethod.plan(settings, units, objective);
-}
 
 /** Frames that changed over the render (the images do move). */
 const moved = (units: UnitResult[]) => units.every((u) => u.frames[0]!.some((v, i) => Math.abs(v - u.frames.at(-1)![i]!) > 8));
