@@ -25,7 +25,7 @@ import { loadOrt, type ProviderName } from '../pipeline/engine/onnx/runtime.ts';
 import { tfjsEngine } from '../pipeline/engine/tfjs-engine.ts';
 import { datasetRow } from './dataset.ts';
 import { endToEndRow, speedups } from './end-to-end.ts';
-import { benchSpec, M25, M75, RESNET, TRUNKS, timeChainedStep, timeEngineStep, VGG } from './engines.ts';
+import { benchSpec, M25, M75, median, RESNET, TRUNKS, timeChainedStep, timeEngineStep, VGG } from './engines.ts';
 import { MAX_STEPS_PER_CALL } from '../pipeline/render/chain-loop.ts';
 import { loadGraph, SHARED_MODELS } from './lucid-common.ts';
 import { lucidStepRows } from './lucid-steps.ts';
@@ -65,7 +65,6 @@ const batches = option('batches')?.split(',').map(Number);
 const stepsPerCall = option('steps-per-call')?.split(',').map(Number) ?? [MAX_STEPS_PER_CALL];
 /** --step-rounds: on onnx-*, how many times one step per call and each K are timed, interleaved (default 1). */
 const stepRounds = Number(option('step-rounds') ?? 1);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 interface StepCase {
   model: string;

@@ -52,6 +52,9 @@ export async function benchSpec(model: string, modelsDir: string): Promise<Model
   return fs.existsSync(file) ? (await loadModelSpec(file)).spec : undefined;
 }
 
+/** The middle value (the upper one of the middle two for an even count): the bench's timings are medians. */
+export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
 /** Median ms of `steps` ascent steps on an engine (after one untimed step, which compiles). */
 export async function timeEngineStep(engine: GradientEngine, layer: string, size: number, batch: number, steps: number): Promise<number> {
   const objective = channelObjective(
@@ -72,8 +75,7 @@ export async function timeEngineStep(engine: GradientEngine, layer: string, size
     if (i > 0) times.push(performance.now() - t0);
   }
   x.dispose();
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
+  return median(times);
 }
 
 /**
@@ -131,6 +133,5 @@ export async function timeChainedStep(engine: OnnxEngine, layer: string, size: n
     params = out.params_out!;
     if (i > 0) times.push((performance.now() - t0) / k);
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
+  return median(times);
 }

@@ -14,6 +14,7 @@ import { configSchema } from '../pipeline/config/schema.ts';
 import { renderBatch } from '../pipeline/render/loop.ts';
 import type { Method, MethodSettings } from '../pipeline/render/method.ts';
 import { METHODS } from '../pipeline/render/methods/index.ts';
+import { median } from './engines.ts';
 
 export interface LucidStepRow {
   kind: 'lucid-step';
@@ -36,7 +37,6 @@ export interface LucidStepRow {
   steps: number;
 }
 
-const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
 const round = (v: number) => Number(v.toPrecision(4));
 
 const cpuMs = () => {

@@ -138,7 +138,7 @@ describe('a chained render split between worker threads', { skip }, () => {
     b.output('y', [2]);
     const session = await SplitSession.create(ort!, b.encode('neg'), { inputs: { x: 0 }, outputs: { y: 0 } }, 2, 1);
     try {
-      await assert.rejects(session.run({ x: new ort!.Tensor('float32', new Float32Array(6), [2, 3]) }), /x|dimension|shape/i);
+      await assert.rejects(session.run({ x: new ort!.Tensor('float32', new Float32Array(6), [2, 3]) }), /invalid dimensions for input: x/);
       const out = await session.run({ x: new ort!.Tensor('float32', Float32Array.of(1, 2, 3, 4), [2, 2]) });
       assert.deepEqual([...(out.y!.data as Float32Array)], [-1, -2, -3, -4]);
     } finally {

@@ -19,6 +19,7 @@ import type { ChainContext, OnnxStep } from '../../pipeline/engine/onnx/chain-st
 import { OnnxEngine } from '../../pipeline/engine/onnx/engine.ts';
 import { loadOrt, type OrtTensor } from '../../pipeline/engine/onnx/runtime.ts';
 import { lucidMethod } from '../../pipeline/render/methods/lucid.ts';
+import { median } from '../engines.ts';
 import { arg, loadGraph, SHARED_MODELS, wasm } from '../lucid-common.ts';
 
 const classes = process.argv.includes('--classes');
@@ -87,7 +88,6 @@ for (let r = 0; r < runs; r++) {
   cpu.push(cpuMs() - c0);
   wall.push(performance.now() - w0);
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 console.log(`${kind}s K=${k} batch ${B}: CPU ${median(cpu).toFixed(0)} ms/call (${(median(cpu) / k).toFixed(0)} per step), wall ${median(wall).toFixed(0)} ms/call  [cpu ${cpu.map((x) => x.toFixed(0))}]`);
 
 if (profile) {

@@ -118,6 +118,12 @@ function startPart(model: Uint8Array, threads: number): Promise<Part> {
   });
 }
 
+/** Ends a part's thread. An idle worker is unref'd: ref it, or nothing keeps the process alive until its exit settles `terminate`. */
+async function stopPart(part: Part): Promise<void> {
+  part.worker.ref();
+  await part.worker.terminate();
+}
+
 let nextId = 0;
 
 export class SplitSession implements OrtSession {
@@ -133,7 +139,7 @@ export class SplitSession implements OrtSession {
     const ok = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     const failed = started.find((s) => s.status === 'rejected');
     if (failed) {
-      await Promise.all(ok.map((p) => p.worker.terminate()));
+      await Promise.all(ok.map(stopPart));
       throw (failed as PromiseRejectedResult).reason as Error;
     }
     return new SplitSession(ort, ok, axes);
@@ -172,7 +178,7 @@ export class SplitSession implements OrtSession {
   }
 
   async release(): Promise<void> {
-    await Promise.all(this.parts.map((p) => p.worker.terminate()));
+    await Promise.all(this.parts.map(stopPart));
   }
 
   private send(part: Part, feeds: Record<string, HostTensor>, transfer: ArrayBuffer[]): Promise<Record<string, HostTensor>> {

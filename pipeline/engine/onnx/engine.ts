@@ -72,8 +72,8 @@ export class OnnxEngine implements GradientEngine {
    * worker threads (`batchParts`): one session per core beats one session's intra-op threads there.
    */
   session(key: string, compile: () => Compilation, batch?: number): Promise<Compiled> {
-    const split = this.options.provider === 'cpu' && batch ? batchParts(this.options.threads, batch) : undefined;
-    return split && split.parts > 1 ? this.compiled(`${key}|split ${split.parts}`, compile, split) : this.compiled(key, compile);
+    const parts = this.options.provider === 'cpu' && batch ? batchParts(this.options.threads, batch).parts : 1;
+    return parts > 1 ? this.compiled(`${key}|split ${parts}`, compile, parts) : this.compiled(key, compile);
   }
 
   /**
@@ -186,14 +186,15 @@ export class OnnxEngine implements GradientEngine {
     return g;
   }
 
-  private compiled(key: string, compile: () => Compilation, split?: { parts: number }): Promise<Compiled> {
+  /** `split`: the batch's parts wanted (`session`); fewer where free memory holds fewer copies of the weights. */
+  private compiled(key: string, compile: () => Compilation, split = 1): Promise<Compiled> {
     let p = this.sessions.get(key);
     if (!p) {
       p = (async () => {
         const t0 = performance.now();
         const { model, shapes, deviceOutputs, batchAxes } = compile();
         // Each part holds its own weights: no more parts than free memory allows, and one session (all the threads) for one part.
-        const parts = split && batchAxes ? partsWithinMemory(split.parts, model.length) : 1;
+        const parts = split > 1 && batchAxes ? partsWithinMemory(split, model.length) : 1;
         const session =
           parts > 1
             ? await SplitSession.create(this.options.ort, model, batchAxes!, parts, batchParts(this.options.threads, parts).threadsPerPart)
